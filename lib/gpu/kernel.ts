@@ -1,0 +1,190 @@
+/**
+ * WGSL kernels: loaded from kernels/, specialized by replacing marked constants, compiled once per
+ * (source, entry point) and cached.
+ *
+ * Specialization is explicit and textual: a kernel file declares its tunables as module constants, e.g.
+ *     const TILE_M: u32 = 4u;
+ * and `loadWgsl("matmul", { TILE_M: 8 })` rewrites that one declaration. Naming a constant the file does not
+ * declare is an error, so a typo cannot silently fall back to the default.
+ */
+import type { Gpu } from "./device.ts";
+
+/** Thrown when a kernel fails to load, specialize, compile or validate; names the kernel. */
+export class KernelError extends Error {
+  constructor(readonly kernel: string, message: string) {
+    super(`kernel "${kernel}": ${message}`);
+    this.name = "KernelError";
+  }
+}
+
+export type ConstValue = number | boolean;
+
+const KERNEL_DIR = new URL("../../kernels/", import.meta.url);
+const fileCache = new Map<string, string>();
+
+/** Reads kernels/<name>.wgsl (cached). */
+export function readWgsl(name: string): string {
+  let text = fileCache.get(name);
+  if (text === undefined) {
+    const url = new URL(`${name}.wgsl`, KERNEL_DIR);
+    try {
+      text = Deno.readTextFileSync(url);
+    } catch (err) {
+      throw new KernelError(name, `cannot read ${url.pathname} (${(err as Error).message})`);
+    }
+    fileCache.set(name, text);
+  }
+  return text;
+}
+
+/** Rewrites `const NAME: T = …;` declarations of `source` with the given values. */
+export function specialize(name: string, source: string, consts: Record<string, ConstValue> = {}): string {
+  let out = source;
+  for (const [key, value] of Object.entries(consts)) {
+    const re = new RegExp(`^(\\s*const\\s+${key}\\s*:\\s*(\\w+)\\s*=\\s*)[^;]+;`, "m");
+    const m = re.exec(out);
+    if (!m) {
+      throw new KernelError(name, `specialization constant ${key} is not declared as "const ${key}: T = …;"`);
+    }
+    out = out.replace(re, `$1${wgslLiteral(name, key, m[2], value)};`);
+  }
+  return out;
+}
+
+function wgslLiteral(name: string, key: string, type: string, value: ConstValue): string {
+  if (type === "bool") {
+    if (typeof value !== "boolean") throw new KernelError(name, `${key} is bool, got ${value}`);
+    return String(value);
+  }
+  if (typeof value !== "number" || !Number.isFinite(value)) {
+    throw new KernelError(name, `${key} is ${type}, got ${value}`);
+  }
+  switch (type) {
+    case "u32":
+      if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+        throw new KernelError(name, `${key} must be a u32, got ${value}`);
+      }
+      return `${value}u`;
+    case "i32":
+      if (!Number.isInteger(value)) throw new KernelError(name, `${key} must be an i32, got ${value}`);
+      return `${value}i`;
+    case "f32": {
+      const s = String(Math.fround(value));
+      return /[.eE]/.test(s) ? s : `${s}.0`;
+    }
+    default:
+      throw new KernelError(name, `${key} has type ${type}; only u32, i32, f32 and bool can be specialized`);
+  }
+}
+
+/** A compiled compute pipeline with its name, for binding and dispatching. */
+export class Kernel {
+  constructor(
+    readonly gpu: Gpu,
+    readonly name: string,
+    readonly pipeline: GPUComputePipeline,
+  ) {}
+
+  /** Bind group 0 from buffers (whole) or buffer ranges, in binding order 0, 1, 2, … */
+  bind(resources: Array<GPUBuffer | GPUBufferBinding>): GPUBindGroup {
+    return this.gpu.device.createBindGroup({
+      label: this.name,
+      layout: this.pipeline.getBindGroupLayout(0),
+      entries: resources.map((r, i) => ({
+        binding: i,
+        resource: r instanceof GPUBuffer ? { buffer: r } : r,
+      })),
+    });
+  }
+
+  /** Records one dispatch into an open compute pass. */
+  dispatch(pass: GPUComputePassEncoder, group: GPUBindGroup, x: number, y = 1, z = 1): void {
+    const max = this.gpu.device.limits.maxComputeWorkgroupsPerDimension;
+    if (x > max || y > max || z > max) {
+      throw new KernelError(
+        this.name,
+        `dispatch ${x}×${y}×${z} exceeds maxComputeWorkgroupsPerDimension ${max}`,
+      );
+    }
+    if (x === 0 || y === 0 || z === 0) return;
+    pass.setPipeline(this.pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(x, y, z);
+  }
+}
+
+const pipelineCache = new WeakMap<GPUDevice, Map<string, Promise<Kernel>>>();
+
+/**
+ * Compiles (or returns the cached) kernel for WGSL source text. `name` labels errors; `entry` is the entry point.
+ */
+export function kernelFromSource(gpu: Gpu, name: string, source: string, entry = "main"): Promise<Kernel> {
+  let cache = pipelineCache.get(gpu.device);
+  if (!cache) pipelineCache.set(gpu.device, cache = new Map());
+  const key = `${entry}\u0000${source}`;
+  let k = cache.get(key);
+  if (!k) {
+    k = compile(gpu, name, source, entry);
+    cache.set(key, k);
+    k.catch(() => cache!.delete(key));
+  }
+  return k;
+}
+
+/** Loads kernels/<file>.wgsl, specializes its constants and compiles entry point `entry`. */
+export function loadKernel(
+  gpu: Gpu,
+  file: string,
+  opts: { entry?: string; consts?: Record<string, ConstValue> } = {},
+): Promise<Kernel> {
+  const entry = opts.entry ?? "main";
+  const source = specialize(file, readWgsl(file), opts.consts);
+  return kernelFromSource(gpu, entry === "main" ? file : `${file}:${entry}`, source, entry);
+}
+
+async function compile(gpu: Gpu, name: string, source: string, entry: string): Promise<Kernel> {
+  const { device } = gpu;
+  device.pushErrorScope("validation");
+  const module = device.createShaderModule({ label: name, code: source });
+  const info = await module.getCompilationInfo();
+  const errors = info.messages.filter((m) => m.type === "error");
+  if (errors.length > 0) {
+    await device.popErrorScope();
+    const lines = source.split("\n");
+    const detail = errors.map((m) => {
+      const where = m.lineNum > 0 ? `line ${m.lineNum}: ${lines[m.lineNum - 1]?.trim() ?? ""}\n    ` : "";
+      return `${where}${m.message.trim()}`;
+    }).join("\n  ");
+    throw new KernelError(name, `WGSL compilation failed:\n  ${detail}`);
+  }
+  let pipeline: GPUComputePipeline;
+  try {
+    pipeline = await device.createComputePipelineAsync({
+      label: name,
+      layout: "auto",
+      compute: { module, entryPoint: entry },
+    });
+  } catch (err) {
+    await device.popErrorScope();
+    throw new KernelError(name, `pipeline creation failed: ${(err as Error).message.trim()}`);
+  }
+  const scoped = await device.popErrorScope();
+  if (scoped) throw new KernelError(name, `validation failed: ${scoped.message.trim()}`);
+  return new Kernel(gpu, name, pipeline);
+}
+
+/**
+ * Runs `fn` inside a validation error scope and throws a KernelError naming `label` if any command it
+ * recorded or submitted was invalid (an out-of-range binding, a wrong buffer usage…).
+ */
+export async function validated<T>(gpu: Gpu, label: string, fn: () => T | Promise<T>): Promise<T> {
+  gpu.device.pushErrorScope("validation");
+  let out: T;
+  try {
+    out = await fn();
+  } finally {
+    const err = await gpu.device.popErrorScope();
+    if (err) throw new KernelError(label, `validation error: ${err.message.trim()}`);
+  }
+  return out;
+}
