@@ -182,9 +182,11 @@ export async function validated<T>(gpu: Gpu, label: string, fn: () => T | Promis
   let out: T;
   try {
     out = await fn();
-  } finally {
-    const err = await gpu.device.popErrorScope();
-    if (err) throw new KernelError(label, `validation error: ${err.message.trim()}`);
+  } catch (e) {
+    await gpu.device.popErrorScope();
+    throw e;
   }
+  const err = await gpu.device.popErrorScope();
+  if (err) throw new KernelError(label, `validation error: ${err.message.trim()}`);
   return out;
 }

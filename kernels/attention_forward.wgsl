@@ -1,0 +1,99 @@
+// Fused causal multi-head attention, forward (FlashAttention-2 style, TransformerLens semantics):
+//   z[i] = Σ_{j≤i} softmax_j(scale · q[i]·k[j]) v[j],   lse[i] = log Σ_{j≤i} exp(scale · q[i]·k[j]).
+// One query row per invocation: q[i] and the output accumulator live in registers as E/4
+// vec4s; the loop over keys keeps an online max m and denominator l, rescaling only when the max grows.
+// Rows are numbered r = ((c·H + h)·B + b)·T + i over all C copies, so one dispatch covers every copy.
+// Grid: ceil(C·H·B·T / WG) workgroups, folded into x·y ≤ 65535² (row = (wid.y·nwg.x + wid.x)·WG + lid);
+// rows past the end return at once.
+// Offsets in Params are in elements of the binding (vec4s for q, k, v, z; f32 for lse).
+
+const E4: u32 = 8u; // d_head / 4
+const WG: u32 = 64u; // invocations per workgroup
+
+struct Params {
+  rows: u32, // C·H·B·T
+  T: u32,
+  B: u32,
+  H: u32,
+  q_off: u32,
+  k_off: u32,
+  v_off: u32,
+  z_off: u32,
+  lse_off: u32,
+  scale: f32, // 1/sqrt(d_head)
+}
+
+@group(0) @binding(0) var<uniform> prm: Params;
+@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>; // [C, H, B, T, E]
+@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>; // [C, H, B, T, E]
+@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>; // [C, H, B, T, E]
+@group(0) @binding(4) var<storage, read_write> z: array<vec4<f32>>; // [C, B, T, H, E]
+@group(0) @binding(5) var<storage, read_write> lse: array<f32>; // [C, H, B, T]
+
+@compute @workgroup_size(WG)
+fn main(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let r = (wid.y * nwg.x + wid.x) * WG + lid;
+  if (r >= prm.rows) {
+    return;
+  }
+  let T = prm.T;
+  let seq = r / T; // (c·H + h)·B + b
+  let i = r - seq * T;
+  let kv0 = seq * T * E4; // first key/value row of this sequence, in vec4s
+
+  var qr: array<vec4<f32>, E4>;
+  for (var e = 0u; e < E4; e++) {
+    qr[e] = q[prm.q_off + r * E4 + e];
+  }
+  // Key 0 is always visible: start the online softmax from it (no -inf arithmetic).
+  var m = 0.0;
+  for (var e = 0u; e < E4; e++) {
+    m += dot(qr[e], k[prm.k_off + kv0 + e]);
+  }
+  m *= prm.scale;
+  var l = 1.0;
+  var acc: array<vec4<f32>, E4>;
+  for (var e = 0u; e < E4; e++) {
+    acc[e] = v[prm.v_off + kv0 + e];
+  }
+  for (var j = 1u; j <= i; j++) {
+    let kr = prm.k_off + kv0 + j * E4;
+    var s = 0.0;
+    for (var e = 0u; e < E4; e++) {
+      s += dot(qr[e], k[kr + e]);
+    }
+    s *= prm.scale;
+    if (s > m) {
+      let c = exp(m - s);
+      l *= c;
+      for (var e = 0u; e < E4; e++) {
+        acc[e] *= c;
+      }
+      m = s;
+    }
+    let p = exp(s - m);
+    l += p;
+    let vr = prm.v_off + kv0 + j * E4;
+    for (var e = 0u; e < E4; e++) {
+      acc[e] += p * v[vr + e];
+    }
+  }
+
+  // seq = (c·H + h)·B + b  →  z row ((c·B + b)·T + i)·H + h
+  let B = prm.B;
+  let H = prm.H;
+  let b = seq % B;
+  let ch = seq / B;
+  let h = ch % H;
+  let c = ch / H;
+  let zr = prm.z_off + (((c * B + b) * T + i) * H + h) * E4;
+  let inv = 1.0 / l;
+  for (var e = 0u; e < E4; e++) {
+    z[zr + e] = acc[e] * inv;
+  }
+  lse[prm.lse_off + r] = m + log(l);
+}

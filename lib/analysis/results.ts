@@ -1,0 +1,76 @@
+/**
+ * Loads a run's results folder: susceptibility.arrow is required; per_token, contexts, ablation, traces and
+ * manifest.json are optional (absent → undefined, and the report omits their sections with a note).
+ */
+
+import { join } from "node:path";
+import { exists, readJsonFile } from "../util/files.ts";
+import {
+  ABLATION_TABLE,
+  type AblationColumns,
+  CONTEXTS_TABLE,
+  type ContextsColumns,
+  PER_TOKEN_TABLE,
+  type PerTokenColumns,
+  readAblationTable,
+  readContextsTable,
+  readPerTokenTable,
+  readSusceptibilityTable,
+  readTracesTable,
+  SUSCEPTIBILITY_TABLE,
+  type SusceptibilityColumns,
+  TableError,
+  TRACES_TABLE,
+  type TracesColumns,
+} from "./tables.ts";
+
+/** All tables of one results folder. */
+export interface Results {
+  dir: string;
+  susceptibility: SusceptibilityColumns;
+  perToken?: PerTokenColumns;
+  contexts?: ContextsColumns;
+  ablation?: AblationColumns;
+  traces?: TracesColumns;
+  manifest?: Record<string, unknown>;
+  /** File names that were looked for and not found. */
+  absent: string[];
+}
+
+export const MANIFEST_FILE = "manifest.json";
+
+async function optional<T>(
+  dir: string,
+  file: string,
+  absent: string[],
+  read: (p: string) => Promise<T>,
+): Promise<T | undefined> {
+  const path = join(dir, file);
+  if (!(await exists(path))) {
+    absent.push(file);
+    return undefined;
+  }
+  return await read(path);
+}
+
+/** Reads a results folder; a missing susceptibility.arrow or any malformed file is an error naming it. */
+export async function loadResults(dir: string): Promise<Results> {
+  const susPath = join(dir, SUSCEPTIBILITY_TABLE.file);
+  if (!(await exists(susPath))) {
+    throw new TableError(susPath, "(file)", "file not found: a results folder needs susceptibility.arrow");
+  }
+  const absent: string[] = [];
+  const susceptibility = await readSusceptibilityTable(susPath);
+  const perToken = await optional(dir, PER_TOKEN_TABLE.file, absent, readPerTokenTable);
+  const contexts = await optional(dir, CONTEXTS_TABLE.file, absent, readContextsTable);
+  const ablation = await optional(dir, ABLATION_TABLE.file, absent, readAblationTable);
+  const traces = await optional(dir, TRACES_TABLE.file, absent, readTracesTable);
+  const manifest = await optional(dir, MANIFEST_FILE, absent, async (p) => {
+    const v = await readJsonFile(p);
+    if (typeof v !== "object" || v === null || Array.isArray(v)) {
+      throw new Error(`${p}: expected a JSON object`);
+    }
+    return v as Record<string, unknown>;
+  });
+  return { dir, susceptibility, perToken, contexts, ablation, traces, manifest, absent };
+}

@@ -1,0 +1,246 @@
+/**
+ * The results tables of a susceptibility run (Arrow IPC files in the run's results folder), agreed between
+ * the estimators (writers) and the analysis and report (readers). Column order is file order.
+ *
+ *   susceptibility.arrow  one row per (step, probe, restriction): eq. 41 χ and eq. 26 LLC, mean and SE over chains
+ *   per_token.arrow       per-token χ (Definition 3.2, eq. 44) per (probe, step, restriction, context, position)
+ *   contexts.arrow        the probe contexts the per-token values refer to (token ids and decoded pieces)
+ *   ablation.arrow        per-token loss with the head zero-ablated minus the unablated loss
+ *   traces.arrow          per-draw SGLD losses (diagnostics)
+ *
+ * Restrictions are named "full" (the unrestricted model; layer = head = -1) or "l:h" (layer l, head h: the
+ * paper's naming, e.g. "0:3").
+ */
+
+import {
+  type ColumnKind,
+  type ColumnProblem,
+  defineTable,
+  type ReadColumns,
+  readTable,
+  type Row,
+  type TableDef,
+  type WriteColumns,
+  writeTable,
+} from "./arrow_table.ts";
+
+export { TableError } from "./arrow_table.ts";
+
+/** The restriction name of the unrestricted model. */
+export const FULL = "full";
+
+/** The paper's head naming "layer:head". */
+export function restrictionName(layer: number, head: number): string {
+  return layer < 0 ? FULL : `${layer}:${head}`;
+}
+
+/** Parses "l:h" (or "full") into layer and head; undefined for anything else. */
+export function parseRestriction(name: string): { layer: number; head: number } | undefined {
+  if (name === FULL) return { layer: -1, head: -1 };
+  const m = /^(\d+):(\d+)$/.exec(name);
+  return m ? { layer: Number(m[1]), head: Number(m[2]) } : undefined;
+}
+
+/** Orders restriction names by (layer, head), "full" first, unknown names last alphabetically. */
+export function compareRestrictions(a: string, b: string): number {
+  const pa = parseRestriction(a);
+  const pb = parseRestriction(b);
+  if (pa && pb) return pa.layer - pb.layer || pa.head - pb.head;
+  if (pa) return -1;
+  if (pb) return 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function checkMin(name: string, col: Int32Array, min: number): ColumnProblem | undefined {
+  for (let i = 0; i < col.length; i++) {
+    if (col[i] < min) return { column: name, message: `row ${i}: expected ≥ ${min}, got ${col[i]}` };
+  }
+  return undefined;
+}
+
+function checkRestrictionNames(col: readonly string[]): ColumnProblem | undefined {
+  let last = "";
+  for (let i = 0; i < col.length; i++) {
+    if (col[i] === last) continue;
+    if (!parseRestriction(col[i])) {
+      return {
+        column: "restriction",
+        message: `row ${i}: expected "full" or "layer:head", got ${JSON.stringify(col[i])}`,
+      };
+    }
+    last = col[i];
+  }
+  return undefined;
+}
+
+const SUSCEPTIBILITY_COLUMNS = {
+  step: "int32",
+  probe: "utf8",
+  restriction: "utf8",
+  layer: "int32",
+  head: "int32",
+  chi: "float64",
+  chi_se: "float64",
+  llc: "float64",
+  llc_se: "float64",
+  delta_h: "float64",
+  nbeta: "float64",
+  n_chains: "int32",
+  n_draws: "int32",
+} as const satisfies Record<string, ColumnKind>;
+type SusceptibilityKinds = typeof SUSCEPTIBILITY_COLUMNS;
+
+/** Restriction must agree with (layer, head); each (step, probe, restriction) appears once. */
+function checkSusceptibility(c: ReadColumns<SusceptibilityKinds>): ColumnProblem | undefined {
+  const seen = new Set<string>();
+  for (let i = 0; i < c.step.length; i++) {
+    const want = restrictionName(c.layer[i], c.head[i]);
+    if (c.restriction[i] !== want || (c.layer[i] < 0) !== (c.head[i] < 0)) {
+      return {
+        column: "restriction",
+        message:
+          `row ${i}: restriction ${JSON.stringify(c.restriction[i])} does not match layer ${c.layer[i]}, ` +
+          `head ${c.head[i]} (expected ${JSON.stringify(want)}; "full" has layer = head = -1)`,
+      };
+    }
+    const key = `${c.step[i]}\u0000${c.probe[i]}\u0000${c.restriction[i]}`;
+    if (seen.has(key)) {
+      return {
+        column: "restriction",
+        message: `row ${i}: duplicate row for step ${c.step[i]}, probe ${c.probe[i]}, restriction ${
+          c.restriction[i]
+        }`,
+      };
+    }
+    seen.add(key);
+  }
+  return checkMin("n_chains", c.n_chains, 1) ?? checkMin("n_draws", c.n_draws, 1);
+}
+
+/** susceptibility.arrow: eq. 41 χ and the restricted LLC (eq. 26), mean and standard error over chains. */
+export const SUSCEPTIBILITY_TABLE: TableDef<SusceptibilityKinds> = defineTable({
+  name: "susceptibility",
+  file: "susceptibility.arrow",
+  columns: SUSCEPTIBILITY_COLUMNS,
+  check: checkSusceptibility,
+});
+
+const PER_TOKEN_COLUMNS = {
+  probe: "utf8",
+  step: "int32",
+  restriction: "utf8",
+  context: "int32",
+  position: "int32",
+  chi: "float64",
+} as const satisfies Record<string, ColumnKind>;
+type PerTokenKinds = typeof PER_TOKEN_COLUMNS;
+
+/** per_token.arrow: per-token χ (eq. 44); `position` indexes the predicted token, 1..n_ctx-1. */
+export const PER_TOKEN_TABLE: TableDef<PerTokenKinds> = defineTable({
+  name: "per_token",
+  file: "per_token.arrow",
+  columns: PER_TOKEN_COLUMNS,
+  check: (c) =>
+    checkMin("position", c.position, 1) ?? checkMin("context", c.context, 0) ??
+      checkRestrictionNames(c.restriction),
+});
+
+const CONTEXTS_COLUMNS = {
+  probe: "utf8",
+  context: "int32",
+  position: "int32",
+  token: "int32",
+  text: "utf8",
+} as const satisfies Record<string, ColumnKind>;
+type ContextsKinds = typeof CONTEXTS_COLUMNS;
+
+/** contexts.arrow: the probe contexts (token id and decoded piece per position 0..n_ctx-1). */
+export const CONTEXTS_TABLE: TableDef<ContextsKinds> = defineTable({
+  name: "contexts",
+  file: "contexts.arrow",
+  columns: CONTEXTS_COLUMNS,
+  check: (c) =>
+    checkMin("position", c.position, 0) ?? checkMin("context", c.context, 0) ?? checkMin("token", c.token, 0),
+});
+
+const ABLATION_COLUMNS = {
+  probe: "utf8",
+  step: "int32",
+  restriction: "utf8",
+  context: "int32",
+  position: "int32",
+  delta_loss: "float64",
+} as const satisfies Record<string, ColumnKind>;
+type AblationKinds = typeof ABLATION_COLUMNS;
+
+/** ablation.arrow: per-token loss with the head zero-ablated minus the unablated loss (the ablation delta). */
+export const ABLATION_TABLE: TableDef<AblationKinds> = defineTable({
+  name: "ablation",
+  file: "ablation.arrow",
+  columns: ABLATION_COLUMNS,
+  check: (c) =>
+    checkMin("position", c.position, 1) ?? checkMin("context", c.context, 0) ??
+      checkRestrictionNames(c.restriction),
+});
+
+const TRACES_COLUMNS = {
+  step: "int32",
+  probe: "utf8",
+  restriction: "utf8",
+  chain: "int32",
+  draw: "int32",
+  loss: "float64",
+} as const satisfies Record<string, ColumnKind>;
+type TracesKinds = typeof TRACES_COLUMNS;
+
+/** traces.arrow: SGLD loss per draw and chain (diagnostics). */
+export const TRACES_TABLE: TableDef<TracesKinds> = defineTable({
+  name: "traces",
+  file: "traces.arrow",
+  columns: TRACES_COLUMNS,
+  check: (c) =>
+    checkMin("chain", c.chain, 0) ?? checkMin("draw", c.draw, 0) ?? checkRestrictionNames(c.restriction),
+});
+
+export type SusceptibilityColumns = ReadColumns<SusceptibilityKinds>;
+export type SusceptibilityInput = WriteColumns<SusceptibilityKinds>;
+export type SusceptibilityRow = Row<SusceptibilityKinds>;
+export type PerTokenColumns = ReadColumns<PerTokenKinds>;
+export type PerTokenInput = WriteColumns<PerTokenKinds>;
+export type PerTokenRow = Row<PerTokenKinds>;
+export type ContextsColumns = ReadColumns<ContextsKinds>;
+export type ContextsInput = WriteColumns<ContextsKinds>;
+export type ContextsRow = Row<ContextsKinds>;
+export type AblationColumns = ReadColumns<AblationKinds>;
+export type AblationInput = WriteColumns<AblationKinds>;
+export type AblationRow = Row<AblationKinds>;
+export type TracesColumns = ReadColumns<TracesKinds>;
+export type TracesInput = WriteColumns<TracesKinds>;
+export type TracesRow = Row<TracesKinds>;
+
+/** Reads and validates susceptibility.arrow. */
+export const readSusceptibilityTable = (path: string): Promise<SusceptibilityColumns> =>
+  readTable(SUSCEPTIBILITY_TABLE, path);
+/** Writes susceptibility.arrow atomically from columns (typed arrays or plain arrays). */
+export const writeSusceptibilityTable = (path: string, cols: SusceptibilityInput): Promise<void> =>
+  writeTable(SUSCEPTIBILITY_TABLE, path, cols);
+/** Reads and validates per_token.arrow. */
+export const readPerTokenTable = (path: string): Promise<PerTokenColumns> => readTable(PER_TOKEN_TABLE, path);
+/** Writes per_token.arrow atomically. */
+export const writePerTokenTable = (path: string, cols: PerTokenInput): Promise<void> =>
+  writeTable(PER_TOKEN_TABLE, path, cols);
+/** Reads and validates contexts.arrow. */
+export const readContextsTable = (path: string): Promise<ContextsColumns> => readTable(CONTEXTS_TABLE, path);
+/** Writes contexts.arrow atomically. */
+export const writeContextsTable = (path: string, cols: ContextsInput): Promise<void> =>
+  writeTable(CONTEXTS_TABLE, path, cols);
+/** Reads and validates ablation.arrow. */
+export const readAblationTable = (path: string): Promise<AblationColumns> => readTable(ABLATION_TABLE, path);
+/** Writes ablation.arrow atomically. */
+export const writeAblationTable = (path: string, cols: AblationInput): Promise<void> =>
+  writeTable(ABLATION_TABLE, path, cols);
+/** Reads and validates traces.arrow. */
+export const readTracesTable = (path: string): Promise<TracesColumns> => readTable(TRACES_TABLE, path);
+/** Writes traces.arrow atomically. */
+export const writeTracesTable = (path: string, cols: TracesInput): Promise<void> =>
+  writeTable(TRACES_TABLE, path, cols);

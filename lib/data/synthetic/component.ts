@@ -1,0 +1,15 @@
+/** The contract every synthetic corpus component fulfils (see lib/data/synthetic.ts for the list). */
+
+import type { Rng } from "../../util/random.ts";
+
+export interface ComponentGenerator {
+  /** One document: whole units (lines, episodes, functions) appended until it has ≥ minChars characters. */
+  generate(rng: Rng, minChars: number): string;
+  /** Every way `text` breaks the component's planted structure; empty for any generated document. */
+  verify(text: string): string[];
+}
+
+/** Splits a document into its non-empty lines (documents end with "\n"). */
+export function linesOf(text: string): string[] {
+  return text.split("\n").filter((l) => l.length > 0);
+}

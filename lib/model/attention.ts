@@ -1,0 +1,422 @@
+/**
+ * Fused causal multi-head attention (TransformerLens semantics: scores q·k / sqrt(d_head), key j visible to
+ * query i iff j ≤ i, softmax over keys), forward and backward, batched over C copies (SGLD chains).
+ *
+ * Layouts (elements are f32; every operand sits at an element offset in its buffer):
+ *   q, k, v, dq, dk, dv  [C, H, B, T, E]   head-major inside a copy: sequence (c,h,b) starts at ((c·H+h)·B+b)·T·E
+ *   z, dz                [C, B, T, H, E]   so that z viewed [C][B·T, H·E] multiplies W_O viewed [H·E, D]
+ *   lse, d               [C, H, B, T]      row log-sum-exp of the scores; D = rowsum(dz∘z) (backward scratch)
+ *
+ * Forward: kernels/attention_forward.wgsl (FlashAttention-2 style online softmax, one query row per
+ * invocation, stores lse). Backward, two dispatches and no atomics: kernels/attention_backward_dq.wgsl
+ * (D = rowsum(dz∘z) and dq, looping over keys for a fixed query) then kernels/attention_backward_dkdv.wgsl
+ * (dk and dv, looping over queries for a fixed key). P is recomputed from lse. Outputs are overwritten.
+ *
+ * Float64 references for tests: attentionReference, attentionBackwardReference.
+ */
+import type { Gpu } from "../gpu/device.ts";
+import { params, uniformFrom } from "../gpu/buffers.ts";
+import { type Dispatch, prepare } from "../gpu/dispatch.ts";
+import { type Kernel, kernelFromSource, readWgsl, specialize } from "../gpu/kernel.ts";
+
+/** C copies, B sequences, T positions, H heads, E = d_head. */
+export interface AttentionShape {
+  C: number;
+  B: number;
+  T: number;
+  H: number;
+  E: number;
+}
+
+/** A tensor inside a GPU buffer: `offset` is in f32 elements (default 0). */
+export interface Operand {
+  buffer: GPUBuffer;
+  offset?: number;
+}
+
+export interface AttentionForwardIO {
+  q: Operand;
+  k: Operand;
+  v: Operand;
+  /** Output [C, B, T, H, E] (overwritten). */
+  z: Operand;
+  /** Output [C, H, B, T] (overwritten): log-sum-exp of each query row's scaled scores. */
+  lse: Operand;
+}
+
+export interface AttentionBackwardIO {
+  q: Operand;
+  k: Operand;
+  v: Operand;
+  /** The forward output O, [C, B, T, H, E]. */
+  z: Operand;
+  /** The forward's log-sum-exp, [C, H, B, T]. */
+  lse: Operand;
+  /** dLoss/dz, [C, B, T, H, E]. */
+  dz: Operand;
+  /** Outputs [C, H, B, T, E] (overwritten, not accumulated). */
+  dq: Operand;
+  dk: Operand;
+  dv: Operand;
+  /** Scratch [C, H, B, T] for D = rowsum(dz∘z) (overwritten). */
+  d: Operand;
+}
+
+/** Thrown for an unusable shape or operand; names the argument. */
+export class AttentionError extends Error {
+  constructor(readonly argument: string, message: string) {
+    super(`attention: ${argument}: ${message}`);
+    this.name = "AttentionError";
+  }
+}
+
+/** Invocations per workgroup (one row each). */
+const WG = 64;
+/** Largest d_head: the kernels keep a few rows of E floats per invocation in registers. */
+const MAX_E = 128;
+
+/** Checks the shape; throws AttentionError naming the field. Returns the row count C·H·B·T. */
+export function validateAttentionShape(shape: AttentionShape): number {
+  if (typeof shape !== "object" || shape === null) {
+    throw new AttentionError("shape", "expected {C, B, T, H, E}");
+  }
+  for (const f of ["C", "B", "T", "H", "E"] as const) {
+    const v = shape[f];
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
+      throw new AttentionError(`shape.${f}`, `expected a positive integer, got ${v}`);
+    }
+  }
+  if (shape.E % 4 !== 0 || shape.E > MAX_E) {
+    throw new AttentionError(
+      "shape.E",
+      `d_head must be a multiple of 4 and at most ${MAX_E}, got ${shape.E}`,
+    );
+  }
+  const rows = shape.C * shape.H * shape.B * shape.T;
+  if (rows * shape.E >= 2 ** 32) {
+    throw new AttentionError("shape", `C·H·B·T·E = ${rows * shape.E} elements exceeds u32 indexing`);
+  }
+  return rows;
+}
+
+/** Floating-point operations counted the usual way (two per multiply-add over the causal pairs). */
+export function attentionFlops(shape: AttentionShape): { forward: number; backward: number } {
+  const pairs = shape.C * shape.H * shape.B * (shape.T * (shape.T + 1)) / 2;
+  // forward: q·k and p·v (2 products of E); backward: q·k recompute, dz·v, p·dz, ds·q, ds·k (5 products).
+  return { forward: pairs * 4 * shape.E, backward: pairs * 10 * shape.E };
+}
+
+interface Bound {
+  name: string;
+  buffer: GPUBuffer;
+  /** First element of the operand. */
+  offset: number;
+  /** Elements it spans. */
+  length: number;
+  vec4: boolean;
+  write: boolean;
+}
+
+function operand(
+  io: Record<string, Operand | undefined>,
+  name: string,
+  length: number,
+  vec4: boolean,
+  write: boolean,
+): Bound {
+  const op = io[name];
+  if (typeof op !== "object" || op === null || !(op.buffer instanceof GPUBuffer)) {
+    throw new AttentionError(name, "expected {buffer: GPUBuffer, offset: number}");
+  }
+  const offset = op.offset ?? 0;
+  if (!Number.isInteger(offset) || offset < 0) {
+    throw new AttentionError(name, `offset must be a non-negative integer element count, got ${offset}`);
+  }
+  if (vec4 && offset % 4 !== 0) {
+    throw new AttentionError(
+      name,
+      `offset ${offset} must be a multiple of 4 elements (the kernels read vec4s)`,
+    );
+  }
+  const need = (offset + length) * 4;
+  if (need > op.buffer.size) {
+    throw new AttentionError(
+      name,
+      `needs ${length} f32 at element offset ${offset} (${need} bytes) but buffer "${op.buffer.label}" has ` +
+        `${op.buffer.size} bytes`,
+    );
+  }
+  if (!(op.buffer.usage & GPUBufferUsage.STORAGE)) {
+    throw new AttentionError(name, `buffer "${op.buffer.label}" lacks STORAGE usage`);
+  }
+  return { name, buffer: op.buffer, offset, length, vec4, write };
+}
+
+/** Outputs must not overlap any other operand: reading and writing the same elements would race. */
+function checkOverlaps(ops: Bound[]): void {
+  for (let a = 0; a < ops.length; a++) {
+    for (let b = a + 1; b < ops.length; b++) {
+      const x = ops[a], y = ops[b];
+      if (!x.write && !y.write) continue;
+      if (x.buffer !== y.buffer) continue;
+      if (x.offset < y.offset + y.length && y.offset < x.offset + x.length) {
+        throw new AttentionError(
+          x.write ? x.name : y.name,
+          `overlaps ${x.write ? y.name : x.name} in buffer "${x.buffer.label}" (elements ` +
+            `[${x.offset}, ${x.offset + x.length}) and [${y.offset}, ${y.offset + y.length}))`,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * Binds the smallest aligned range holding the operand (so that tensors inside buffers larger than the
+ * per-binding limit still bind); returns the binding and the operand's offset inside it, in vec4s or f32s.
+ */
+function bindRange(gpu: Gpu, op: Bound): { binding: GPUBufferBinding; offset: number } {
+  const align = gpu.device.limits.minStorageBufferOffsetAlignment;
+  const base = Math.floor((op.offset * 4) / align) * align;
+  const rel = op.offset - base / 4;
+  const size = (rel + op.length) * 4;
+  const max = gpu.device.limits.maxStorageBufferBindingSize;
+  if (size > max) {
+    throw new AttentionError(
+      op.name,
+      `spans ${size} bytes, over the device's maxStorageBufferBindingSize ${max}: split the copies (C) ` +
+        `into several calls`,
+    );
+  }
+  return { binding: { buffer: op.buffer, offset: base, size }, offset: op.vec4 ? rel / 4 : rel };
+}
+
+/**
+ * Compiles `file` for d_head E. When a buffer is bound both read-only and writable in one dispatch (WebGPU
+ * forbids that mix), every storage binding is declared read_write instead; overlaps were rejected already.
+ */
+function attentionKernel(gpu: Gpu, file: string, E: number, ops: Bound[]): Promise<Kernel> {
+  const readBufs = new Set(ops.filter((o) => !o.write).map((o) => o.buffer));
+  const aliased = ops.some((o) => o.write && readBufs.has(o.buffer));
+  let source = specialize(file, readWgsl(file), { E4: E / 4, WG });
+  if (aliased) source = source.replaceAll("var<storage, read>", "var<storage, read_write>");
+  return kernelFromSource(gpu, aliased ? `${file} (aliased)` : file, source);
+}
+
+/** Workgroup grid for `rows` rows, folded into 2D when it exceeds the per-dimension limit. */
+function grid(gpu: Gpu, rows: number): [number, number, number] {
+  const groups = Math.ceil(rows / WG);
+  const max = gpu.device.limits.maxComputeWorkgroupsPerDimension;
+  const y = Math.ceil(groups / max);
+  return [Math.ceil(groups / y), y, 1];
+}
+
+/** Prepares the causal attention forward (one dispatch) writing z and lse. */
+export async function createAttentionForward(
+  gpu: Gpu,
+  shape: AttentionShape,
+  io: AttentionForwardIO,
+): Promise<Dispatch[]> {
+  const rows = validateAttentionShape(shape);
+  if (typeof io !== "object" || io === null) throw new AttentionError("io", "expected {q, k, v, z, lse}");
+  const n = rows * shape.E;
+  const r = io as unknown as Record<string, Operand>;
+  const ops = [
+    operand(r, "q", n, true, false),
+    operand(r, "k", n, true, false),
+    operand(r, "v", n, true, false),
+    operand(r, "z", n, true, true),
+    operand(r, "lse", rows, false, true),
+  ];
+  checkOverlaps(ops);
+  const kernel = await attentionKernel(gpu, "attention_forward", shape.E, ops);
+  const b = ops.map((o) => bindRange(gpu, o));
+  const uniform = uniformFrom(
+    gpu,
+    "attention_forward params",
+    params([
+      ["u32", rows],
+      ["u32", shape.T],
+      ["u32", shape.B],
+      ["u32", shape.H],
+      ...b.map((x) => ["u32", x.offset] as ["u32", number]),
+      ["f32", 1 / Math.sqrt(shape.E)],
+    ]),
+  );
+  return [prepare(kernel, [uniform, ...b.map((x) => x.binding)], grid(gpu, rows), "attention forward")];
+}
+
+/**
+ * Prepares the causal attention backward (two dispatches: D and dq, then dk and dv), overwriting dq, dk,
+ * dv and the scratch d.
+ */
+export async function createAttentionBackward(
+  gpu: Gpu,
+  shape: AttentionShape,
+  io: AttentionBackwardIO,
+): Promise<Dispatch[]> {
+  const rows = validateAttentionShape(shape);
+  if (typeof io !== "object" || io === null) {
+    throw new AttentionError("io", "expected {q, k, v, z, lse, dz, dq, dk, dv, d}");
+  }
+  const n = rows * shape.E;
+  const r = io as unknown as Record<string, Operand>;
+  const q = operand(r, "q", n, true, false);
+  const k = operand(r, "k", n, true, false);
+  const v = operand(r, "v", n, true, false);
+  const z = operand(r, "z", n, true, false);
+  const lse = operand(r, "lse", rows, false, false);
+  const dz = operand(r, "dz", n, true, false);
+  const dq = operand(r, "dq", n, true, true);
+  const dk = operand(r, "dk", n, true, true);
+  const dv = operand(r, "dv", n, true, true);
+  const d = operand(r, "d", rows, false, true);
+  checkOverlaps([q, k, v, z, lse, dz, dq, dk, dv, d]);
+  const scale = 1 / Math.sqrt(shape.E);
+  const head: Array<["u32", number]> = [["u32", rows], ["u32", shape.T], ["u32", shape.B], ["u32", shape.H]];
+
+  // Pass 1: D = rowsum(dz∘z) and dq. The kernel writes d, so d counts as an output here.
+  const opsQ = [q, k, v, z, dz, lse, d, dq];
+  const bq = opsQ.map((o) => bindRange(gpu, o));
+  const kq = await attentionKernel(gpu, "attention_backward_dq", shape.E, opsQ);
+  const uq = uniformFrom(
+    gpu,
+    "attention_backward_dq params",
+    params([...head, ...bq.map((x) => ["u32", x.offset] as ["u32", number]), ["f32", scale]]),
+  );
+  // Pass 2: dk and dv; d is an input here.
+  const dIn: Bound = { ...d, write: false };
+  const opsK = [q, k, v, dz, lse, dIn, dk, dv];
+  const bk = opsK.map((o) => bindRange(gpu, o));
+  const kk = await attentionKernel(gpu, "attention_backward_dkdv", shape.E, opsK);
+  const uk = uniformFrom(
+    gpu,
+    "attention_backward_dkdv params",
+    params([...head, ...bk.map((x) => ["u32", x.offset] as ["u32", number]), ["f32", scale]]),
+  );
+  const g = grid(gpu, rows);
+  return [
+    prepare(kq, [uq, ...bq.map((x) => x.binding)], g, "attention backward dq"),
+    prepare(kk, [uk, ...bk.map((x) => x.binding)], g, "attention backward dkdv"),
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Float64 references.
+
+function checkArray(name: string, a: ArrayLike<number>, length: number): void {
+  if (!a || typeof a.length !== "number") throw new AttentionError(name, "expected an array of numbers");
+  if (a.length !== length) throw new AttentionError(name, `expected ${length} elements, got ${a.length}`);
+}
+
+/** Element offset of row (seq, i) in the z layout [C, B, T, H, E], seq = (c·H + h)·B + b. */
+function zRow(shape: AttentionShape, seq: number, i: number): number {
+  const { B, T, H, E } = shape;
+  const b = seq % B, h = Math.floor(seq / B) % H, c = Math.floor(seq / (B * H));
+  return (((c * B + b) * T + i) * H + h) * E;
+}
+
+/** Scaled causal scores of query row i of sequence seq against keys 0..i, normalized to probabilities. */
+function softmaxRow(
+  shape: AttentionShape,
+  q: ArrayLike<number>,
+  k: ArrayLike<number>,
+  seq: number,
+  i: number,
+  p: Float64Array,
+): number {
+  const { T, E } = shape;
+  const scale = 1 / Math.sqrt(E);
+  const qi = (seq * T + i) * E;
+  let max = -Infinity;
+  for (let j = 0; j <= i; j++) {
+    const kj = (seq * T + j) * E;
+    let s = 0;
+    for (let e = 0; e < E; e++) s += q[qi + e] * k[kj + e];
+    p[j] = s * scale;
+    if (p[j] > max) max = p[j];
+  }
+  let sum = 0;
+  for (let j = 0; j <= i; j++) sum += p[j] = Math.exp(p[j] - max);
+  for (let j = 0; j <= i; j++) p[j] /= sum;
+  return max + Math.log(sum);
+}
+
+/** Float64 causal attention forward: z [C, B, T, H, E] and lse [C, H, B, T] from q, k, v [C, H, B, T, E]. */
+export function attentionReference(
+  shape: AttentionShape,
+  q: ArrayLike<number>,
+  k: ArrayLike<number>,
+  v: ArrayLike<number>,
+): { z: Float64Array; lse: Float64Array } {
+  const rows = validateAttentionShape(shape);
+  const { T, E } = shape;
+  checkArray("q", q, rows * E);
+  checkArray("k", k, rows * E);
+  checkArray("v", v, rows * E);
+  const z = new Float64Array(rows * E);
+  const lse = new Float64Array(rows);
+  const p = new Float64Array(T);
+  for (let seq = 0; seq < rows / T; seq++) {
+    for (let i = 0; i < T; i++) {
+      lse[seq * T + i] = softmaxRow(shape, q, k, seq, i, p);
+      const zi = zRow(shape, seq, i);
+      for (let j = 0; j <= i; j++) {
+        const vj = (seq * T + j) * E;
+        for (let e = 0; e < E; e++) z[zi + e] += p[j] * v[vj + e];
+      }
+    }
+  }
+  return { z, lse };
+}
+
+/**
+ * Float64 causal attention backward: dq, dk, dv [C, H, B, T, E] of the loss Σ dz·z, dz [C, B, T, H, E].
+ */
+export function attentionBackwardReference(
+  shape: AttentionShape,
+  q: ArrayLike<number>,
+  k: ArrayLike<number>,
+  v: ArrayLike<number>,
+  dz: ArrayLike<number>,
+): { dq: Float64Array; dk: Float64Array; dv: Float64Array } {
+  const rows = validateAttentionShape(shape);
+  const { T, E } = shape;
+  checkArray("q", q, rows * E);
+  checkArray("k", k, rows * E);
+  checkArray("v", v, rows * E);
+  checkArray("dz", dz, rows * E);
+  const scale = 1 / Math.sqrt(E);
+  const dq = new Float64Array(rows * E);
+  const dk = new Float64Array(rows * E);
+  const dv = new Float64Array(rows * E);
+  const p = new Float64Array(T);
+  const dp = new Float64Array(T);
+  for (let seq = 0; seq < rows / T; seq++) {
+    for (let i = 0; i < T; i++) {
+      softmaxRow(shape, q, k, seq, i, p);
+      const gi = zRow(shape, seq, i);
+      const qi = (seq * T + i) * E;
+      // dp_j = dz_i·v_j; dLoss/ds_j = p_j (dp_j − Σ_l p_l dp_l).
+      let dot = 0;
+      for (let j = 0; j <= i; j++) {
+        const vj = (seq * T + j) * E;
+        let s = 0;
+        for (let e = 0; e < E; e++) {
+          s += dz[gi + e] * v[vj + e];
+          dv[vj + e] += p[j] * dz[gi + e];
+        }
+        dp[j] = s;
+        dot += p[j] * s;
+      }
+      for (let j = 0; j <= i; j++) {
+        const kj = (seq * T + j) * E;
+        const ds = p[j] * (dp[j] - dot) * scale;
+        for (let e = 0; e < E; e++) {
+          dq[qi + e] += ds * k[kj + e];
+          dk[kj + e] += ds * q[qi + e];
+        }
+      }
+    }
+  }
+  return { dq, dk, dv };
+}

@@ -1,0 +1,52 @@
+/** Fig. 7: per-token susceptibility against ablation delta as binned 2-D densities with Pearson r per panel. */
+
+import { joinAblation } from "../analysis/ablation_join.ts";
+import type { PerTokenIndex } from "../analysis/per_token.ts";
+import { bin2d, extent, pearson } from "../analysis/stats.ts";
+import type { AblationColumns } from "../analysis/tables.ts";
+import type { ChartSet } from "./charts.ts";
+import type { ReportSection } from "./html.ts";
+import type { ReportOptions } from "./options.ts";
+import { type DensityCell, densityPanels } from "./specs/density_2d.ts";
+
+/** Panels = first two probes (rows) × chosen heads (columns), shared 40 × 40 bins over all panels. */
+export async function ablationSection(
+  idx: PerTokenIndex,
+  ab: AblationColumns,
+  heads: readonly string[],
+  probes: readonly string[],
+  charts: ChartSet,
+  opts: ReportOptions,
+): Promise<ReportSection> {
+  const panels = probes.slice(0, 2).flatMap((probe) => heads.map((restriction) => ({ probe, restriction })));
+  const pairs = joinAblation(idx, ab, panels).filter((p) => p.chi.length > 0);
+  const xDom = extent(Float64Array.from(pairs.flatMap((p) => [...extent(p.chi)])));
+  const yDom = extent(Float64Array.from(pairs.flatMap((p) => [...extent(p.delta)])));
+  const cells: DensityCell[] = [];
+  const rs: string[] = [];
+  for (const p of pairs) {
+    const r = p.chi.length >= 2 ? pearson(p.chi, p.delta) : NaN;
+    const panel = `${p.restriction} · ${p.probe} (r = ${
+      Number.isFinite(r) ? r.toFixed(3) : "n/a"
+    }, n = ${p.chi.length})`;
+    rs.push(`${p.restriction}/${p.probe}: ${Number.isFinite(r) ? r.toFixed(3) : "n/a"}`);
+    for (const c of bin2d(p.chi, p.delta, 40, 40, xDom, yDom)) cells.push({ panel, ...c });
+  }
+  const body = cells.length
+    ? await charts.figure(
+      "ablation-density",
+      densityPanels(cells, { config: opts.config, columns: Math.max(1, heads.length) }),
+    )
+    : `<p>No token has both a per-token susceptibility and an ablation delta at step ${idx.step}.</p>`;
+  return {
+    id: "ablation",
+    title: "Per-token susceptibility against ablation delta (Fig. 7)",
+    caption:
+      `Density of tokens by per-token χ (x) and ablation delta (y: loss with the head zero-ablated minus the ` +
+      `unablated loss), step ${idx.step}, rows = probes, columns = heads, log colour scale of counts in 40 × 40 ` +
+      `bins shared by all panels. Pearson r per panel: ${
+        rs.join("; ") || "n/a"
+      }. Paper: Fig. 7 (negligible correlation).`,
+    body,
+  };
+}

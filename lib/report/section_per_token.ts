@@ -1,0 +1,192 @@
+/**
+ * Per-token sections (section 4.4-4.6, appendices C.2 and D): highlighted text (Figs. 1, 8), top tokens per
+ * head and probe (appendix D), histograms for chosen tokens (Fig. 11) and mean per-token against overall χ
+ * (Fig. 9).
+ */
+
+import {
+  type ContextIndex,
+  contextKey,
+  contextValues,
+  frequentTokens,
+  groupKey,
+  type PerTokenIndex,
+  valuesForToken,
+} from "../analysis/per_token.ts";
+import { perTokenVsOverall } from "../analysis/per_token_vs_overall.ts";
+import { histogram } from "../analysis/stats.ts";
+import type { SusceptibilityColumns } from "../analysis/tables.ts";
+import { type TopToken, topTokens } from "../analysis/top_tokens.ts";
+import type { ChartSet } from "./charts.ts";
+import { escapeHtml } from "./escape.ts";
+import { bandLegendHtml, displayPiece, highlightedContextHtml } from "./highlighted_text.ts";
+import { type ReportSection, tableHtml } from "./html.ts";
+import type { ReportOptions } from "./options.ts";
+import { perTokenVsOverallChart } from "./specs/per_token_vs_overall.ts";
+import { type HistogramBar, tokenHistograms } from "./specs/token_histograms.ts";
+import { sharedMax } from "./token_colour.ts";
+
+/** Context ids that have per-token values for (probe, head), ascending. */
+function contextIds(idx: PerTokenIndex, probe: string, head: string): number[] {
+  const g = idx.groups.get(groupKey(probe, head));
+  return g ? [...new Set(g.rows.map((i) => idx.columns.context[i]))].sort((a, b) => a - b) : [];
+}
+
+/** Figs. 1 and 8: a few contexts per probe, each token banded by the chosen heads, shared normalization. */
+export function highlightedTextSection(
+  idx: PerTokenIndex,
+  ctx: ContextIndex,
+  heads: readonly string[],
+  probes: readonly string[],
+  opts: ReportOptions,
+): ReportSection {
+  const perProbe = opts.contextsPerProbe ?? 2;
+  const maxTokens = opts.maxTokensShown ?? 256;
+  const shown: { probe: string; context: number; pieces: string[]; values: Float64Array[] }[] = [];
+  for (const probe of probes) {
+    for (const context of contextIds(idx, probe, heads[0]).slice(0, perProbe)) {
+      const pieces = (ctx.texts.get(contextKey(probe, context)) ?? []).slice(0, maxTokens);
+      if (pieces.length === 0) continue;
+      const values = heads.map((h) => contextValues(idx, probe, h, context, pieces.length));
+      shown.push({ probe, context, pieces, values });
+    }
+  }
+  const max = sharedMax(shown.flatMap((s) => s.values));
+  const blocks = probes.map((probe) => {
+    const mine = shown.filter((s) => s.probe === probe);
+    if (mine.length === 0) return `<h3>${escapeHtml(probe)}</h3><p>No context with per-token values.</p>`;
+    return `<h3>${escapeHtml(probe)}</h3>` +
+      mine.map((s) =>
+        `<div class="legend"><span>context ${s.context}</span></div>` +
+        highlightedContextHtml({ pieces: s.pieces, heads, values: s.values }, max)
+      ).join("");
+  });
+  return {
+    id: "per-token-text",
+    title: "Per-token susceptibilities in context (Figs. 1, 8)",
+    caption:
+      `Each token y is highlighted by its per-token susceptibility χ_(x,y) (eq. 44, step ${idx.step}) in one ` +
+      `horizontal band per head (${
+        heads.join(", ")
+      }, top to bottom): green positive, red negative, opacity |χ|/max ` +
+      `(appendix C.2, second algorithm) with max = ${
+        max.toPrecision(3)
+      } shared across all contexts and heads shown. ` +
+      `The first token has no value. Hover a token for its values. Paper: Figs. 1 and 8.`,
+    body: bandLegendHtml(heads, max) + blocks.join("\n"),
+  };
+}
+
+function topTokenHtml(t: TopToken): string {
+  const before = t.before.map(displayPiece).join("");
+  const cls = t.chi > 0 ? "pos" : "neg";
+  return `<span style="color:#777">${before}</span><code class="piece">${displayPiece(t.text)}</code> ` +
+    `<span class="${cls}">${t.chi.toPrecision(3)}</span>${
+      t.countInPool > 1 ? ` <small>×${t.countInPool}</small>` : ""
+    }`;
+}
+
+/** Appendix D: top distinct positive and negative tokens per head and probe. */
+export function topTokensSection(
+  idx: PerTokenIndex,
+  ctx: ContextIndex,
+  heads: readonly string[],
+  probes: readonly string[],
+  opts: ReportOptions,
+): ReportSection {
+  const n = opts.topTokens ?? 3;
+  const pool = opts.topPool ?? 100;
+  const blocks = probes.map((probe) => {
+    const rows = heads.map((head) => {
+      const pos = topTokens(idx, ctx, probe, head, 1, { n, pool });
+      const neg = topTokens(idx, ctx, probe, head, -1, { n, pool });
+      return [head, { html: pos.map(topTokenHtml).join("<br>") || "—" }, {
+        html: neg.map(topTokenHtml).join("<br>") || "—",
+      }];
+    });
+    return `<h3>${escapeHtml(probe)}</h3>` + tableHtml(["head", "top positive", "top negative"], rows);
+  });
+  return {
+    id: "top-tokens",
+    title: "Top positive and negative tokens per head (appendix D)",
+    caption:
+      `For each probe and head, the first ${n} distinct predicted tokens y (boxed) among the ${pool} largest ` +
+      `(respectively most negative) per-token susceptibilities at step ${idx.step}, with the two preceding context ` +
+      `pieces in grey, the value of the token's strongest instance and, when it recurs, its count in the pool. ` +
+      `"↵" is a newline, "→" a tab. Paper: appendix D.`,
+    body: blocks.join("\n"),
+  };
+}
+
+/** Fig. 11: histograms of per-token χ for chosen tokens. */
+export async function tokenHistogramSection(
+  idx: PerTokenIndex,
+  ctx: ContextIndex,
+  heads: readonly string[],
+  probes: readonly string[],
+  charts: ChartSet,
+  opts: ReportOptions,
+): Promise<ReportSection> {
+  const maxPanels = 12;
+  const bars: HistogramBar[] = [];
+  let panels = 0;
+  let truncated = false;
+  for (const probe of probes) {
+    const tokens = opts.histogramTokens ?? frequentTokens(idx, ctx, probe, heads[0], 1).map((t) => t.text);
+    for (const token of tokens) {
+      for (const head of heads) {
+        const v = valuesForToken(idx, ctx, probe, head, token);
+        if (v.length === 0) continue;
+        if (panels >= maxPanels) {
+          truncated = true;
+          continue;
+        }
+        panels++;
+        const panel = `${head} · ${probe} · ${JSON.stringify(token)} (n=${v.length})`;
+        for (const b of histogram(v, 30)) bars.push({ panel, ...b });
+      }
+    }
+  }
+  const which = opts.histogramTokens ? "the requested tokens" : "each probe's most frequent predicted token";
+  const body = bars.length
+    ? await charts.figure("token-histograms", tokenHistograms(bars, { config: opts.config }))
+    : "<p>None of the chosen tokens occurs in the per-token data.</p>";
+  return {
+    id: "token-histograms",
+    title: "Per-token susceptibility histograms for chosen tokens (Fig. 11)",
+    caption:
+      `Distribution of per-token χ over all occurrences of ${which} as the predicted token y, per head and probe ` +
+      `(step ${idx.step}, 30 equal-width bins). Bimodal shapes point to a token used in two different roles. ` +
+      `Paper: Figs. 11, 35, 36.${truncated ? ` Only the first ${maxPanels} panels are shown.` : ""}`,
+    body,
+  };
+}
+
+/** Fig. 9: δh × mean per-token χ against overall χ, with fit line, slope and Pearson r. */
+export async function perTokenVsOverallSection(
+  idx: PerTokenIndex,
+  sus: SusceptibilityColumns,
+  charts: ChartSet,
+  opts: ReportOptions,
+): Promise<ReportSection> {
+  const d = perTokenVsOverall(idx, sus);
+  const body = d.points.length
+    ? await charts.figure(
+      "per-token-vs-overall",
+      perTokenVsOverallChart(d.points, d.fit, d.r, { config: opts.config }),
+    )
+    : `<p>No (head, probe) has both per-token values and an overall χ at step ${idx.step}.</p>`;
+  const slope = d.fit ? d.fit.slope.toFixed(3) : "n/a";
+  return {
+    id: "per-token-vs-overall",
+    title: "Mean per-token susceptibility against susceptibility (Fig. 9)",
+    caption:
+      `One point per (head, probe) at step ${idx.step}: x = χ from susceptibility.arrow, y = δh × the mean of the ` +
+      `per-token susceptibilities (eq. 45 predicts y ≈ x, grey line). Dotted red: least-squares line, slope ${slope}, ` +
+      `Pearson r = ${
+        Number.isFinite(d.r) ? d.r.toFixed(3) : "n/a"
+      }. The paper plots the unscaled mean (slope 15.99 ` +
+      `against a predicted 1/δh = 10, r = 0.817). Paper: Fig. 9.`,
+    body,
+  };
+}

@@ -1,0 +1,49 @@
+/** Fig. 15: each principal component as a time series over checkpoints, one line per dataset. */
+
+import type { TopLevelSpec } from "vega-lite";
+import { REPORT_CONFIG, stepScaleType, type StyleOptions } from "./theme.ts";
+
+/** One component score of one dataset at one checkpoint. */
+export interface PcSeriesPoint {
+  probe: string;
+  step: number;
+  pc: string;
+  score: number;
+}
+
+/** Faceted lines: one panel per component, x = step (log), y = score, colour = dataset. */
+export function pcTimeSeries(
+  points: readonly PcSeriesPoint[],
+  opts: StyleOptions & { columns?: number } = {},
+): TopLevelSpec {
+  const probes = [...new Set(points.map((p) => p.probe))];
+  return {
+    title: opts.title ?? "",
+    config: opts.config ?? REPORT_CONFIG,
+    data: { values: points.map((p) => ({ ...p })) },
+    facet: { field: "pc", type: "nominal", title: null, sort: [...new Set(points.map((p) => p.pc))] },
+    columns: opts.columns ?? 3,
+    resolve: { scale: { y: "independent" } },
+    spec: {
+      width: opts.width ?? 250,
+      height: opts.height ?? 190,
+      mark: { type: "line", point: { size: 16 }, strokeWidth: 1.5 },
+      encoding: {
+        x: {
+          field: "step",
+          type: "quantitative",
+          scale: { type: stepScaleType(points.map((p) => p.step)) },
+          axis: { title: "checkpoint step", format: "~s" },
+        },
+        y: { field: "score", type: "quantitative", title: "component score (UΣ)" },
+        color: {
+          field: "probe",
+          type: "nominal",
+          sort: probes,
+          title: "dataset",
+          scale: { scheme: probes.length > 10 ? "tableau20" : "tableau10" },
+        },
+      },
+    },
+  };
+}

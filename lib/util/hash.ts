@@ -1,0 +1,47 @@
+/** SHA-256 digests as lowercase hex, of bytes and of files (streamed, so large files need little memory). */
+import { createHash } from "node:crypto";
+
+/** SHA-256 of bytes or of a string's UTF-8 encoding, as 64 lowercase hex digits. */
+export function sha256Hex(data: Uint8Array | string): string {
+  const h = createHash("sha256");
+  h.update(typeof data === "string" ? new TextEncoder().encode(data) : data);
+  return h.digest("hex");
+}
+
+/** Thrown when a file to hash cannot be read; names the file. */
+export class HashError extends Error {
+  constructor(readonly file: string, detail: string) {
+    super(`${file}: ${detail}`);
+    this.name = "HashError";
+  }
+}
+
+/** SHA-256 and size of a file, read in chunks. A missing file or a folder is an error naming the path. */
+export async function sha256File(path: string): Promise<{ sha256: string; bytes: number }> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) throw new HashError(path, "file not found");
+    throw new HashError(path, `cannot open (${(err as Error).message})`);
+  }
+  const h = createHash("sha256");
+  let bytes = 0;
+  try {
+    const info = await file.stat();
+    if (!info.isFile) throw new HashError(path, "not a regular file");
+    const buf = new Uint8Array(1 << 20);
+    while (true) {
+      const n = await file.read(buf);
+      if (n === null) break;
+      h.update(buf.subarray(0, n));
+      bytes += n;
+    }
+  } catch (err) {
+    if (err instanceof HashError) throw err;
+    throw new HashError(path, `cannot read (${(err as Error).message})`);
+  } finally {
+    file.close();
+  }
+  return { sha256: h.digest("hex"), bytes };
+}

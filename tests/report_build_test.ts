@@ -1,0 +1,136 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { loadResults } from "../lib/analysis/results.ts";
+import { TableError } from "../lib/analysis/tables.ts";
+import { buildReport } from "../lib/report/build_report.ts";
+import { ReportOptionError, resolveHeads, spreadHeads } from "../lib/report/options.ts";
+import { countMarks } from "../lib/report/render.ts";
+import { syntheticTables, writeSyntheticResults } from "./analysis_fixtures.ts";
+
+const ALL_SECTIONS = [
+  "susceptibility",
+  "pca-loadings",
+  "pca-contributions",
+  "pca-scree",
+  "pca-trajectories",
+  "pca-time-series",
+  "per-token-text",
+  "top-tokens",
+  "token-histograms",
+  "per-token-vs-overall",
+  "ablation",
+  "llc",
+  "traces",
+  "manifest",
+];
+
+/** Every way a page could pull in something from outside: URL schemes, src/href other than #anchors, CSS url(), @import. */
+function externalReferences(html: string): string[] {
+  const found: string[] = [];
+  for (
+    const re of [
+      /[a-z][a-z0-9+.-]*:\/\//gi,
+      /\bsrc\s*=/gi,
+      /\bhref\s*=\s*(?!["']?#)/gi,
+      /url\(\s*(?!["']?#)/gi,
+      /@import/gi,
+      /<script/gi,
+      /<link/gi,
+    ]
+  ) {
+    for (const m of html.matchAll(re)) found.push(html.slice(Math.max(0, m.index! - 30), m.index! + 40));
+  }
+  return found;
+}
+
+Deno.test("buildReport: the full synthetic run gives every section, rendered charts and a self-contained page", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chi_report_" });
+  const t = syntheticTables();
+  // A URL inside the manifest and a "://" token must not leak into the page source.
+  t.manifest.source = "https://example.org/data";
+  (t.contexts.text as string[])[5] = "://";
+  await writeSyntheticResults(dir, t);
+  const report = await buildReport(await loadResults(dir), { runName: "synthetic-run" });
+  assert.deepEqual(report.sections.map((s) => s.id), ALL_SECTIONS);
+  for (const id of ALL_SECTIONS) {
+    assert.ok(report.html.includes(`<section id="${id}">`) && report.html.includes(`href="#${id}"`), id);
+  }
+  assert.equal(report.charts.length, 11);
+  for (const c of report.charts) {
+    assert.ok(countMarks(c.svg) > 10, `${c.id}: ${countMarks(c.svg)} marks`);
+    assert.ok(report.html.includes(c.svg.slice(0, 200)), `${c.id} is inlined`);
+  }
+  assert.deepEqual(externalReferences(report.html), []);
+  assert.ok(report.html.includes("https&#58;//example.org/data"), "manifest shown as-is (escaped)");
+  assert.match(report.html, /<h1>Susceptibility report — synthetic-run<\/h1>/);
+  assert.match(report.html, /Paper: Fig\. 6\./);
+  assert.deepEqual(report.notes, []);
+  // PCA on the synthetic modes: three components carry almost all variance.
+  assert.ok(report.pca!.explainedVariance.slice(0, 3).reduce((a, b) => a + b, 0) > 0.95);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("buildReport: absent optional tables omit their sections with a note saying which file is missing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chi_report_" });
+  await writeSyntheticResults(dir, syntheticTables(), ["per_token.arrow", "traces.arrow", "manifest.json"]);
+  const report = await buildReport(await loadResults(dir));
+  assert.deepEqual(report.sections.map((s) => s.id), [
+    "susceptibility",
+    "pca-loadings",
+    "pca-contributions",
+    "pca-scree",
+    "pca-trajectories",
+    "pca-time-series",
+    "llc",
+  ]);
+  assert.equal(report.notes.length, 3);
+  assert.match(report.notes[0], /per_token\.arrow is absent/);
+  assert.match(report.notes[1], /traces\.arrow is absent/);
+  assert.match(report.notes[2], /manifest\.json is absent/);
+  assert.match(report.html, /class="notes"/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("buildReport: contexts and ablation absent keep Fig. 9 and drop the text, token and Fig. 7 sections", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chi_report_" });
+  await writeSyntheticResults(dir, syntheticTables(), ["contexts.arrow", "ablation.arrow"]);
+  const report = await buildReport(await loadResults(dir), { heads: ["0:1", "1:2"] });
+  const ids = report.sections.map((s) => s.id);
+  assert.ok(
+    ids.includes("per-token-vs-overall") && !ids.includes("per-token-text") && !ids.includes("ablation"),
+  );
+  assert.ok(
+    report.notes.some((n) => /contexts\.arrow is absent/.test(n)) &&
+      report.notes.some((n) => /ablation\.arrow is absent/.test(n)),
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("buildReport: an unknown head in the options is a ReportOptionError listing the available heads", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chi_report_" });
+  await writeSyntheticResults(dir, syntheticTables());
+  await assert.rejects(
+    buildReport(await loadResults(dir), { heads: ["3:9"] }),
+    (e: unknown) =>
+      e instanceof ReportOptionError &&
+      /head 3:9 has no per-token values \(available: 0:0, 0:1/.test(e.message),
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("loadResults: a folder without susceptibility.arrow is a TableError naming the file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chi_report_" });
+  await assert.rejects(
+    loadResults(dir),
+    (e: unknown) => e instanceof TableError && e.file === join(dir, "susceptibility.arrow"),
+  );
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("spreadHeads/resolveHeads: default heads spread first to last; bad names are refused", () => {
+  const heads = ["0:0", "0:1", "0:2", "0:3", "1:0", "1:1", "1:2", "1:3"];
+  assert.deepEqual(spreadHeads(heads, 3), ["0:0", "1:0", "1:3"]);
+  assert.deepEqual(spreadHeads(["0:0", "0:1"], 3), ["0:0", "0:1"]);
+  assert.deepEqual(resolveHeads(undefined, heads), ["0:0", "1:0", "1:3"]);
+  assert.throws(() => resolveHeads(["L1H2"], heads), /expected "layer:head"/);
+});
