@@ -256,3 +256,41 @@ Deno.test("trajectoryPca: trajectories are (γ − μ)/σ · V_k per dataset and
   const mean = (p: string, c: number) => pca.trajectories[p].reduce((a, r) => a + r[c], 0) / 5;
   assert.ok(Math.abs(contrib[0][0] / contrib[1][0] - mean("p", 0) / mean("q", 0)) < 1e-9);
 });
+
+Deno.test("trajectoryPca on the synthetic run: the three planted head modes are recovered (span and explained variance)", async () => {
+  const { DEFAULT_SHAPE, syntheticTables } = await import("../lib/analysis/synthetic_results.ts");
+  const t = syntheticTables({ ...DEFAULT_SHAPE, heads: 8 }, 5);
+  const sus = {
+    ...t.susceptibility,
+    probe: [...t.susceptibility.probe],
+    restriction: [...t.susceptibility.restriction],
+  } as SusceptibilityColumns;
+  const pca = trajectoryPca(buildTrajectoryMatrix(sus), 3);
+  const ev3 = pca.explainedVariance.slice(0, 3).reduce((a, b) => a + b, 0);
+  console.log(`explained variance of 3 components: ${ev3}; spectrum ${pca.explainedVariance.slice(0, 5)}`);
+  assert.ok(ev3 > 0.99, `three planted modes explain ${ev3}`);
+  // Planted head loadings (synthetic_results.ts): uniform; +0:1 / −(1:0..1:5); +0:0 / −(1:6, 1:7). In the
+  // standardized coordinates each becomes b_j / σ_j and must lie in the span of the three loadings, up to
+  // the planted noise (N(0, 0.0004²) per entry, not small against mode 3's swing on the heads it touches).
+  const planted = [
+    pca.heads.map(() => 1),
+    pca.heads.map((h) => (h === "0:1" ? 1 : h.startsWith("1:") && Number(h.slice(2)) < 6 ? -1 : 0)),
+    pca.heads.map((h) => (h === "0:0" ? 1 : h === "1:6" || h === "1:7" ? -1 : 0)),
+  ];
+  for (const [m, b] of planted.entries()) {
+    const v = b.map((x, j) => x / pca.std[j]);
+    const coeffs = pca.loadings.map((row) => row.reduce((a, x, j) => a + x * v[j], 0));
+    const resid = v.map((x, j) => x - coeffs.reduce((a, c, k) => a + c * pca.loadings[k][j], 0));
+    const rel = Math.hypot(...resid) / Math.hypot(...v);
+    console.log(
+      `planted mode ${m + 1}: relative distance from the span of the loadings ${rel.toExponential(2)}`,
+    );
+    assert.ok(rel < 0.1, `planted mode ${m + 1} is ${rel} away from the loadings' span`);
+  }
+  // Sanity: a mode that was not planted (one layer-0 head alone) is far from the span.
+  const other = pca.heads.map((h, j) => (h === "0:3" ? 1 / pca.std[j] : 0));
+  const c2 = pca.loadings.map((row) => row.reduce((a, x, j) => a + x * other[j], 0));
+  const r2 = Math.hypot(...other.map((x, j) => x - c2.reduce((a, c, k) => a + c * pca.loadings[k][j], 0))) /
+    Math.hypot(...other);
+  assert.ok(r2 > 0.5, `an unplanted direction is only ${r2} from the span`);
+});

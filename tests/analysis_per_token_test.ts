@@ -85,7 +85,7 @@ Deno.test("joinAblation: pairs per-token χ and ablation delta on (context, posi
   assert.deepEqual([Array.from(b.chi), Array.from(b.delta)], [[1], [0.7]]);
 });
 
-Deno.test("perTokenVsOverall: δh × mean per-token χ against χ at the same step; exact eq. 45 data gives slope 1, r 1", () => {
+Deno.test("perTokenVsOverall: mean per-token χ against χ at the same step; exact eq. 45 data gives slope 1/δh, r 1", () => {
   // Per-token χ with mean exactly χ/δh for three heads.
   const heads = ["0:0", "0:1", "0:2"];
   const overall = [0.01, 0.03, -0.02];
@@ -117,7 +117,11 @@ Deno.test("perTokenVsOverall: δh × mean per-token χ against χ at the same st
   };
   const d = perTokenVsOverall(indexPerToken(ptc, 5), sus);
   assert.equal(d.points.length, 3);
-  for (const p of d.points) assert.ok(Math.abs(p.scaled - p.overall) < 1e-15);
-  assert.ok(Math.abs(d.fit!.slope - 1) < 1e-12 && Math.abs(d.fit!.intercept) < 1e-14);
+  for (const p of d.points) assert.ok(Math.abs(0.1 * p.meanPerToken - p.overall) < 1e-15);
+  console.log(`slope ${d.fit!.slope} (expected ${d.expectedSlope}), intercept ${d.fit!.intercept}, r ${d.r}`);
+  assert.ok(Math.abs(d.fit!.slope - 10) < 1e-10 && Math.abs(d.fit!.intercept) < 1e-12);
+  assert.ok(Math.abs(d.expectedSlope! - 10) < 1e-12);
   assert.ok(Math.abs(d.r - 1) < 1e-12);
+  // The unrestricted model ("full") and other steps are not points.
+  assert.deepEqual(d.points.map((p) => p.restriction), heads);
 });

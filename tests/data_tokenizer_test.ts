@@ -186,7 +186,10 @@ Deno.test("Tokenizer.toHfJson round-trips: same hash, same encodings, same vocab
 });
 
 Deno.test("tokenizerFromHfJson and decode give errors naming the file and field", () => {
-  const bad = (mutate: (j: Record<string, unknown>) => void) => {
+  type HfDoc = Record<string, unknown> & {
+    model: Record<string, unknown> & { vocab: Record<string, unknown> };
+  };
+  const bad = (mutate: (j: HfDoc) => void) => {
     const j = JSON.parse(handMadeHfJson(["h e"]));
     mutate(j);
     return JSON.stringify(j);

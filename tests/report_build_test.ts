@@ -4,7 +4,10 @@ import { loadResults } from "../lib/analysis/results.ts";
 import { TableError } from "../lib/analysis/tables.ts";
 import { buildReport } from "../lib/report/build_report.ts";
 import { ReportOptionError, resolveHeads, spreadHeads } from "../lib/report/options.ts";
+import type { TopLevelSpec } from "vega-lite";
 import { countMarks } from "../lib/report/render.ts";
+import { REPORT_CONFIG } from "../lib/report/specs/theme.ts";
+import { manifestSection, missingManifestFields } from "../lib/report/section_manifest.ts";
 import { syntheticTables, writeSyntheticResults } from "./analysis_fixtures.ts";
 
 const ALL_SECTIONS = [
@@ -133,4 +136,37 @@ Deno.test("spreadHeads/resolveHeads: default heads spread first to last; bad nam
   assert.deepEqual(spreadHeads(["0:0", "0:1"], 3), ["0:0", "0:1"]);
   assert.deepEqual(resolveHeads(undefined, heads), ["0:0", "1:0", "1:3"]);
   assert.throws(() => resolveHeads(["L1H2"], heads), /expected "layer:head"/);
+});
+
+Deno.test("manifestSection: config, seeds, versions and adapter first; what the manifest lacks is said", () => {
+  const s = manifestSection({
+    extra: 1,
+    adapter: { vendor: "mesa" },
+    seeds: { sgld: 3 },
+    chi_version: "0.1.0",
+  });
+  const order = [...s.body.matchAll(/<tr><td>([a-z_]+)<\/td>/g)].map((m) => m[1]);
+  assert.deepEqual(order, ["chi_version", "seeds", "adapter", "extra"]);
+  assert.match(s.caption, /It does not record: config\.$/);
+  assert.deepEqual(missingManifestFields({ config: {}, seeds: {}, runtime: {}, adapter: null }), []);
+  assert.deepEqual(missingManifestFields({}), ["config", "seeds", "versions", "adapter"]);
+});
+
+Deno.test("buildReport: options.config restyles every chart and options.restyle one chart by id", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "chi_report_" });
+  await writeSyntheticResults(dir, syntheticTables(), ["per_token.arrow", "traces.arrow"]);
+  const seen: string[] = [];
+  const report = await buildReport(await loadResults(dir), {
+    config: { ...REPORT_CONFIG, background: "#fdfdf0" },
+    restyle: (id, spec) => {
+      seen.push(id);
+      return id === "pca-scree" ? { ...spec, title: "my scree", width: 640 } as TopLevelSpec : spec;
+    },
+  });
+  assert.deepEqual(seen, report.charts.map((c) => c.id));
+  for (const c of report.charts) assert.match(c.svg, /fill="#fdfdf0"/, `${c.id} uses the given config`);
+  const scree = report.charts.find((c) => c.id === "pca-scree")!;
+  assert.match(scree.svg, />my scree</);
+  assert.ok(Number(/<svg[^>]*width="(\d+)"/.exec(scree.svg)![1]) > 640);
+  await Deno.remove(dir, { recursive: true });
 });

@@ -11,7 +11,7 @@ import { tokenHistograms } from "../lib/report/specs/token_histograms.ts";
 import { perTokenVsOverallChart } from "../lib/report/specs/per_token_vs_overall.ts";
 import { densityPanels } from "../lib/report/specs/density_2d.ts";
 import { lossTraces } from "../lib/report/specs/loss_traces.ts";
-import { stepScaleType } from "../lib/report/specs/theme.ts";
+import { stepScaleType, stepTicks } from "../lib/report/specs/theme.ts";
 
 const steps = [100, 400, 1600, 6400];
 const probes = ["github", "arxiv"];
@@ -92,14 +92,13 @@ const CASES: [string, TopLevelSpec, string][] = [
   [
     "perTokenVsOverallChart",
     perTokenVsOverallChart(
-      [{ probe: "github", restriction: "0:0", overall: 0.01, scaled: 0.012 }, {
+      [{ probe: "github", restriction: "0:0", overall: 0.01, meanPerToken: 0.12 }, {
         probe: "arxiv",
         restriction: "0:0",
         overall: 0.02,
-        scaled: 0.019,
+        meanPerToken: 0.19,
       }],
-      { slope: 0.7, intercept: 0.005 },
-      0.9,
+      { fit: { slope: 7, intercept: 0.05 }, r: 0.9, expectedSlope: 10 },
     ),
     "mark-symbol",
   ],
@@ -167,4 +166,26 @@ Deno.test("renderSvg: an invalid spec is a RenderError naming the chart", async 
 Deno.test("stepScaleType: log for positive steps (Figs. 3-5), symlog when step 0 is present", () => {
   assert.equal(stepScaleType([100, 200]), "log");
   assert.equal(stepScaleType([0, 200]), "symlog");
+  assert.deepEqual(stepTicks([0, 100, 500, 49900]), [0, 100, 1000, 10000]);
+  assert.deepEqual(stepTicks([100, 200, 400, 6400]), [100, 1000]);
+  assert.deepEqual(stepTicks([3, 7]), []);
+});
+
+Deno.test("susceptibilityCurves: one colour legend for the heads and one dash legend for the layers", async () => {
+  const pts = [0, 100, 1000, 10000].flatMap((step, t) =>
+    ["0:0", "0:1", "1:0"].map((restriction, h) => ({
+      probe: "github",
+      restriction,
+      layer: Number(restriction[0]),
+      step,
+      value: 0.001 * t * (h + 1),
+      se: 0.0005,
+    }))
+  );
+  const svg = await renderSvg(susceptibilityCurves(pts), "curves-legend");
+  assert.match(svg, />head<\/text>/);
+  assert.match(svg, />layer<\/text>/);
+  for (const h of ["0:0", "0:1", "1:0"]) assert.match(svg, new RegExp(`>${h}</text>`));
+  // Step 0 is present: symlog axis with ticks at 0 and powers of ten.
+  for (const tick of [">0<", ">100<", ">1k<", ">10k<"]) assert.ok(svg.includes(tick), `tick ${tick}`);
 });

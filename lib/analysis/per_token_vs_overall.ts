@@ -1,7 +1,8 @@
 /**
- * Fig. 9: the mean per-token susceptibility against the overall susceptibility for every (head, probe).
- * By eq. 45, χ ≈ δh · mean χ_(x,y), so we plot δh · mean against χ: the expected slope is 1 (the paper plots
- * the unscaled mean, whose expected slope is 1/δh = 10 and measured 15.99 with r = 0.817).
+ * Fig. 9: the mean per-token susceptibility against the overall susceptibility for every (head, probe), as
+ * in the paper: x = χ (eq. 41), y = mean over the probe's tokens of χ_(x,y) (eq. 44). Eq. 45 says
+ * χ ≈ δh · mean, so the points should lie near the line y = x / δh: the expected slope is 1/δh (10 for the
+ * paper's δh = 0.1; the paper measured 15.99 with Pearson r = 0.817).
  */
 
 import { groupKey, groupMeans, type PerTokenIndex } from "./per_token.ts";
@@ -16,8 +17,7 @@ export interface PerTokenVsOverallPoint {
   overall: number;
   /** Mean per-token χ over the probe's tokens. */
   meanPerToken: number;
-  /** δh · meanPerToken (eq. 45's prediction of χ). */
-  scaled: number;
+  /** δh of the overall estimate (susceptibility.arrow's delta_h). */
   deltaH: number;
   tokens: number;
 }
@@ -26,10 +26,12 @@ export interface PerTokenVsOverallPoint {
 export interface PerTokenVsOverall {
   step: number;
   points: PerTokenVsOverallPoint[];
-  /** Least-squares line scaled ≈ slope · overall + intercept; undefined with fewer than 2 distinct points. */
+  /** Least-squares line meanPerToken ≈ slope · overall + intercept; undefined with < 2 distinct x. */
   fit?: { slope: number; intercept: number };
-  /** Pearson r between overall and scaled (NaN if undefined). */
+  /** Pearson r between overall and meanPerToken (NaN if undefined). */
   r: number;
+  /** Eq. 45's slope 1/δh when every point has the same δh; undefined otherwise. */
+  expectedSlope?: number;
 }
 
 /** Pairs every per-head group of the index with the overall χ of the same (probe, step, head). */
@@ -52,18 +54,19 @@ export function perTokenVsOverall(idx: PerTokenIndex, sus: SusceptibilityColumns
       restriction: g.restriction,
       overall: o.chi,
       meanPerToken: m.mean,
-      scaled: o.deltaH * m.mean,
       deltaH: o.deltaH,
       tokens: m.count,
     });
   }
   const x = points.map((p) => p.overall);
-  const y = points.map((p) => p.scaled);
-  const distinct = new Set(x).size >= 2;
+  const y = points.map((p) => p.meanPerToken);
+  const deltas = new Set(points.map((p) => p.deltaH));
+  const dh = deltas.size === 1 ? points[0].deltaH : NaN;
   return {
     step: idx.step,
     points,
-    fit: distinct ? linearFit(x, y) : undefined,
+    fit: new Set(x).size >= 2 ? linearFit(x, y) : undefined,
     r: points.length >= 2 ? pearson(x, y) : NaN,
+    expectedSlope: dh > 0 ? 1 / dh : undefined,
   };
 }

@@ -55,6 +55,26 @@ async function optional<T>(
 
 /** Reads a results folder; a missing susceptibility.arrow or any malformed file is an error naming it. */
 export async function loadResults(dir: string): Promise<Results> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(dir);
+  } catch (err) {
+    const why = err instanceof Deno.errors.NotFound
+      ? "does not exist"
+      : `cannot be read (${(err as Error).message})`;
+    throw new TableError(
+      dir,
+      "(folder)",
+      `results folder ${why}; expected a folder holding susceptibility.arrow`,
+    );
+  }
+  if (!info.isDirectory) {
+    throw new TableError(
+      dir,
+      "(folder)",
+      "is a file, expected a results folder holding susceptibility.arrow",
+    );
+  }
   const susPath = join(dir, SUSCEPTIBILITY_TABLE.file);
   if (!(await exists(susPath))) {
     throw new TableError(susPath, "(file)", "file not found: a results folder needs susceptibility.arrow");

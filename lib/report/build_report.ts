@@ -36,7 +36,7 @@ export interface BuiltReport {
 
 /** Builds the report page for `results`. */
 export async function buildReport(results: Results, opts: ReportOptions = {}): Promise<BuiltReport> {
-  const charts = new ChartSet();
+  const charts = new ChartSet(opts.restyle);
   const sections: ReportSection[] = [];
   const notes: string[] = [];
   const sus = results.susceptibility;

@@ -1,6 +1,6 @@
 /** Report options, their defaults, and the default choice of heads for the per-token sections. */
 
-import type { Config } from "vega-lite";
+import type { Config, TopLevelSpec } from "vega-lite";
 import { parseRestriction } from "../analysis/tables.ts";
 
 /** What the report shows; every field has a default. */
@@ -28,6 +28,11 @@ export interface ReportOptions {
   probes?: string[];
   /** Vega-Lite config for every chart (default REPORT_CONFIG). */
   config?: Config;
+  /**
+   * Called with each chart's id (e.g. "pca-loadings") and built spec just before rendering; returns the spec
+   * to render (the same object, changed, or a new one). For restyling single charts; see docs/report.md.
+   */
+  restyle?: (id: string, spec: TopLevelSpec) => TopLevelSpec;
 }
 
 /** Bad option value; names the option and what was expected. */

@@ -9,7 +9,10 @@ import type { ReportSection } from "./html.ts";
 import type { ReportOptions } from "./options.ts";
 import { type DensityCell, densityPanels } from "./specs/density_2d.ts";
 
-/** Panels = first two probes (rows) × chosen heads (columns), shared 40 × 40 bins over all panels. */
+/** Bins per axis: fine enough to show the shape, coarse enough to keep the inline SVG small. */
+const BINS = 32;
+
+/** Panels = first two probes (rows) × chosen heads (columns), shared 32 × 32 bins over all panels. */
 export async function ablationSection(
   idx: PerTokenIndex,
   ab: AblationColumns,
@@ -30,7 +33,7 @@ export async function ablationSection(
       Number.isFinite(r) ? r.toFixed(3) : "n/a"
     }, n = ${p.chi.length})`;
     rs.push(`${p.restriction}/${p.probe}: ${Number.isFinite(r) ? r.toFixed(3) : "n/a"}`);
-    for (const c of bin2d(p.chi, p.delta, 40, 40, xDom, yDom)) cells.push({ panel, ...c });
+    for (const c of bin2d(p.chi, p.delta, BINS, BINS, xDom, yDom)) cells.push({ panel, ...c });
   }
   const body = cells.length
     ? await charts.figure(
@@ -43,7 +46,7 @@ export async function ablationSection(
     title: "Per-token susceptibility against ablation delta (Fig. 7)",
     caption:
       `Density of tokens by per-token χ (x) and ablation delta (y: loss with the head zero-ablated minus the ` +
-      `unablated loss), step ${idx.step}, rows = probes, columns = heads, log colour scale of counts in 40 × 40 ` +
+      `unablated loss), step ${idx.step}, rows = probes, columns = heads, log colour scale of counts in ${BINS} × ${BINS} ` +
       `bins shared by all panels. Pearson r per panel: ${
         rs.join("; ") || "n/a"
       }. Paper: Fig. 7 (negligible correlation).`,

@@ -162,7 +162,7 @@ export async function tokenHistogramSection(
   };
 }
 
-/** Fig. 9: δh × mean per-token χ against overall χ, with fit line, slope and Pearson r. */
+/** Fig. 9: mean per-token χ against overall χ, with fit line, slope and Pearson r. */
 export async function perTokenVsOverallSection(
   idx: PerTokenIndex,
   sus: SusceptibilityColumns,
@@ -173,20 +173,21 @@ export async function perTokenVsOverallSection(
   const body = d.points.length
     ? await charts.figure(
       "per-token-vs-overall",
-      perTokenVsOverallChart(d.points, d.fit, d.r, { config: opts.config }),
+      perTokenVsOverallChart(d.points, d, { config: opts.config }),
     )
     : `<p>No (head, probe) has both per-token values and an overall χ at step ${idx.step}.</p>`;
   const slope = d.fit ? d.fit.slope.toFixed(3) : "n/a";
+  const r = Number.isFinite(d.r) ? d.r.toFixed(3) : "n/a";
+  const expected = d.expectedSlope !== undefined
+    ? `eq. 45 predicts y ≈ x/δh, slope ${d.expectedSlope.toPrecision(3)} (grey line)`
+    : "δh differs between rows, so no single eq. 45 line is drawn";
   return {
     id: "per-token-vs-overall",
     title: "Mean per-token susceptibility against susceptibility (Fig. 9)",
     caption:
-      `One point per (head, probe) at step ${idx.step}: x = χ from susceptibility.arrow, y = δh × the mean of the ` +
-      `per-token susceptibilities (eq. 45 predicts y ≈ x, grey line). Dotted red: least-squares line, slope ${slope}, ` +
-      `Pearson r = ${
-        Number.isFinite(d.r) ? d.r.toFixed(3) : "n/a"
-      }. The paper plots the unscaled mean (slope 15.99 ` +
-      `against a predicted 1/δh = 10, r = 0.817). Paper: Fig. 9.`,
+      `One point per (head, probe) at step ${idx.step}: x = χ from susceptibility.arrow (eq. 41), y = the mean of ` +
+      `the probe's per-token susceptibilities (eq. 44); ${expected}. Dotted red: least-squares line, slope ` +
+      `${slope}, Pearson r = ${r}. Paper: Fig. 9 (slope 15.99 against a predicted 10, r = 0.817).`,
     body,
   };
 }

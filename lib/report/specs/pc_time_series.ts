@@ -1,7 +1,7 @@
 /** Fig. 15: each principal component as a time series over checkpoints, one line per dataset. */
 
 import type { TopLevelSpec } from "vega-lite";
-import { REPORT_CONFIG, stepScaleType, type StyleOptions } from "./theme.ts";
+import { REPORT_CONFIG, stepAxis, type StyleOptions } from "./theme.ts";
 
 /** One component score of one dataset at one checkpoint. */
 export interface PcSeriesPoint {
@@ -32,8 +32,7 @@ export function pcTimeSeries(
         x: {
           field: "step",
           type: "quantitative",
-          scale: { type: stepScaleType(points.map((p) => p.step)) },
-          axis: { title: "checkpoint step", format: "~s" },
+          ...stepAxis(points.map((p) => p.step)),
         },
         y: { field: "score", type: "quantitative", title: "component score (UΣ)" },
         color: {

@@ -1,7 +1,7 @@
 /**
- * Fig. 9: δh × mean per-token susceptibility against the overall susceptibility, one point per
- * (head, dataset), the least-squares line dotted red and the identity (eq. 45's prediction) in grey;
- * slope and Pearson r go in the title.
+ * Fig. 9: mean per-token susceptibility (y) against the overall susceptibility (x), one point per
+ * (head, dataset), the least-squares line dotted red and eq. 45's prediction y = x/δh in grey; slope and
+ * Pearson r go in the title.
  */
 
 import type { TopLevelSpec } from "vega-lite";
@@ -12,42 +12,54 @@ export interface OverallPoint {
   probe: string;
   restriction: string;
   overall: number;
-  scaled: number;
+  meanPerToken: number;
 }
 
-/** Scatter with the fitted line (y = slope·x + intercept) and y = x. */
+/** What the chart draws besides the points. */
+export interface OverallFit {
+  /** Least-squares line y = slope·x + intercept (omitted when undefined). */
+  fit?: { slope: number; intercept: number };
+  /** Pearson r for the title. */
+  r: number;
+  /** Slope of the grey reference line y = expectedSlope·x (eq. 45: 1/δh); omitted when undefined. */
+  expectedSlope?: number;
+}
+
+/** Scatter with the fitted line and the eq. 45 reference line. */
 export function perTokenVsOverallChart(
   points: readonly OverallPoint[],
-  fit: { slope: number; intercept: number } | undefined,
-  r: number,
+  lines: OverallFit,
   opts: StyleOptions = {},
 ): TopLevelSpec {
   const xs = points.map((p) => p.overall);
   const lo = Math.min(...xs);
   const hi = Math.max(...xs);
-  const line = fit ? [lo, hi].map((x) => ({ x, y: fit.slope * x + fit.intercept })) : [];
-  const identity = [lo, hi].map((x) => ({ x, y: x }));
+  const { fit, r, expectedSlope } = lines;
+  const fitLine = fit ? [lo, hi].map((x) => ({ x, y: fit.slope * x + fit.intercept })) : [];
+  const reference = expectedSlope !== undefined ? [lo, hi].map((x) => ({ x, y: expectedSlope * x })) : [];
   const probes = [...new Set(points.map((p) => p.probe))];
   const title = opts.title ??
     (fit
-      ? `slope ${fit.slope.toFixed(3)}, Pearson r = ${Number.isFinite(r) ? r.toFixed(3) : "n/a"}`
+      ? `slope ${fit.slope.toFixed(3)}${
+        expectedSlope !== undefined ? ` (eq. 45: ${expectedSlope.toPrecision(3)})` : ""
+      }, Pearson r = ${Number.isFinite(r) ? r.toFixed(3) : "n/a"}`
       : "too few points for a fit");
+  const line = (values: { x: number; y: number }[], mark: Record<string, unknown>) => ({
+    data: { values },
+    mark: { type: "line" as const, ...mark },
+    encoding: {
+      x: { field: "x", type: "quantitative" as const },
+      y: { field: "y", type: "quantitative" as const },
+    },
+  });
   return {
     title,
     config: opts.config ?? REPORT_CONFIG,
     width: opts.width ?? 420,
     height: opts.height ?? 340,
     layer: [
-      {
-        data: { values: identity },
-        mark: { type: "line", color: "#bbb", strokeWidth: 1 },
-        encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" } },
-      },
-      {
-        data: { values: line },
-        mark: { type: "line", color: "#d62728", strokeDash: [3, 3], strokeWidth: 1.5 },
-        encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" } },
-      },
+      line(reference, { color: "#bbb", strokeWidth: 1 }),
+      line(fitLine, { color: "#d62728", strokeDash: [3, 3], strokeWidth: 1.5 }),
       {
         data: { values: points.map((p) => ({ ...p })) },
         mark: { type: "point", filled: true, size: 40, opacity: 0.85 },
@@ -59,13 +71,14 @@ export function perTokenVsOverallChart(
             scale: { zero: false },
           },
           y: {
-            field: "scaled",
+            field: "meanPerToken",
             type: "quantitative",
-            title: "δh × mean per-token χ (eq. 45)",
+            title: "mean per-token χ (eq. 44)",
             scale: { zero: false },
           },
           color: { field: "probe", type: "nominal", sort: probes, title: "dataset" },
           shape: { field: "probe", type: "nominal", sort: probes, title: "dataset" },
+          tooltip: [{ field: "restriction", title: "head" }, { field: "probe", title: "dataset" }],
         },
       },
     ],

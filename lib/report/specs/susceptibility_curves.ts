@@ -4,7 +4,7 @@
  */
 
 import type { TopLevelSpec } from "vega-lite";
-import { REPORT_CONFIG, stepScaleType, type StyleOptions } from "./theme.ts";
+import { REPORT_CONFIG, stepAxis, type StyleOptions } from "./theme.ts";
 
 /** One point of a curve. */
 export interface CurvePoint {
@@ -26,6 +26,8 @@ export interface CurveOptions extends StyleOptions {
   columns?: number;
   /** Draw ± SE bands. */
   errorBands?: boolean;
+  /** Mark each checkpoint with a point (default: when there are at most 15 checkpoints). */
+  points?: boolean;
 }
 
 /** Faceted line chart: x = step (log), y = value, colour = head, dash = layer, one panel per probe. */
@@ -37,12 +39,12 @@ export function susceptibilityCurves(points: readonly CurvePoint[], opts: CurveO
     layerName: `layer ${p.layer}`,
   }));
   const heads = [...new Set(points.map((p) => p.restriction))];
+  const showPoints = opts.points ?? new Set(points.map((p) => p.step)).size <= 15;
   const valueTitle = opts.valueTitle ?? "susceptibility χ";
   const x = {
     field: "step",
     type: "quantitative" as const,
-    scale: { type: stepScaleType(points.map((p) => p.step)) },
-    axis: { title: "checkpoint step", format: "~s", grid: true },
+    ...stepAxis(points.map((p) => p.step)),
   };
   const color = {
     field: "restriction",
@@ -50,6 +52,8 @@ export function susceptibilityCurves(points: readonly CurvePoint[], opts: CurveO
     sort: heads,
     title: "head",
     scale: { scheme: heads.length > 10 ? "tableau20" : "tableau10" },
+    // Both layers share this legend; without explicit symbols it would take the faint band's opacity.
+    legend: { symbolType: "stroke", symbolOpacity: 1, symbolStrokeWidth: 2 },
   };
   return {
     title: opts.title ?? "",
@@ -69,13 +73,13 @@ export function susceptibilityCurves(points: readonly CurvePoint[], opts: CurveO
               x,
               y: { field: "lo", type: "quantitative" as const },
               y2: { field: "hi" },
-              color: { ...color, legend: null },
+              color,
               detail: { field: "restriction" },
             },
           }]
           : []),
         {
-          mark: { type: "line" as const, point: { size: 18 }, strokeWidth: 1.6 },
+          mark: { type: "line" as const, point: showPoints ? { size: 18 } : false, strokeWidth: 1.6 },
           encoding: {
             x,
             y: { field: "value", type: "quantitative" as const, title: valueTitle, scale: { zero: false } },

@@ -1,0 +1,393 @@
+/**
+ * A synthetic results folder: every table of lib/analysis/tables.ts filled with plausible, seeded values, so
+ * the report can be demonstrated (`scripts/report.ts --demo`), tested and timed without a model or a GPU.
+ *
+ * The values have the structure the paper's figures look for, planted on purpose:
+ * - χ_j^d(t) = Σ_m a_dm · f_m(t) · b_jm + noise with three modes (section 3.3 should recover them): m = 1 a
+ *   uniform mode over all heads, m = 2 loading +1 on 0:1 and −1 on the layer-1 "multigram" heads, m = 3
+ *   loading +1 on 0:0 and −1 on the last two layer-1 ("induction") heads, as in the paper's Fig. 6;
+ * - per-token χ have mean χ/δh over a probe's tokens plus a token-dependent offset (eq. 45, Fig. 9), spaces
+ *   and newlines negative and closing brackets positive (Fig. 1), and a repeat bonus for the induction heads
+ *   when the token already occurred in the context (Fig. 8);
+ * - ablation deltas independent of per-token χ (Fig. 7's negligible correlation).
+ * None of these numbers come from a model; the manifest says so (`synthetic: true`).
+ */
+
+import { Rng } from "../util/random.ts";
+import { writeJsonAtomic } from "../util/files.ts";
+import {
+  type AblationInput,
+  type ContextsInput,
+  FULL,
+  type PerTokenInput,
+  restrictionName,
+  type SusceptibilityInput,
+  type TracesInput,
+  writeAblationTable,
+  writeContextsTable,
+  writePerTokenTable,
+  writeSusceptibilityTable,
+  writeTracesTable,
+} from "./tables.ts";
+import { MANIFEST_FILE } from "./results.ts";
+
+/** The synthetic run's layout. */
+export interface SyntheticShape {
+  probes: string[];
+  /** Checkpoint steps, ascending. */
+  steps: number[];
+  layers: number;
+  /** Heads per layer. */
+  heads: number;
+  /** Probe contexts with per-token values (per probe), each of nCtx tokens (nCtx − 1 predicted). */
+  contexts: number;
+  nCtx: number;
+  /** Per-token χ for the unrestricted model too (the estimators may write "full" rows). */
+  perTokenFull: boolean;
+  /** SGLD chains and draws per chain in traces.arrow (written for the first probe only). */
+  chains: number;
+  draws: number;
+}
+
+/** Small shape for tests: 3 probes × 7 checkpoints × 2×4 heads, 3 contexts of 64 tokens. */
+export const DEFAULT_SHAPE: SyntheticShape = {
+  probes: ["github", "freelaw", "hackernews"],
+  steps: [100, 200, 400, 800, 1600, 3200, 6400],
+  layers: 2,
+  heads: 4,
+  contexts: 3,
+  nCtx: 64,
+  perTokenFull: false,
+  chains: 4,
+  draws: 50,
+};
+
+/**
+ * The paper's scale (appendix C): the checkpoints of C.1 (29 listed, plus 35000 to make the 30 of the text),
+ * 2 layers × 8 heads (17 restrictions with "full"), 6 probes, and per-token values for 160 contexts of 64
+ * tokens (63 predicted) per probe and restriction — about a million per-token rows.
+ */
+export const PAPER_SHAPE: SyntheticShape = {
+  probes: ["github", "freelaw", "hackernews", "arxiv", "dm_mathematics", "enron_emails"],
+  steps: [
+    0,
+    100,
+    200,
+    300,
+    400,
+    500,
+    600,
+    700,
+    800,
+    900,
+    1000,
+    1500,
+    2000,
+    3000,
+    4000,
+    5000,
+    6000,
+    7000,
+    8000,
+    9000,
+    10000,
+    12500,
+    15000,
+    17500,
+    20000,
+    25000,
+    30000,
+    35000,
+    40000,
+    49900,
+  ],
+  layers: 2,
+  heads: 8,
+  contexts: 160,
+  nCtx: 64,
+  perTokenFull: true,
+  chains: 4,
+  draws: 200,
+};
+
+/** All tables of a synthetic results folder plus its manifest. */
+export interface SyntheticTables {
+  susceptibility: SusceptibilityInput;
+  perToken: PerTokenInput;
+  contexts: ContextsInput;
+  ablation: AblationInput;
+  traces: TracesInput;
+  manifest: Record<string, unknown>;
+}
+
+/** Thrown for an unusable shape; names the field. */
+export class SyntheticShapeError extends Error {
+  constructor(field: string, message: string) {
+    super(`synthetic shape: ${field}: ${message}`);
+    this.name = "SyntheticShapeError";
+  }
+}
+
+function checkShape(s: SyntheticShape): void {
+  if (s.probes.length === 0) throw new SyntheticShapeError("probes", "expected at least one probe");
+  if (new Set(s.probes).size !== s.probes.length) throw new SyntheticShapeError("probes", "duplicate names");
+  if (s.steps.length === 0) throw new SyntheticShapeError("steps", "expected at least one step");
+  for (let i = 0; i < s.steps.length; i++) {
+    if (!Number.isInteger(s.steps[i]) || s.steps[i] < 0 || (i > 0 && s.steps[i] <= s.steps[i - 1])) {
+      throw new SyntheticShapeError("steps", "expected strictly increasing non-negative integers");
+    }
+  }
+  for (const f of ["layers", "heads", "contexts", "chains", "draws"] as const) {
+    if (!Number.isInteger(s[f]) || s[f] < 1) {
+      throw new SyntheticShapeError(f, `expected a positive integer, got ${s[f]}`);
+    }
+  }
+  if (!Number.isInteger(s.nCtx) || s.nCtx < 2) {
+    throw new SyntheticShapeError("nCtx", `expected an integer ≥ 2, got ${s.nCtx}`);
+  }
+}
+
+/** Token pieces with a per-piece offset of per-token χ (in units of the spread): Fig. 1's pattern. */
+const VOCAB: readonly { text: string; bias: number }[] = [
+  { text: " the", bias: -0.2 },
+  { text: " of", bias: -0.1 },
+  { text: " to", bias: 0.1 },
+  { text: " and", bias: 0 },
+  { text: "(", bias: 0.2 },
+  { text: ")", bias: 0.6 },
+  { text: "{", bias: 0.2 },
+  { text: "}", bias: 0.6 },
+  { text: "\n", bias: -0.5 },
+  { text: " ", bias: -0.7 },
+  { text: " if", bias: 0 },
+  { text: " x", bias: 0.1 },
+  { text: " =", bias: 0.3 },
+  { text: " 1", bias: 0.2 },
+  { text: "ing", bias: 0.5 },
+  { text: "tion", bias: 0.5 },
+  { text: " <b>", bias: 0.1 },
+  { text: " &", bias: -0.1 },
+  { text: ".", bias: 0.3 },
+  { text: ",", bias: 0.2 },
+];
+
+/** The three planted head loadings b_jm of one head (see the module comment). */
+function headModes(layer: number, head: number, heads: number): [number, number, number] {
+  const induction = layer >= 1 && head >= heads - 2;
+  const multigram = layer >= 1 && !induction;
+  const m2 = layer === 0 && head === 1 ? 1 : multigram ? -1 : 0;
+  const m3 = layer === 0 && head === 0 ? 1 : induction ? -1 : 0;
+  return [1, m2, m3];
+}
+
+/** Time profiles f_m(t) over normalized log-step u ∈ [0, 1]. */
+function timeModes(u: number): [number, number, number] {
+  return [0.02 * u, 0.012 * Math.sin(3 * u), 0.01 * u * u];
+}
+
+/** Generates every table for `shape`; the same seed gives the same tables. */
+export function syntheticTables(shape: SyntheticShape = DEFAULT_SHAPE, seed = 7): SyntheticTables {
+  checkShape(shape);
+  const rng = new Rng(seed);
+  const { probes, steps, layers, heads } = shape;
+  const deltaH = 0.1;
+  const restrictions: { name: string; layer: number; head: number }[] = [{ name: FULL, layer: -1, head: -1 }];
+  for (let l = 0; l < layers; l++) {
+    for (let h = 0; h < heads; h++) restrictions.push({ name: restrictionName(l, h), layer: l, head: h });
+  }
+  const probeCoef = probes.map((_, d) => [1 - 0.3 * d, Math.sin(1.3 * d + 1), Math.cos(2.1 * d + 0.5)]);
+
+  // susceptibility.arrow
+  const nSus = steps.length * probes.length * restrictions.length;
+  const sus = {
+    step: new Int32Array(nSus),
+    probe: new Array<string>(nSus),
+    restriction: new Array<string>(nSus),
+    layer: new Int32Array(nSus),
+    head: new Int32Array(nSus),
+    chi: new Float64Array(nSus),
+    chi_se: new Float64Array(nSus),
+    llc: new Float64Array(nSus),
+    llc_se: new Float64Array(nSus),
+    delta_h: new Float64Array(nSus).fill(deltaH),
+    nbeta: new Float64Array(nSus).fill(30),
+    n_chains: new Int32Array(nSus).fill(shape.chains),
+    n_draws: new Int32Array(nSus).fill(shape.draws),
+  };
+  const lastChi = new Map<string, number>();
+  const logStep = (s: number) => Math.log1p(s);
+  const u0 = logStep(steps[0]);
+  const uSpan = Math.max(logStep(steps[steps.length - 1]) - u0, 1e-9);
+  let i = 0;
+  for (const step of steps) {
+    const f = timeModes((logStep(step) - u0) / uSpan);
+    probes.forEach((probe, d) => {
+      for (const r of restrictions) {
+        const b = r.layer < 0 ? [layers * heads * 0.5, 0, 0] : headModes(r.layer, r.head, heads);
+        let chi = 0;
+        for (let m = 0; m < 3; m++) chi += probeCoef[d][m] * f[m] * b[m];
+        chi += 0.0004 * rng.normal();
+        sus.step[i] = step;
+        sus.probe[i] = probe;
+        sus.restriction[i] = r.name;
+        sus.layer[i] = r.layer;
+        sus.head[i] = r.head;
+        sus.chi[i] = chi;
+        sus.chi_se[i] = 0.001 + 0.0005 * rng.float();
+        sus.llc[i] = (r.layer < 0 ? 60 : 8) * (0.3 + (logStep(step) - u0) / uSpan) + rng.float();
+        sus.llc_se[i] = 0.2 + 0.3 * rng.float();
+        if (step === steps[steps.length - 1]) lastChi.set(`${probe}\u0000${r.name}`, chi);
+        i++;
+      }
+    });
+  }
+
+  // contexts.arrow: per probe a preferred slice of the vocabulary, so token statistics differ by probe.
+  const nC = probes.length * shape.contexts * shape.nCtx;
+  const ctx = {
+    probe: new Array<string>(nC),
+    context: new Int32Array(nC),
+    position: new Int32Array(nC),
+    token: new Int32Array(nC),
+    text: new Array<string>(nC),
+  };
+  const seqs: Int32Array[] = [];
+  i = 0;
+  probes.forEach((probe, d) => {
+    const crng = rng.fork(`contexts:${probe}`);
+    const weights = VOCAB.map((_, v) => 1 + 3 * Number((v + d) % 4 === 0));
+    for (let c = 0; c < shape.contexts; c++) {
+      const seq = new Int32Array(shape.nCtx);
+      for (let p = 0; p < shape.nCtx; p++) {
+        // Repeat an earlier 2-token pattern now and then (induction, Fig. 8).
+        seq[p] = p >= 8 && crng.float() < 0.15 ? seq[p - 1 - crng.int(6)] : crng.weighted(weights);
+        ctx.probe[i] = probe;
+        ctx.context[i] = c;
+        ctx.position[i] = p;
+        ctx.token[i] = seq[p];
+        ctx.text[i] = VOCAB[seq[p]].text;
+        i++;
+      }
+      seqs.push(seq);
+    }
+  });
+
+  // per_token.arrow and ablation.arrow at the last step.
+  const lastStep = steps[steps.length - 1];
+  const ptRestrictions = shape.perTokenFull ? restrictions : restrictions.slice(1);
+  const nPt = probes.length * ptRestrictions.length * shape.contexts * (shape.nCtx - 1);
+  const pt = {
+    probe: new Array<string>(nPt),
+    step: new Int32Array(nPt).fill(lastStep),
+    restriction: new Array<string>(nPt),
+    context: new Int32Array(nPt),
+    position: new Int32Array(nPt),
+    chi: new Float64Array(nPt),
+  };
+  // The ablation rows are the same tokens: key columns are shared (the writers only read them).
+  const ab = {
+    probe: pt.probe,
+    step: pt.step,
+    restriction: pt.restriction,
+    context: pt.context,
+    position: pt.position,
+    delta_loss: new Float64Array(nPt),
+  };
+  i = 0;
+  probes.forEach((probe, d) => {
+    const prng = rng.fork(`per-token:${probe}`);
+    for (const r of ptRestrictions) {
+      const mean = lastChi.get(`${probe}\u0000${r.name}`)! / deltaH;
+      const induction = r.layer >= 1 && r.head >= heads - 2;
+      const sign = r.layer < 0 ? 1 : r.head % 3 === 1 ? -1 : 1;
+      const scale = 0.3 * (1 + 0.25 * Math.max(r.layer, 0));
+      for (let c = 0; c < shape.contexts; c++) {
+        const seq = seqs[d * shape.contexts + c];
+        for (let p = 1; p < shape.nCtx; p++) {
+          const repeated = induction && seq.subarray(0, p).includes(seq[p]) ? 0.4 : 0;
+          pt.probe[i] = probe;
+          pt.restriction[i] = r.name;
+          pt.context[i] = c;
+          pt.position[i] = p;
+          pt.chi[i] = mean + scale * (sign * VOCAB[seq[p]].bias + repeated + 0.5 * prng.normal());
+          ab.delta_loss[i] = 0.04 * prng.normal() + (r.layer < 0 ? 0.5 : 0.02) * prng.float();
+          i++;
+        }
+      }
+    }
+  });
+
+  // traces.arrow: the first probe, "full" and the first head, loss relaxing to a plateau.
+  const traceRestrictions = restrictions.slice(0, 2).map((r) => r.name);
+  const nTr = traceRestrictions.length * shape.chains * shape.draws;
+  const tr = {
+    step: new Int32Array(nTr).fill(lastStep),
+    probe: new Array<string>(nTr).fill(probes[0]),
+    restriction: new Array<string>(nTr),
+    chain: new Int32Array(nTr),
+    draw: new Int32Array(nTr),
+    loss: new Float64Array(nTr),
+  };
+  i = 0;
+  for (const r of traceRestrictions) {
+    for (let chain = 0; chain < shape.chains; chain++) {
+      for (let draw = 0; draw < shape.draws; draw++) {
+        tr.restriction[i] = r;
+        tr.chain[i] = chain;
+        tr.draw[i] = draw;
+        tr.loss[i] = 3 + 0.2 * (1 - Math.exp(-draw / 8)) + 0.02 * rng.normal();
+        i++;
+      }
+    }
+  }
+
+  return {
+    susceptibility: sus,
+    perToken: pt,
+    contexts: ctx,
+    ablation: ab,
+    traces: tr,
+    manifest: {
+      synthetic: true,
+      note: "Synthetic tables from lib/analysis/synthetic_results.ts: planted structure, no model was run.",
+      config: {
+        model: { n_layers: layers, n_heads: heads, n_ctx: shape.nCtx },
+        sgld: { nbeta: 30, epsilon: 0.001, gamma: 300, chains: shape.chains, draws: shape.draws },
+        probes,
+        steps,
+        delta_h: deltaH,
+      },
+      seeds: { synthetic: seed },
+      runtime: { deno: Deno.version.deno, v8: Deno.version.v8, typescript: Deno.version.typescript },
+      adapter: null,
+    },
+  };
+}
+
+/** The files of a results folder, in writing order. */
+export const RESULT_FILES = [
+  "susceptibility.arrow",
+  "per_token.arrow",
+  "contexts.arrow",
+  "ablation.arrow",
+  "traces.arrow",
+  MANIFEST_FILE,
+] as const;
+
+/** Writes the tables into `dir` (created if needed) with the table writers; files in `omit` are left out. */
+export async function writeSyntheticResults(
+  dir: string,
+  t: SyntheticTables,
+  omit: readonly string[] = [],
+): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  const write: Record<(typeof RESULT_FILES)[number], (path: string) => Promise<void>> = {
+    "susceptibility.arrow": (p) => writeSusceptibilityTable(p, t.susceptibility),
+    "per_token.arrow": (p) => writePerTokenTable(p, t.perToken),
+    "contexts.arrow": (p) => writeContextsTable(p, t.contexts),
+    "ablation.arrow": (p) => writeAblationTable(p, t.ablation),
+    "traces.arrow": (p) => writeTracesTable(p, t.traces),
+    "manifest.json": (p) => writeJsonAtomic(p, t.manifest),
+  };
+  for (const name of RESULT_FILES) if (!omit.includes(name)) await write[name](`${dir}/${name}`);
+}

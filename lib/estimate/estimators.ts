@@ -1,0 +1,342 @@
+/**
+ * Estimators over SGLD draws (host side, float64): the LLC of eq. (26), the susceptibility of eq. (41) / C.1,
+ * the per-token susceptibilities of C.2 from device running sums, and the consistency check of eq. (45).
+ *
+ * Conventions (matching devinterp): draw arrays are [chains, draws] row-major (value of chain k at draw t at
+ * k·draws + t); L0 = L_n(w*); φ(w) = L_n(w) − L0 with L_n the draw's sampling-minibatch loss.
+ *
+ * Susceptibility (C.1), for restricted samples w_t (restriction C) and unrestricted ones w'_t:
+ *   χ̂ = (1/r)Σ_t φ(w_t)·[L_n(w_t) − L^δh(w_t)] − (1/r)Σ_t φ(w_t) · (1/r)Σ_t [L_n(w'_t) − L^δh(w'_t)]
+ * i.e. χ̂ = −(E_r[φ·ΔL] − E_r[φ]·E_full[ΔL]) with ΔL = L^δh − L_n: the first expectation and E_r[φ] are over the
+ * restricted chain, only E_full[ΔL] over the unrestricted one (eq. 40). Chain k of the restriction is paired
+ * with unrestricted chain k mod K_full, so every chain gives an independent estimate; we report their mean and
+ * the standard error std/√K (the paper's "further average over multiple chains").
+ *
+ * Per-token (C.2): the same with L^δh replaced by the per-token loss ℓ_i of probe token i:
+ *   χ̂_i = E_r[φ·(L_n − ℓ_i)] − E_r[φ]·E_full[L_n − ℓ_i].
+ */
+
+/** Mean, Bessel-corrected standard deviation and standard error of the mean of a sample. */
+export interface Summary {
+  mean: number;
+  /** Bessel-corrected (n − 1) standard deviation; NaN for n < 2. */
+  std: number;
+  /** std / √n. */
+  se: number;
+  n: number;
+}
+
+/** Mean ± Bessel std ± standard error of `values` (at least one value). */
+export function summarize(values: ArrayLike<number>): Summary {
+  const n = values.length;
+  if (n < 1) throw new RangeError("summarize: needs at least one value");
+  let s = 0;
+  for (let i = 0; i < n; i++) s += values[i];
+  const mean = s / n;
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (values[i] - mean) ** 2;
+  const std = n > 1 ? Math.sqrt(ss / (n - 1)) : NaN;
+  return { mean, std, se: std / Math.sqrt(n), n };
+}
+
+/** Draws of several chains, [chains, draws] row-major. */
+export interface ChainDraws {
+  values: ArrayLike<number>;
+  chains: number;
+  draws: number;
+}
+
+function checkDraws(name: string, d: ChainDraws): void {
+  if (!Number.isInteger(d.chains) || d.chains < 1 || !Number.isInteger(d.draws) || d.draws < 1) {
+    throw new RangeError(`${name}: chains and draws must be positive integers, got ${d.chains}×${d.draws}`);
+  }
+  if (d.values.length !== d.chains * d.draws) {
+    throw new RangeError(
+      `${name}: ${d.values.length} values for ${d.chains} chains × ${d.draws} draws (expected ${
+        d.chains * d.draws
+      })`,
+    );
+  }
+}
+
+/** Rows `chains` (indices into a [C, draws] array) of `values`, as a new [chains.length, draws] ChainDraws. */
+export function selectChains(
+  values: ArrayLike<number>,
+  draws: number,
+  chains: readonly number[],
+): ChainDraws {
+  const out = new Float64Array(chains.length * draws);
+  chains.forEach((c, k) => {
+    if (!Number.isInteger(c) || c < 0 || (c + 1) * draws > values.length) {
+      throw new RangeError(`selectChains: chain ${c} is outside the ${values.length / draws} chains given`);
+    }
+    for (let t = 0; t < draws; t++) out[k * draws + t] = values[c * draws + t];
+  });
+  return { values: out, chains: chains.length, draws };
+}
+
+/** Transposes a [draws, C] observable (the sampler's layout) into [C, draws] chain draws. */
+export function observableByChain(values: ArrayLike<number>, draws: number, chains: number): ChainDraws {
+  if (values.length !== draws * chains) {
+    throw new RangeError(`observableByChain: ${values.length} values for ${draws} draws × ${chains} chains`);
+  }
+  const out = new Float64Array(values.length);
+  for (let t = 0; t < draws; t++) {
+    for (let c = 0; c < chains; c++) out[c * draws + t] = values[t * chains + c];
+  }
+  return { values: out, chains, draws };
+}
+
+/** The chains whose restriction index (restrictionOf[c]) is `r`. */
+export function chainsOf(restrictionOf: ArrayLike<number>, r: number): number[] {
+  const out: number[] = [];
+  for (let c = 0; c < restrictionOf.length; c++) if (restrictionOf[c] === r) out.push(c);
+  return out;
+}
+
+export interface LlcEstimate extends Summary {
+  /** λ̂ of each chain: nβ·(mean draw loss − L0). */
+  perChain: Float64Array;
+  nbeta: number;
+  L0: number;
+}
+
+/** LLC (eq. 26) per chain, λ̂_k = nβ·(mean_t L_n(w_t) − L0), and their mean ± Bessel std over chains. */
+export function estimateLlc(losses: ChainDraws, L0: number, nbeta: number): LlcEstimate {
+  checkDraws("estimateLlc losses", losses);
+  if (!Number.isFinite(L0)) throw new RangeError(`estimateLlc: L0 must be finite, got ${L0}`);
+  if (!(nbeta > 0)) throw new RangeError(`estimateLlc: nbeta must be > 0, got ${nbeta}`);
+  const { values, chains, draws } = losses;
+  const perChain = new Float64Array(chains);
+  for (let k = 0; k < chains; k++) {
+    let s = 0;
+    for (let t = 0; t < draws; t++) {
+      const l = values[k * draws + t];
+      if (!Number.isFinite(l)) throw new RangeError(`estimateLlc: chain ${k}, draw ${t}: loss is ${l}`);
+      s += l;
+    }
+    perChain[k] = nbeta * (s / draws - L0);
+  }
+  return { ...summarize(perChain), perChain, nbeta, L0 };
+}
+
+export interface SusceptibilityInput {
+  /** L_n at the restricted draws w_t, [K, r]. */
+  restrictedLoss: ChainDraws;
+  /** L^δh at the same restricted draws, [K, r]. */
+  restrictedLossDh: ChainDraws;
+  /** L_n at the unrestricted draws w'_t, [K', r']. */
+  fullLoss: ChainDraws;
+  /** L^δh at the same unrestricted draws, [K', r']. */
+  fullLossDh: ChainDraws;
+  /** L_n(w*). */
+  L0: number;
+}
+
+export interface SusceptibilityEstimate extends Summary {
+  /** χ̂ of restricted chain k paired with unrestricted chain k mod K'. */
+  perChain: Float64Array;
+  /** The terms of the estimate, averaged over chains: E_r[φ·ΔL], E_r[φ], E_full[ΔL]. */
+  meanPhiDeltaL: number;
+  meanPhi: number;
+  meanDeltaLFull: number;
+}
+
+function sameShape(a: ChainDraws, b: ChainDraws, what: string): void {
+  if (a.chains !== b.chains || a.draws !== b.draws) {
+    throw new RangeError(`${what}: shapes ${a.chains}×${a.draws} and ${b.chains}×${b.draws} differ`);
+  }
+}
+
+/** Susceptibility χ̂ of eq. (41) / C.1 with its standard error over chains (see the module comment). */
+export function estimateSusceptibility(input: SusceptibilityInput): SusceptibilityEstimate {
+  const { restrictedLoss: rl, restrictedLossDh: rd, fullLoss: fl, fullLossDh: fd, L0 } = input;
+  for (
+    const [n, d] of [["restrictedLoss", rl], ["restrictedLossDh", rd], ["fullLoss", fl], ["fullLossDh", fd]]
+  ) {
+    checkDraws(`estimateSusceptibility ${n}`, d as ChainDraws);
+  }
+  sameShape(rl, rd, "estimateSusceptibility restrictedLoss/restrictedLossDh");
+  sameShape(fl, fd, "estimateSusceptibility fullLoss/fullLossDh");
+  if (!Number.isFinite(L0)) throw new RangeError(`estimateSusceptibility: L0 must be finite, got ${L0}`);
+  const K = rl.chains, r = rl.draws, Kf = fl.chains, rf = fl.draws;
+  const deltaFull = new Float64Array(Kf);
+  for (let k = 0; k < Kf; k++) {
+    let s = 0;
+    for (let t = 0; t < rf; t++) s += fd.values[k * rf + t] - fl.values[k * rf + t];
+    deltaFull[k] = s / rf;
+  }
+  const perChain = new Float64Array(K);
+  let sumPD = 0, sumP = 0, sumDF = 0;
+  for (let k = 0; k < K; k++) {
+    let sPD = 0, sP = 0;
+    for (let t = 0; t < r; t++) {
+      const L = rl.values[k * r + t];
+      const phi = L - L0;
+      sPD += phi * (rd.values[k * r + t] - L);
+      sP += phi;
+    }
+    const ePD = sPD / r, eP = sP / r, eDF = deltaFull[k % Kf];
+    perChain[k] = -(ePD - eP * eDF);
+    sumPD += ePD;
+    sumP += eP;
+    sumDF += eDF;
+  }
+  return {
+    ...summarize(perChain),
+    perChain,
+    meanPhiDeltaL: sumPD / K,
+    meanPhi: sumP / K,
+    meanDeltaLFull: sumDF / K,
+  };
+}
+
+/**
+ * Device running sums of the per-token estimator for C chains × N tokens over `draws` draws (from
+ * lib/estimate/accumulate.ts): with P the chain's sampling-minibatch loss at a draw, φ = P − L0, ℓ_n the
+ * per-token loss and d = P − ℓ_n,
+ *   sPhiD[c·N + n] = Σ_t φ·d,  sD[c·N + n] = Σ_t d,  sPhi[c] = Σ_t φ.
+ */
+export interface PerTokenSums {
+  chains: number;
+  tokens: number;
+  draws: number;
+  sPhiD: Float64Array;
+  sD: Float64Array;
+  sPhi: Float64Array;
+}
+
+export interface PerTokenEstimate {
+  /** χ̂_n averaged over the restricted chains, [N]. */
+  chi: Float64Array;
+  /** Standard error over chains, [N] (NaN with one restricted chain). */
+  se: Float64Array;
+  /** Per restricted chain, [K, N]. */
+  perChain: Float64Array;
+  tokens: number;
+}
+
+/**
+ * Per-token susceptibilities (C.2) of the restriction whose chains are `restricted`, against the unrestricted
+ * chains `full` (restricted chain k paired with full[k mod |full|]):
+ *   χ̂_n = sPhiD[k, n]/r − (sPhi[k]/r)·(sD[f, n]/r).
+ */
+export function perTokenChi(
+  sums: PerTokenSums,
+  restricted: readonly number[],
+  full: readonly number[],
+): PerTokenEstimate {
+  const { chains: C, tokens: N, draws: r } = sums;
+  if (!(r > 0)) throw new RangeError(`perTokenChi: no draws were accumulated (draws = ${r})`);
+  if (sums.sPhiD.length !== C * N || sums.sD.length !== C * N || sums.sPhi.length !== C) {
+    throw new RangeError(`perTokenChi: sums do not have the shapes [${C}, ${N}], [${C}, ${N}], [${C}]`);
+  }
+  if (restricted.length === 0 || full.length === 0) {
+    throw new RangeError("perTokenChi: needs at least one restricted and one unrestricted chain");
+  }
+  for (const c of [...restricted, ...full]) {
+    if (!Number.isInteger(c) || c < 0 || c >= C) {
+      throw new RangeError(`perTokenChi: chain ${c} not in [0, ${C})`);
+    }
+  }
+  const K = restricted.length;
+  const perChain = new Float64Array(K * N);
+  restricted.forEach((c, k) => {
+    const f = full[k % full.length];
+    const eP = sums.sPhi[c] / r;
+    for (let n = 0; n < N; n++) {
+      perChain[k * N + n] = sums.sPhiD[c * N + n] / r - eP * (sums.sD[f * N + n] / r);
+    }
+  });
+  const chi = new Float64Array(N), se = new Float64Array(N);
+  const col = new Float64Array(K);
+  for (let n = 0; n < N; n++) {
+    for (let k = 0; k < K; k++) col[k] = perChain[k * N + n];
+    const s = summarize(col);
+    chi[n] = s.mean;
+    se[n] = s.se;
+  }
+  return { chi, se, perChain, tokens: N };
+}
+
+/** Host reference of the device sums from per-draw arrays: P [C, r] and ℓ [r, C, N]. For tests and small runs. */
+export function perTokenSumsReference(
+  P: ArrayLike<number>,
+  ell: ArrayLike<number>,
+  chains: number,
+  draws: number,
+  tokens: number,
+  L0: number,
+): PerTokenSums {
+  if (P.length !== chains * draws || ell.length !== draws * chains * tokens) {
+    throw new RangeError(
+      `perTokenSumsReference: P needs ${chains * draws} and ell ${draws * chains * tokens} values`,
+    );
+  }
+  const sPhiD = new Float64Array(chains * tokens), sD = new Float64Array(chains * tokens);
+  const sPhi = new Float64Array(chains);
+  for (let t = 0; t < draws; t++) {
+    for (let c = 0; c < chains; c++) {
+      const p = P[c * draws + t], phi = p - L0;
+      sPhi[c] += phi;
+      for (let n = 0; n < tokens; n++) {
+        const d = p - ell[(t * chains + c) * tokens + n];
+        sPhiD[c * tokens + n] += phi * d;
+        sD[c * tokens + n] += d;
+      }
+    }
+  }
+  return { chains, tokens, draws, sPhiD, sD, sPhi };
+}
+
+/** Σ_t φ per chain from draw losses [C, r]: the host half of PerTokenSums. */
+export function phiSums(losses: ChainDraws, L0: number): Float64Array {
+  checkDraws("phiSums losses", losses);
+  const out = new Float64Array(losses.chains);
+  for (let c = 0; c < losses.chains; c++) {
+    let s = 0;
+    for (let t = 0; t < losses.draws; t++) s += losses.values[c * losses.draws + t] - L0;
+    out[c] = s;
+  }
+  return out;
+}
+
+export interface ConsistencyCheck {
+  /** δh · mean_n χ̂_n: eq. (45)'s prediction of χ̂. */
+  predicted: number;
+  /** The overall χ̂ it is compared with. */
+  chiHat: number;
+  /** predicted / chiHat. */
+  ratio: number;
+  /** predicted − chiHat. */
+  difference: number;
+  deltaH: number;
+  tokens: number;
+}
+
+/**
+ * Eq. (45): χ̂ ≈ δh · (1/m) Σ_i χ̂_i, averaging the per-token susceptibilities of the probe tokens that a mixed
+ * batch would draw. Exact when L^δh = (1 − δh)L_n + δh·mean_i ℓ_i on the same draws; otherwise an approximation
+ * (the paper's Figure 9 finds slope 16 where 10 = 1/δh is predicted).
+ */
+export function consistencyCheck(
+  perToken: ArrayLike<number>,
+  deltaH: number,
+  chiHat: number,
+): ConsistencyCheck {
+  if (perToken.length === 0) throw new RangeError("consistencyCheck: no per-token susceptibilities");
+  if (!(deltaH > 0 && deltaH <= 1)) {
+    throw new RangeError(`consistencyCheck: deltaH must be in (0, 1], got ${deltaH}`);
+  }
+  let s = 0;
+  for (let i = 0; i < perToken.length; i++) s += perToken[i];
+  const predicted = deltaH * s / perToken.length;
+  return {
+    predicted,
+    chiHat,
+    ratio: predicted / chiHat,
+    difference: predicted - chiHat,
+    deltaH,
+    tokens: perToken.length,
+  };
+}

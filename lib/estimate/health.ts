@@ -1,0 +1,149 @@
+/**
+ * A per-run health summary of SGLD chains, from the draw losses alone: the checks users of devinterp run by eye
+ * on loss traces (is the chain still drifting? did it settle below L0? how many effective draws?).
+ */
+import type { SgldResult } from "./sampler.ts";
+
+export interface ChainHealth {
+  chain: number;
+  restriction: number;
+  meanLoss: number;
+  stdLoss: number;
+  /** Largest loss over all steps, burn-in included. */
+  maxLoss: number;
+  /** nβ·(mean draw loss − L0). */
+  llc: number;
+  /** Integrated autocorrelation time of the draw losses (draws), Sokal's window. */
+  tau: number;
+  /** Effective sample size draws / tau. */
+  ess: number;
+  /** (mean of the second half − mean of the first half) / its standard error: |z| ≫ 3 means still drifting. */
+  driftZ: number;
+}
+
+export interface HealthSummary {
+  chains: ChainHealth[];
+  L0: number;
+  drawsPerSecond: number;
+  stepsPerSecond: number;
+  seconds: number;
+  readbacks: number;
+  /** Human-readable problems (empty when none was found). */
+  warnings: string[];
+}
+
+/** Integrated autocorrelation time of x: 1 + 2Σρ_k over Sokal's window (smallest M with M ≥ 5·τ(M)). */
+export function autocorrelationTime(x: ArrayLike<number>): number {
+  const n = x.length;
+  if (n < 4) return 1;
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += x[i];
+  mean /= n;
+  let c0 = 0;
+  for (let i = 0; i < n; i++) c0 += (x[i] - mean) ** 2;
+  if (c0 === 0) return 1;
+  let tau = 1;
+  for (let k = 1; k < n / 2; k++) {
+    let ck = 0;
+    for (let i = 0; i + k < n; i++) ck += (x[i] - mean) * (x[i + k] - mean);
+    tau += 2 * ck / c0;
+    if (k >= 5 * tau) break;
+  }
+  return Math.max(tau, 1 / n);
+}
+
+function meanVar(x: ArrayLike<number>, from: number, to: number): [number, number] {
+  let s = 0;
+  for (let i = from; i < to; i++) s += x[i];
+  const m = s / (to - from);
+  let ss = 0;
+  for (let i = from; i < to; i++) ss += (x[i] - m) ** 2;
+  return [m, to - from > 1 ? ss / (to - from - 1) : 0];
+}
+
+/** The health of every chain of a run, with warnings for drifting, sub-L0 and poorly mixing chains. */
+export function healthSummary(result: SgldResult): HealthSummary {
+  const { chains: C, draws, losses, L0, record, health } = result;
+  const warnings: string[] = [];
+  const out: ChainHealth[] = [];
+  for (let c = 0; c < C; c++) {
+    const x = losses.subarray(c * draws, (c + 1) * draws);
+    const [meanLoss, varLoss] = meanVar(x, 0, draws);
+    const tau = autocorrelationTime(x);
+    const h = Math.floor(draws / 2);
+    let driftZ = 0;
+    if (h >= 2) {
+      const [m1] = meanVar(x, 0, h), [m2] = meanVar(x, h, draws);
+      const se = Math.sqrt(varLoss * tau * (1 / h + 1 / (draws - h)));
+      driftZ = se > 0 ? (m2 - m1) / se : 0;
+    }
+    const llc = record.nbeta * (meanLoss - L0);
+    const ch: ChainHealth = {
+      chain: c,
+      restriction: result.restrictionOf[c],
+      meanLoss,
+      stdLoss: Math.sqrt(varLoss),
+      maxLoss: health.maxLoss[c],
+      llc,
+      tau,
+      ess: draws / tau,
+      driftZ,
+    };
+    out.push(ch);
+    if (Math.abs(driftZ) > 4) {
+      warnings.push(
+        `chain ${c}: the draw loss still drifts (second half − first half = ${
+          driftZ.toFixed(1)
+        } standard errors): ` +
+          `raise burnIn or draws, or lower ε (now ${record.eps})`,
+      );
+    }
+    if (llc < 0) {
+      warnings.push(
+        `chain ${c}: mean draw loss is below L0 (λ̂ = ${
+          llc.toPrecision(3)
+        }): w* is not a local minimum at this ` +
+          `resolution; raise γ (now ${record.gamma}) or nβ (now ${record.nbeta})`,
+      );
+    }
+    if (ch.ess < 10) {
+      warnings.push(
+        `chain ${c}: only ${ch.ess.toFixed(1)} effective draws (autocorrelation time ${
+          tau.toFixed(1)
+        } draws): ` +
+          `raise draws or stepsBetweenDraws`,
+      );
+    }
+  }
+  return {
+    chains: out,
+    L0,
+    drawsPerSecond: health.drawsPerSecond,
+    stepsPerSecond: health.stepsPerSecond,
+    seconds: health.seconds,
+    readbacks: health.readbacks,
+    warnings,
+  };
+}
+
+/** A plain-text table of a health summary. */
+export function formatHealth(h: HealthSummary): string {
+  const head = "chain restr   mean loss    std loss    max loss       λ̂     tau     ESS  drift z";
+  const rows = h.chains.map((c) =>
+    [
+      String(c.chain).padStart(5),
+      String(c.restriction).padStart(5),
+      c.meanLoss.toPrecision(6).padStart(11),
+      c.stdLoss.toPrecision(3).padStart(11),
+      c.maxLoss.toPrecision(6).padStart(11),
+      c.llc.toPrecision(4).padStart(8),
+      c.tau.toFixed(1).padStart(7),
+      c.ess.toFixed(0).padStart(7),
+      c.driftZ.toFixed(2).padStart(8),
+    ].join(" ")
+  );
+  const tail = `L0 = ${h.L0.toPrecision(6)}; ${h.stepsPerSecond.toFixed(0)} steps/s, ${
+    h.drawsPerSecond.toFixed(0)
+  } draws/s over ${h.seconds.toFixed(2)} s, ${h.readbacks} readbacks`;
+  return [head, ...rows, tail, ...h.warnings.map((w) => `warning: ${w}`)].join("\n");
+}

@@ -1,0 +1,141 @@
+/**
+ * Closed forms for SGLD on a quadratic loss (lib/estimate/targets/quadratic.ts), where the localized posterior
+ * is Gaussian and the sampler's own stationary law is known exactly.
+ *
+ * Let L(w) = ½wᵀAw − bᵀw + c with minimum w* = A⁻¹b, and a restriction S (the coordinates that move; the others
+ * stay at w*). With u = w − w*, the SGLD step (λ = 0, G = 1) is the linear recursion
+ *   u ← (I − (ε/2)P)u + √ε ξ,   P = nβ·A_SS + γI,
+ * whose stationary law is N(0, Σ_ε) with Σ_ε = (P − εP²/4)⁻¹ (solve Σ = BΣB + εI with B = I − εP/2, B
+ * symmetric and commuting with P). As ε → 0 this is the posterior (27), Σ = P⁻¹.
+ *
+ * For u ~ N(0, Σ) supported on S, φ = L − L(w*) = ½uᵀAu, and another quadratic D (L^δh, or a per-token loss)
+ * with Δ = D − L = Δ(w*) + gᵀu + ½uᵀBu (B = A_D − A):
+ *   E[φ] = ½tr(AΣ),  E[Δ] = Δ(w*) + ½tr(BΣ),  Cov[φ, Δ] = ½tr(AΣBΣ)  (odd Gaussian moments vanish).
+ * Hence the estimand of eq. (41), with restricted law Σ_r and unrestricted Σ_f:
+ *   χ = −(E_r[φΔ] − E_r[φ]E_f[Δ]) = −(½tr(AΣ_rBΣ_r) + ½tr(AΣ_r)·(½tr(BΣ_r) − ½tr(BΣ_f))),
+ * and the LLC (eq. 26) nβ·E_f[φ] = (nβ/2)·tr(AΣ_f), which is d/2 for γ = 0 and ε → 0.
+ */
+import type { QuadraticForms } from "./quadratic.ts";
+
+/** Inverse of a d×d row-major matrix by Gauss-Jordan with partial pivoting (float64). */
+export function invert(m: ArrayLike<number>, d: number): Float64Array {
+  const a = Float64Array.from(m);
+  if (a.length !== d * d) throw new RangeError(`invert: ${a.length} values for a ${d}×${d} matrix`);
+  const inv = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) inv[i * d + i] = 1;
+  for (let col = 0; col < d; col++) {
+    let piv = col;
+    for (let r = col + 1; r < d; r++) if (Math.abs(a[r * d + col]) > Math.abs(a[piv * d + col])) piv = r;
+    const p = a[piv * d + col];
+    if (Math.abs(p) < 1e-300) throw new RangeError("invert: matrix is singular");
+    if (piv !== col) {
+      for (let j = 0; j < d; j++) {
+        [a[col * d + j], a[piv * d + j]] = [a[piv * d + j], a[col * d + j]];
+        [inv[col * d + j], inv[piv * d + j]] = [inv[piv * d + j], inv[col * d + j]];
+      }
+    }
+    for (let j = 0; j < d; j++) {
+      a[col * d + j] /= p;
+      inv[col * d + j] /= p;
+    }
+    for (let r = 0; r < d; r++) {
+      if (r === col) continue;
+      const f = a[r * d + col];
+      if (f === 0) continue;
+      for (let j = 0; j < d; j++) {
+        a[r * d + j] -= f * a[col * d + j];
+        inv[r * d + j] -= f * inv[col * d + j];
+      }
+    }
+  }
+  return inv;
+}
+
+function matmul(x: Float64Array, y: Float64Array, d: number): Float64Array {
+  const out = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) {
+    for (let k = 0; k < d; k++) {
+      const xik = x[i * d + k];
+      if (xik === 0) continue;
+      for (let j = 0; j < d; j++) out[i * d + j] += xik * y[k * d + j];
+    }
+  }
+  return out;
+}
+
+function trace(x: Float64Array, d: number): number {
+  let s = 0;
+  for (let i = 0; i < d; i++) s += x[i * d + i];
+  return s;
+}
+
+/** A_f of a form set as a d×d matrix. */
+export function formMatrix(q: QuadraticForms, f: number): Float64Array {
+  return q.A.slice(f * q.d * q.d, (f + 1) * q.d * q.d);
+}
+
+/** The minimizer w* = A_f⁻¹ b_f of form f. */
+export function formMinimizer(q: QuadraticForms, f: number): Float64Array {
+  const d = q.d, inv = invert(formMatrix(q, f), d), w = new Float64Array(d);
+  for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) w[i] += inv[i * d + j] * q.b[f * d + j];
+  return w;
+}
+
+export interface SgldLaw {
+  nbeta: number;
+  gamma: number;
+  /** Step size; 0 gives the posterior (27) itself. */
+  eps: number;
+}
+
+/**
+ * Σ_ε over all d coordinates (zero rows/columns outside the restriction `moves`) for SGLD on the quadratic
+ * with Hessian A (d×d), see the module comment.
+ */
+export function stationaryCovariance(
+  A: Float64Array,
+  d: number,
+  moves: readonly boolean[],
+  law: SgldLaw,
+): Float64Array {
+  if (moves.length !== d) {
+    throw new RangeError(`stationaryCovariance: ${moves.length} mask entries for d = ${d}`);
+  }
+  const idx = moves.flatMap((m, i) => (m ? [i] : []));
+  const k = idx.length;
+  const P = new Float64Array(k * k);
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j < k; j++) P[i * k + j] = law.nbeta * A[idx[i] * d + idx[j]] + (i === j ? law.gamma : 0);
+  }
+  const P2 = matmul(P, P, k);
+  const M = P.map((p, i) => p - law.eps * P2[i] / 4);
+  const S = invert(M, k);
+  const out = new Float64Array(d * d);
+  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) out[idx[i] * d + idx[j]] = S[i * k + j];
+  return out;
+}
+
+/** (nβ/2)·tr(AΣ_f): the LLC the sampler converges to on the quadratic (d/2 for γ = 0, ε → 0). */
+export function gaussianLlc(A: Float64Array, d: number, law: SgldLaw): number {
+  const S = stationaryCovariance(A, d, new Array(d).fill(true), law);
+  return law.nbeta / 2 * trace(matmul(A, S, d), d);
+}
+
+/**
+ * The susceptibility estimand χ = −(E_r[φΔ] − E_r[φ]E_f[Δ]) for the perturbation Hessian B = A_D − A (only the
+ * quadratic part of Δ matters: its constant cancels and its linear part has zero mean and no covariance with φ).
+ */
+export function gaussianChi(
+  A: Float64Array,
+  B: Float64Array,
+  d: number,
+  restricted: readonly boolean[],
+  law: SgldLaw,
+): number {
+  const Sr = stationaryCovariance(A, d, restricted, law);
+  const Sf = stationaryCovariance(A, d, new Array(d).fill(true), law);
+  const ASr = matmul(A, Sr, d), BSr = matmul(B, Sr, d), BSf = matmul(B, Sf, d);
+  const cov = 0.5 * trace(matmul(ASr, BSr, d), d);
+  const ePhi = 0.5 * trace(ASr, d);
+  return -(cov + ePhi * (0.5 * trace(BSr, d) - 0.5 * trace(BSf, d)));
+}

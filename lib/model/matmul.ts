@@ -1,0 +1,339 @@
+/**
+ * The batched matmul C[z] = alpha·op(A[z])·op(B[z]) (+ bias[z]) (+ C[z]) and the column sum dst[z] (+)= alpha·Σ_m
+ * src[z][m, :], prepared once as dispatches and replayed every step. Specs, validation and the float64 references
+ * live in matmul_spec.ts.
+ *
+ * Three kernel families, chosen by spec.variant ("auto": "cpu" on a CPU adapter, "gpu" otherwise):
+ *   "reference"  kernels/matmul.wgsl, one output per invocation, plain and readable;
+ *   "cpu"        register-blocked, generated per shape by matmul_codegen.ts (fast on llvmpipe);
+ *   "gpu"        kernels/matmul_tiled.wgsl, workgroup-memory tiles (for real GPUs).
+ * Every family runs on every adapter, so the tests check all of them on llvmpipe.
+ */
+import type { Gpu } from "../gpu/device.ts";
+import { kernelFromSource, loadKernel } from "../gpu/kernel.ts";
+import { storageBuffer } from "../gpu/buffers.ts";
+import { type Dispatch, prepare } from "../gpu/dispatch.ts";
+import { uniformStruct } from "./axpy.ts";
+import {
+  chooseCpuTile,
+  cpuMatmulSource,
+  cpuUniformFields,
+  planCpu,
+  vectorization,
+} from "./matmul_codegen.ts";
+import {
+  checkColSumExtents,
+  checkExtents,
+  type ColSumSpec,
+  type GpuTile,
+  type MatmulSpec,
+  MatmulSpecError,
+  type MatmulVariant,
+  normalizeColSum,
+  type NormalizedMatmul,
+  normalizeMatmul,
+} from "./matmul_spec.ts";
+
+/** The family a spec runs on this adapter. */
+export function resolveVariant(gpu: Gpu, variant: MatmulVariant | undefined): "cpu" | "gpu" | "reference" {
+  const v = variant ?? "auto";
+  return v === "auto" ? (gpu.kind === "cpu" ? "cpu" : "gpu") : v;
+}
+
+/** Number of f32 elements a buffer holds, after checking that it can be bound whole. */
+function bindable(gpu: Gpu, op: string, name: string, buffer: GPUBuffer): number {
+  if (!(buffer instanceof GPUBuffer)) {
+    throw new MatmulSpecError(op, name, `must be a GPUBuffer, got ${String(buffer)}`);
+  }
+  const max = gpu.device.limits.maxStorageBufferBindingSize;
+  if (buffer.size > max) {
+    throw new MatmulSpecError(
+      op,
+      name,
+      `buffer "${buffer.label}" has ${buffer.size} bytes, more than this device binds at once ` +
+        `(maxStorageBufferBindingSize ${max}); split the op into chunks`,
+    );
+  }
+  return Math.floor(buffer.size / 4);
+}
+
+/** Grid of (row block, batch) pairs folded into y·z (each ≤ maxDim). */
+function foldPairs(total: number, maxDim: number): { gridY: number; gridZ: number } {
+  const gridY = Math.min(total, maxDim);
+  return { gridY, gridZ: Math.ceil(total / gridY) };
+}
+
+/**
+ * Prepares C[z] = alpha·op(A[z])·op(B[z]) (+ bias[z]) (+ C[z]) for every batch index z (one dispatch). `a` and `b`
+ * may be the same buffer; `c` must differ from both (and from `bias`). Throws MatmulSpecError naming the field.
+ */
+export async function createMatmul(
+  gpu: Gpu,
+  spec: MatmulSpec,
+  a: GPUBuffer,
+  b: GPUBuffer,
+  c: GPUBuffer,
+  bias?: GPUBuffer,
+): Promise<Dispatch[]> {
+  const s = normalizeMatmul(spec);
+  const op = `matmul "${s.label}"`;
+  if ((bias === undefined) !== (s.bias === undefined)) {
+    throw new MatmulSpecError(
+      op,
+      "bias",
+      bias === undefined
+        ? "layout is given but no bias buffer was passed"
+        : "buffer was passed but spec.bias is missing",
+    );
+  }
+  const elements = {
+    a: bindable(gpu, op, "buffer a", a),
+    b: bindable(gpu, op, "buffer b", b),
+    c: bindable(gpu, op, "buffer c", c),
+    bias: bias === undefined ? undefined : bindable(gpu, op, "buffer bias", bias),
+  };
+  for (const [name, buf] of [["a", a], ["b", b], ["bias", bias]] as const) {
+    if (buf === c) {
+      throw new MatmulSpecError(
+        op,
+        "buffer c",
+        `is the same buffer as ${name} ("${c.label}"): the op writes c while it reads ${name}, which one ` +
+          "dispatch cannot do; use separate buffers",
+      );
+    }
+  }
+  checkExtents(s, elements);
+  const variant = resolveVariant(gpu, spec.variant);
+  if (variant === "cpu") return [await cpuMatmul(gpu, s, spec, a, b, c, bias)];
+  return [await paramMatmul(gpu, s, variant, spec.gpuTile ?? {}, a, b, c, bias)];
+}
+
+async function cpuMatmul(
+  gpu: Gpu,
+  s: NormalizedMatmul,
+  spec: MatmulSpec,
+  a: GPUBuffer,
+  b: GPUBuffer,
+  c: GPUBuffer,
+  bias?: GPUBuffer,
+): Promise<Dispatch> {
+  const vec = vectorization(s);
+  const tile = chooseCpuTile(s, vec, spec.cpuTile ?? {}, navigator.hardwareConcurrency || 2);
+  const plan = planCpu(s, tile, vec, bias !== undefined, gpu.device.limits.maxComputeWorkgroupsPerDimension);
+  const kernel = await kernelFromSource(gpu, `matmul_cpu "${s.label}"`, cpuMatmulSource(s, plan));
+  const u = uniformStruct(gpu, `${s.label} params`, cpuUniformFields(s, plan));
+  const buffers = bias ? [u, a, b, c, bias] : [u, a, b, c];
+  return prepare(kernel, buffers, [plan.gridX, plan.gridY, plan.gridZ], `${s.label} (matmul cpu)`);
+}
+
+const DEFAULT_GPU_TILE: GpuTile = { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 };
+
+/** Fills and checks the workgroup tile of the "gpu" family against the device limits. */
+export function gpuTile(gpu: Gpu, op: string, override: Partial<GpuTile>): GpuTile {
+  const t = { ...DEFAULT_GPU_TILE };
+  for (const f of ["bm", "bn", "bk", "tm", "tn"] as const) {
+    const v = override[f];
+    if (v === undefined) continue;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > 1024) {
+      throw new MatmulSpecError(op, `gpuTile.${f}`, `must be an integer in [1, 1024], got ${String(v)}`);
+    }
+    t[f] = v;
+  }
+  if (t.bm % t.tm !== 0) {
+    throw new MatmulSpecError(op, "gpuTile.bm", `(${t.bm}) must be a multiple of tm ${t.tm}`);
+  }
+  if (t.bn % t.tn !== 0) {
+    throw new MatmulSpecError(op, "gpuTile.bn", `(${t.bn}) must be a multiple of tn ${t.tn}`);
+  }
+  const threads = (t.bm / t.tm) * (t.bn / t.tn);
+  const lim = gpu.device.limits;
+  if (threads > lim.maxComputeInvocationsPerWorkgroup) {
+    throw new MatmulSpecError(
+      op,
+      "gpuTile",
+      `needs ${threads} invocations per workgroup, more than the device's ${lim.maxComputeInvocationsPerWorkgroup}`,
+    );
+  }
+  const bytes = (t.bm + t.bn) * t.bk * 4;
+  if (bytes > lim.maxComputeWorkgroupStorageSize) {
+    throw new MatmulSpecError(
+      op,
+      "gpuTile",
+      `needs ${bytes} bytes of workgroup memory, more than the device's ${lim.maxComputeWorkgroupStorageSize}`,
+    );
+  }
+  return t;
+}
+
+/** The "reference" and "gpu" families: one WGSL file each, shapes in the uniform. */
+async function paramMatmul(
+  gpu: Gpu,
+  s: NormalizedMatmul,
+  variant: "reference" | "gpu",
+  tileOverride: Partial<GpuTile>,
+  a: GPUBuffer,
+  b: GPUBuffer,
+  c: GPUBuffer,
+  bias?: GPUBuffer,
+): Promise<Dispatch> {
+  const op = `matmul "${s.label}"`;
+  const maxDim = gpu.device.limits.maxComputeWorkgroupsPerDimension;
+  let kernel, bm, bn;
+  if (variant === "reference") {
+    kernel = await loadKernel(gpu, "matmul");
+    bm = bn = 8;
+  } else {
+    const t = gpuTile(gpu, op, tileOverride);
+    kernel = await loadKernel(gpu, "matmul_tiled", {
+      consts: { BM: t.bm, BN: t.bn, BK: t.bk, TM: t.tm, TN: t.tn },
+    });
+    bm = t.bm;
+    bn = t.bn;
+  }
+  const mBlocks = Math.ceil(s.M / bm);
+  const total = mBlocks * s.batch[0] * s.batch[1];
+  const { gridY, gridZ } = foldPairs(total, maxDim);
+  const gridX = Math.ceil(s.N / bn);
+  if (gridX > maxDim || gridZ > maxDim) {
+    throw new MatmulSpecError(
+      op,
+      "shape",
+      `needs a ${gridX}×${gridY}×${gridZ} grid, more than ${maxDim} per dimension`,
+    );
+  }
+  const bl = s.bias ?? { offset: 0, stride: [0, 0] as const };
+  const u = uniformStruct(gpu, `${s.label} params`, [
+    ["u32", s.M],
+    ["u32", s.N],
+    ["u32", s.K],
+    ["u32", s.transA ? 1 : 0],
+    ["u32", s.transB ? 1 : 0],
+    ["u32", s.accumulate ? 1 : 0],
+    ["u32", bias ? 1 : 0],
+    ["u32", s.batch[1]],
+    ["u32", mBlocks],
+    ["u32", total],
+    ["u32", gridY],
+    ...layoutFields(s.a),
+    ...layoutFields(s.b),
+    ...layoutFields(s.c),
+    ["u32", bl.offset],
+    ["u32", bl.stride[0]],
+    ["u32", bl.stride[1]],
+    ["f32", s.alpha],
+  ]);
+  // Without a bias the binding still needs a buffer: A is read-only there too, so it can stand in.
+  return prepare(kernel, [a, b, c, bias ?? a, u], [gridX, gridY, gridZ], `${s.label} (matmul ${variant})`);
+}
+
+function layoutFields(
+  l: { offset: number; ld: number; stride: readonly [number, number] },
+): Array<["u32", number]> {
+  return [["u32", l.offset], ["u32", l.ld], ["u32", l.stride[0]], ["u32", l.stride[1]]];
+}
+
+/** Rows one invocation of the column sum adds before a second pass takes over. */
+const COLSUM_ROWS = 256;
+const COLSUM_WG = 64;
+
+/**
+ * Prepares dst[z][n] (+)= alpha·Σ_m src[z][m, n]. Up to COLSUM_ROWS rows: one dispatch straight into dst. More:
+ * pass 1 sums chunks of COLSUM_ROWS rows into a scratch buffer owned by the op, pass 2 sums the chunks into dst
+ * (deterministic, and M = 65536 gives 256 chunks × N/64 workgroups of parallel work instead of N/64).
+ */
+export async function createColSum(
+  gpu: Gpu,
+  spec: ColSumSpec,
+  src: GPUBuffer,
+  dst: GPUBuffer,
+): Promise<Dispatch[]> {
+  const s = normalizeColSum(spec);
+  const op = `colsum "${s.label}"`;
+  const elements = { src: bindable(gpu, op, "buffer src", src), dst: bindable(gpu, op, "buffer dst", dst) };
+  if (src === dst) {
+    throw new MatmulSpecError(
+      op,
+      "buffer dst",
+      `is the same buffer as src ("${dst.label}"): one dispatch cannot read and write it; use separate buffers`,
+    );
+  }
+  checkColSumExtents(s, elements);
+  const kernel = await loadKernel(gpu, "matmul_colsum", { consts: { WG: COLSUM_WG } });
+  const maxDim = gpu.device.limits.maxComputeWorkgroupsPerDimension;
+  const nb = s.batch[0] * s.batch[1];
+  const gridX = Math.ceil(s.N / COLSUM_WG);
+  const pass = (
+    label: string,
+    input: GPUBuffer,
+    output: GPUBuffer,
+    f: {
+      M: number;
+      R: number;
+      chunks: number;
+      src: { offset: number; ld: number; stride: readonly [number, number] };
+      out: { offset: number; stride: readonly [number, number]; chunk: number };
+      alpha: number;
+      accumulate: boolean;
+    },
+  ): Dispatch => {
+    const total = f.chunks * nb;
+    const { gridY, gridZ } = foldPairs(total, maxDim);
+    if (gridZ > maxDim) throw new MatmulSpecError(op, "batch", `needs more than ${maxDim}² workgroups`);
+    const u = uniformStruct(gpu, `${s.label} ${label} params`, [
+      ["u32", s.N],
+      ["u32", f.M],
+      ["u32", f.R],
+      ["u32", f.chunks],
+      ["u32", s.batch[1]],
+      ["u32", total],
+      ["u32", gridY],
+      ["u32", f.accumulate ? 1 : 0],
+      ["u32", f.src.offset],
+      ["u32", f.src.ld],
+      ["u32", f.src.stride[0]],
+      ["u32", f.src.stride[1]],
+      ["u32", f.out.offset],
+      ["u32", f.out.stride[0]],
+      ["u32", f.out.stride[1]],
+      ["u32", f.out.chunk],
+      ["f32", f.alpha],
+    ]);
+    return prepare(kernel, [input, output, u], [gridX, gridY, gridZ], `${s.label} (${label})`);
+  };
+  const final = { offset: s.dst.offset, stride: s.dst.stride, chunk: 0 };
+  if (s.M <= COLSUM_ROWS) {
+    return [pass("colsum", src, dst, {
+      M: s.M,
+      R: s.M,
+      chunks: 1,
+      src: s.src,
+      out: final,
+      alpha: s.alpha,
+      accumulate: s.accumulate,
+    })];
+  }
+  const chunks = Math.ceil(s.M / COLSUM_ROWS);
+  // Scratch rows: [batch0, batch1, chunks, N], dense.
+  const scratch = storageBuffer(gpu, `${s.label} colsum partials`, nb * chunks * s.N * 4);
+  const sStride = [s.batch[1] * chunks * s.N, chunks * s.N] as const;
+  return [
+    pass("colsum partial", src, scratch, {
+      M: s.M,
+      R: COLSUM_ROWS,
+      chunks,
+      src: s.src,
+      out: { offset: 0, stride: sStride, chunk: s.N },
+      alpha: 1,
+      accumulate: false,
+    }),
+    pass("colsum final", scratch, dst, {
+      M: chunks,
+      R: chunks,
+      chunks: 1,
+      src: { offset: 0, ld: s.N, stride: sStride },
+      out: final,
+      alpha: s.alpha,
+      accumulate: s.accumulate,
+    }),
+  ];
+}

@@ -1,0 +1,42 @@
+/**
+ * Flag validation shared by the scripts: parse once at the edge, with errors that name the flag and say what
+ * was expected. Scripts catch UsageError (and the library's own errors), print the message and exit 2.
+ */
+
+/** A bad command-line flag; the message names it. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** An integer flag ≥ min. */
+export function flagInt(flag: string, value: string | undefined, min = 0): number {
+  const n = Number(value);
+  if (value === undefined || value.trim() === "" || !Number.isSafeInteger(n) || n < min) {
+    throw new UsageError(`${flag}: expected an integer ≥ ${min}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** A finite number flag in [min, max]. */
+export function flagNumber(flag: string, value: string | undefined, min = -Infinity, max = Infinity): number {
+  const n = Number(value);
+  if (value === undefined || value.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
+    throw new UsageError(`${flag}: expected a number in [${min}, ${max}], got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** One of a fixed set of words. */
+export function flagChoice<T extends string>(
+  flag: string,
+  value: string | undefined,
+  choices: readonly T[],
+): T {
+  if (value === undefined || !(choices as readonly string[]).includes(value)) {
+    throw new UsageError(`${flag}: expected one of ${choices.join(", ")}, got ${JSON.stringify(value)}`);
+  }
+  return value as T;
+}

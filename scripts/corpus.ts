@@ -1,0 +1,131 @@
+/**
+ * Tokenize a corpus into a token shard (NAME.tokens + NAME.json), from text files or folders, JSONL, Arrow
+ * IPC (Hugging Face `datasets` cache) or Parquet (as the hub serves it).
+ *
+ *   deno run --allow-read --allow-write scripts/corpus.ts --input DIR_OR_FILE --format parquet \
+ *     [--field text] (--tokenizer tokenizer.json | --train-tokenizer --vocab-size 5000) --out shards/github
+ */
+import { parseArgs } from "node:util";
+import { buildCorpus } from "../lib/data/corpus.ts";
+import { DataError } from "../lib/data/errors.ts";
+import { guessFormat, READER_FORMATS, type ReaderFormat } from "../lib/data/readers/mod.ts";
+import type { TextSplit } from "../lib/data/readers/text.ts";
+
+const USAGE = `usage: corpus.ts --input PATH [--format text|jsonl|arrow|parquet] [--field NAME]
+                 [--split file|paragraph|line] [--limit N]
+                 (--tokenizer tokenizer.json | --train-tokenizer --vocab-size N [--train-chars N]
+                  [--tokenizer-out PATH])
+                 --out SHARD`;
+
+class UsageError extends Error {}
+
+function positiveInt(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError(`${flag} must be a positive integer, got "${v}"`);
+  }
+  return n;
+}
+
+async function main(args: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: {
+        input: { type: "string" },
+        format: { type: "string" },
+        field: { type: "string" },
+        split: { type: "string" },
+        limit: { type: "string" },
+        tokenizer: { type: "string" },
+        "train-tokenizer": { type: "boolean", default: false },
+        "vocab-size": { type: "string" },
+        "train-chars": { type: "string" },
+        "tokenizer-out": { type: "string" },
+        out: { type: "string" },
+        help: { type: "boolean", default: false },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    console.log(USAGE);
+    return;
+  }
+  if (!v.input) throw new UsageError("--input is required");
+  if (!v.out) throw new UsageError("--out is required");
+  const format = (v.format ?? guessFormat(v.input)) as ReaderFormat | null;
+  if (format === null) throw new UsageError(`--format is required: cannot tell the format of "${v.input}"`);
+  if (!READER_FORMATS.includes(format)) {
+    throw new UsageError(`--format must be one of ${READER_FORMATS.join(", ")}, got "${format}"`);
+  }
+  if (v.split !== undefined && !["file", "paragraph", "line"].includes(v.split)) {
+    throw new UsageError(`--split must be file, paragraph or line, got "${v.split}"`);
+  }
+  if (v.split !== undefined && format !== "text") {
+    throw new UsageError("--split applies to --format text only");
+  }
+  if (v.field !== undefined && format === "text") {
+    throw new UsageError("--field does not apply to --format text");
+  }
+  const train = v["train-tokenizer"];
+  if (train === (v.tokenizer !== undefined)) {
+    throw new UsageError("give exactly one of --tokenizer PATH or --train-tokenizer --vocab-size N");
+  }
+  const vocabSize = positiveInt("--vocab-size", v["vocab-size"]);
+  if (train && vocabSize === undefined) throw new UsageError("--train-tokenizer needs --vocab-size N");
+  if (!train && (vocabSize !== undefined || v["train-chars"] || v["tokenizer-out"])) {
+    throw new UsageError("--vocab-size, --train-chars and --tokenizer-out need --train-tokenizer");
+  }
+  const started = performance.now();
+  const progress = Deno.stderr.isTerminal()
+    ? (p: { documents: number; tokens: number }) =>
+      Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[2K${p.documents} documents, ${p.tokens} tokens`))
+    : undefined;
+  const result = await buildCorpus({
+    input: v.input,
+    format,
+    field: v.field,
+    split: v.split as TextSplit | undefined,
+    limit: positiveInt("--limit", v.limit),
+    out: v.out,
+    tokenizer: v.tokenizer,
+    train: train
+      ? {
+        vocabSize: vocabSize!,
+        trainChars: positiveInt("--train-chars", v["train-chars"]),
+        savePath: v["tokenizer-out"],
+      }
+      : undefined,
+    onProgress: progress,
+  });
+  if (progress) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
+  const s = (performance.now() - started) / 1000;
+  const m = result.meta;
+  console.log(
+    `${v.out}: ${m.documents} documents, ${m.tokens} ${m.dtype} tokens (vocab ${m.vocabSize}) in ${
+      s.toFixed(1)
+    } s; ` +
+      `tokenizer ${result.tokenizerPath}`,
+  );
+}
+
+if (import.meta.main) {
+  try {
+    await main(Deno.args);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`error: ${err.message}\n${USAGE}`);
+      Deno.exit(2);
+    }
+    if (err instanceof DataError) {
+      console.error(`error: ${err.message}`);
+      Deno.exit(1);
+    }
+    throw err;
+  }
+}

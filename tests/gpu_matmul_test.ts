@@ -1,0 +1,321 @@
+import assert from "node:assert/strict";
+import { getGpu } from "../lib/gpu/device.ts";
+import { readF32, storageFrom } from "../lib/gpu/buffers.ts";
+import { submitDispatches } from "../lib/gpu/dispatch.ts";
+import { createColSum, createMatmul } from "../lib/model/matmul.ts";
+import {
+  colSumReference,
+  type ColSumSpec,
+  lastElement,
+  matmulReference,
+  type MatmulSpec,
+  type MatmulVariant,
+  normalizeMatmul,
+  storedShape,
+} from "../lib/model/matmul_spec.ts";
+
+/** Deterministic uniform(-1, 1) values (mulberry32). */
+function randoms(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+
+const maxAbs = (x: ArrayLike<number>) => {
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]));
+  return m;
+};
+
+const VARIANTS: MatmulVariant[] = ["reference", "cpu", "gpu"];
+
+interface Shape {
+  M: number;
+  N: number;
+  K: number;
+  /** Offsets, lds and slice strides multiples of 4 (the cpu family's vec4 paths) or deliberately odd. */
+  aligned: boolean;
+  /** Rows padded beyond their width (ld > width). */
+  pad?: boolean;
+  batch?: [number, number];
+  alpha?: number;
+  accumulate?: boolean;
+  bias?: boolean;
+  cpuTile?: MatmulSpec["cpuTile"];
+}
+
+/** Builds a spec with offsets, padding and batch strides (A shared across level 1, B across level 0). */
+function makeSpec(sh: Shape, transA: boolean, transB: boolean, variant: MatmulVariant): MatmulSpec {
+  const up = (x: number) => (sh.aligned ? Math.ceil(x / 4) * 4 : x);
+  const b1 = sh.batch?.[1] ?? 1;
+  const extra = sh.pad ? (sh.aligned ? 4 : 3) : 0;
+  const lay = (rows: number, cols: number, off: number) => {
+    const ld = cols + extra;
+    const slice = up(rows * ld + (sh.pad ? 5 : 0));
+    return { offset: up(off), ld, slice };
+  };
+  const A = lay(transA ? sh.K : sh.M, transA ? sh.M : sh.K, 5);
+  const B = lay(transB ? sh.N : sh.K, transB ? sh.K : sh.N, 7);
+  const C = lay(sh.M, sh.N, 3);
+  return {
+    label: `mm ${sh.M}×${sh.N}×${sh.K} ${transA ? "T" : "N"}${transB ? "T" : "N"} ${variant}`,
+    M: sh.M,
+    N: sh.N,
+    K: sh.K,
+    transA,
+    transB,
+    alpha: sh.alpha,
+    accumulate: sh.accumulate,
+    batch: sh.batch,
+    a: { offset: A.offset, ld: A.ld, stride: [A.slice, 0] },
+    b: { offset: B.offset, ld: B.ld, stride: [0, B.slice] },
+    c: { offset: C.offset, ld: C.ld, stride: [b1 * C.slice, C.slice] },
+    bias: sh.bias ? { offset: up(2), stride: [b1 * up(sh.N + 1), up(sh.N + 1)] } : undefined,
+    variant,
+    cpuTile: sh.cpuTile,
+  };
+}
+
+/** Runs a spec on the GPU and returns max |gpu − f64| over the whole C buffer and the error bound. */
+async function runMatmul(spec: MatmulSpec, seed: number): Promise<{ diff: number; bound: number }> {
+  const gpu = await getGpu();
+  const s = normalizeMatmul(spec);
+  const end = (name: "a" | "b" | "c") => {
+    const [r, c] = storedShape(s, name);
+    return lastElement(s[name], s.batch, r, c, s[name].ld) + 1;
+  };
+  const aData = randoms(end("a") + 3, seed);
+  const bData = randoms(end("b") + 2, seed + 1);
+  const cData = randoms(end("c") + 6, seed + 2);
+  const biasData = s.bias ? randoms(lastElement(s.bias, s.batch, 1, s.N, s.N) + 1, seed + 3) : undefined;
+  const a = storageFrom(gpu, "a", aData);
+  const b = storageFrom(gpu, "b", bData);
+  const c = storageFrom(gpu, "c", cData);
+  const bias = biasData ? storageFrom(gpu, "bias", biasData) : undefined;
+  try {
+    submitDispatches(gpu, await createMatmul(gpu, spec, a, b, c, bias));
+    const got = await readF32(gpu, c, 0, cData.length * 4);
+    const want = matmulReference(spec, aData, bData, cData, biasData);
+    let diff = 0;
+    for (let i = 0; i < want.length; i++) diff = Math.max(diff, Math.abs(got[i] - want[i]));
+    // Bound: f32 accumulation of K products of size ≤ max|a|·max|b| (random signs: error grows like √K),
+    // plus one rounding of the added bias and old C.
+    const bound = 1e-5 * Math.sqrt(s.K) * maxAbs(aData) * maxAbs(bData) * Math.max(1, Math.abs(s.alpha)) +
+      1e-6 * (maxAbs(cData) + (biasData ? maxAbs(biasData) : 0));
+    return { diff, bound };
+  } finally {
+    for (const x of [a, b, c, bias]) x?.destroy();
+  }
+}
+
+const SHAPES: Shape[] = [
+  { M: 1, N: 1, K: 1, aligned: false },
+  { M: 3, N: 17, K: 5, aligned: false, pad: true },
+  { M: 17, N: 33, K: 65, aligned: false, alpha: -0.75 },
+  { M: 33, N: 3, K: 129, aligned: false, pad: true, accumulate: true },
+  { M: 65, N: 129, K: 33, aligned: false, bias: true, batch: [2, 3] },
+  { M: 64, N: 64, K: 64, aligned: true },
+  { M: 36, N: 20, K: 44, aligned: true, pad: true, alpha: 0.5, accumulate: true, bias: true, batch: [2, 2] },
+  { M: 129, N: 68, K: 132, aligned: true, batch: [1, 2] },
+  { M: 260, N: 100, K: 36, aligned: true, pad: true, bias: true },
+  // Small M·N with long K: the cpu family splits K across the lanes of a workgroup.
+  { M: 16, N: 20, K: 2052, aligned: true, accumulate: true },
+  { M: 5, N: 7, K: 1029, aligned: false, alpha: 2 },
+];
+
+for (const variant of VARIANTS) {
+  Deno.test(`matmul ${variant}: all transposes, odd shapes, batches, offsets, ld, alpha, accumulate, bias`, async () => {
+    let seed = 1;
+    for (const sh of SHAPES) {
+      for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]]) {
+        const spec = makeSpec(sh, tA, tB, variant);
+        const { diff, bound } = await runMatmul(spec, seed += 10);
+        console.log(
+          `  ${spec.label}: max |gpu − f64| = ${diff.toExponential(2)} (bound ${bound.toExponential(2)})`,
+        );
+        assert.ok(diff <= bound, `${spec.label}: max diff ${diff} > bound ${bound}`);
+      }
+    }
+  });
+}
+
+Deno.test("matmul cpu: forced tiles and split-K agree with f64 (edge tiles, clamped columns)", async () => {
+  const tiles: Array<MatmulSpec["cpuTile"]> = [
+    { tm: 8, tn: 16, wx: 8, wy: 1 },
+    { tm: 32, tn: 16 },
+    { tm: 3, tn: 8, wx: 2, wy: 4 },
+    { tm: 4, tn: 4, ks: 4 },
+    { tm: 8, tn: 8, ks: 8 },
+  ];
+  let seed = 500;
+  for (const cpuTile of tiles) {
+    for (const sh of [SHAPES[2], SHAPES[3], SHAPES[7], SHAPES[8]]) {
+      for (const [tA, tB] of [[false, false], [true, true], [true, false]]) {
+        const spec = makeSpec({ ...sh, cpuTile }, tA, tB, "cpu");
+        spec.label += ` tile ${JSON.stringify(cpuTile)}`;
+        const { diff, bound } = await runMatmul(spec, seed += 10);
+        assert.ok(diff <= bound, `${spec.label}: max diff ${diff} > bound ${bound}`);
+      }
+    }
+    console.log(`  cpu tile ${JSON.stringify(cpuTile)}: 12 cases within bound`);
+  }
+});
+
+Deno.test("matmul: a large batch folds the grid into y·z (every variant)", async () => {
+  for (const variant of VARIANTS) {
+    // 300·250 = 75000 (row block, batch) pairs > 65535 per grid dimension.
+    const spec: MatmulSpec = {
+      label: `fold ${variant}`,
+      M: 2,
+      N: 3,
+      K: 2,
+      batch: [300, 250],
+      a: { stride: [250 * 4, 4] },
+      b: { stride: [0, 6] },
+      c: { stride: [250 * 6, 6] },
+      variant,
+      // A small workgroup tile: 75000 workgroups of the default 256 invocations take ~20 s on llvmpipe.
+      gpuTile: { bm: 8, bn: 8, bk: 4, tm: 2, tn: 2 },
+    };
+    const { diff, bound } = await runMatmul(spec, 77);
+    console.log(
+      `  ${spec.label}: max |gpu − f64| = ${diff.toExponential(2)} (bound ${bound.toExponential(2)})`,
+    );
+    assert.ok(diff <= bound, `${spec.label}: max diff ${diff}`);
+  }
+});
+
+Deno.test("matmul: a and b may be the same buffer (X·Xᵀ)", async () => {
+  const gpu = await getGpu();
+  const M = 24, K = 40;
+  const x = randoms(M * K, 9);
+  const xb = storageFrom(gpu, "x", x);
+  for (const variant of VARIANTS) {
+    const c = storageFrom(gpu, "c", new Float32Array(M * M));
+    const spec: MatmulSpec = { M, N: M, K, transB: true, a: {}, b: {}, c: {}, variant };
+    submitDispatches(gpu, await createMatmul(gpu, spec, xb, xb, c));
+    const got = await readF32(gpu, c);
+    const want = matmulReference(spec, x, x);
+    const diff = Math.max(...Array.from(got, (g, i) => Math.abs(g - want[i])));
+    console.log(
+      `  X·Xᵀ ${variant}: max diff ${diff.toExponential(2)} (bound ${
+        (1e-5 * Math.sqrt(K)).toExponential(2)
+      })`,
+    );
+    assert.ok(diff <= 1e-5 * Math.sqrt(K));
+    c.destroy();
+  }
+  xb.destroy();
+});
+
+Deno.test("matmul: bad specs and buffers give errors naming the field", async () => {
+  const gpu = await getGpu();
+  const a = storageFrom(gpu, "a", new Float32Array(64));
+  const b = storageFrom(gpu, "b", new Float32Array(64));
+  const c = storageFrom(gpu, "c", new Float32Array(64));
+  const ok: MatmulSpec = { M: 4, N: 4, K: 4, a: {}, b: {}, c: {} };
+  const bad = async (spec: Partial<MatmulSpec> & Record<string, unknown>, re: RegExp, bufs = [a, b, c]) => {
+    await assert.rejects(
+      () => createMatmul(gpu, { ...ok, ...spec } as MatmulSpec, bufs[0], bufs[1], bufs[2], bufs[3]),
+      re,
+    );
+  };
+  await bad({ M: 0 }, /: M must be a positive integer, got 0/);
+  await bad({ K: 2.5 }, /: K must be a positive integer/);
+  await bad({ alpha: NaN }, /alpha must be a finite number/);
+  await bad({ transA: 1 as unknown as boolean }, /transA must be a boolean/);
+  await bad({ a: { ld: 3 } }, /a\.ld \(3\) must be at least the stored row length 4/);
+  await bad({ b: { offset: -1 } }, /b\.offset must be a non-negative integer/);
+  await bad({ batch: [2, 1], c: { stride: [0, 0] } }, /c\.stride\[0\] is 0 while batch\[0\] = 2/);
+  await bad({ batch: [2, 0] }, /batch\[1\] must be a positive integer/);
+  await bad({ b: { offset: 60 } }, /operand b .* runs to element 75 but its buffer holds 64/);
+  await bad({ variant: "fast" as MatmulVariant }, /variant must be "auto"/);
+  await bad({ cpuTile: { tn: 6 }, variant: "cpu" }, /cpuTile\.tn must be a multiple of 4/);
+  await bad({ gpuTile: { bm: 60, tm: 8 }, variant: "gpu" }, /gpuTile\.bm \(60\) must be a multiple of tm 8/);
+  await bad({}, /buffer c is the same buffer as a/, [a, b, a]);
+  await bad({}, /buffer c is the same buffer as b/, [a, b, b]);
+  await bad({ bias: {} }, /bias layout is given but no bias buffer/);
+  await bad({}, /bias buffer was passed but spec\.bias is missing/, [a, b, c, b]);
+  await bad({ bias: { offset: 62 } }, /operand bias .* runs to element 65/, [a, b, c, b]);
+  for (const x of [a, b, c]) x.destroy();
+});
+
+interface ColCase {
+  M: number;
+  N: number;
+  batch?: [number, number];
+  ld?: number;
+  alpha?: number;
+  accumulate?: boolean;
+}
+
+Deno.test("colsum: matches f64 (one pass and two passes, batches, offsets, ld, alpha, accumulate)", async () => {
+  const gpu = await getGpu();
+  const cases: ColCase[] = [
+    { M: 1, N: 1 },
+    { M: 3, N: 5, ld: 7, alpha: -2 },
+    { M: 256, N: 64, batch: [2, 3], accumulate: true },
+    { M: 257, N: 130, ld: 131, alpha: 0.5, batch: [1, 2] },
+    { M: 1000, N: 3, batch: [3, 1], accumulate: true, alpha: 1.5 },
+    { M: 65536, N: 8 },
+  ];
+  let seed = 900;
+  for (const k of cases) {
+    const [b0, b1] = k.batch ?? [1, 1];
+    const ld = k.ld ?? k.N;
+    const slice = k.M * ld + 3;
+    const spec: ColSumSpec = {
+      label: `colsum ${k.M}×${k.N}`,
+      M: k.M,
+      N: k.N,
+      alpha: k.alpha,
+      accumulate: k.accumulate,
+      batch: k.batch,
+      src: { offset: 5, ld, stride: [b1 * slice, slice] },
+      dst: { offset: 2, stride: [b1 * (k.N + 1), k.N + 1] },
+    };
+    const srcData = randoms(5 + b0 * b1 * slice + 4, seed += 3);
+    const dstData = randoms(2 + b0 * b1 * (k.N + 1) + 3, seed + 1);
+    const src = storageFrom(gpu, "src", srcData);
+    const dst = storageFrom(gpu, "dst", dstData);
+    const ops = await createColSum(gpu, spec, src, dst);
+    submitDispatches(gpu, ops);
+    const got = await readF32(gpu, dst, 0, dstData.length * 4);
+    const want = colSumReference(spec, srcData, dstData);
+    let diff = 0;
+    for (let i = 0; i < want.length; i++) diff = Math.max(diff, Math.abs(got[i] - want[i]));
+    // Bound: f32 summation of M values ≤ max|src| (worst case grows like M·ε·|partial sum|; this is looser).
+    const bound = 1e-6 * k.M * maxAbs(srcData) * Math.abs(k.alpha ?? 1) + 1e-6 * maxAbs(dstData);
+    console.log(
+      `  ${spec.label} batch [${b0},${b1}] (${ops.length} pass${ops.length > 1 ? "es" : ""}): ` +
+        `max |gpu − f64| = ${diff.toExponential(2)} (bound ${bound.toExponential(2)})`,
+    );
+    assert.ok(diff <= bound, `${spec.label}: max diff ${diff} > bound ${bound}`);
+    src.destroy();
+    dst.destroy();
+  }
+});
+
+Deno.test("colsum: bad specs and buffers give errors naming the field", async () => {
+  const gpu = await getGpu();
+  const src = storageFrom(gpu, "src", new Float32Array(64));
+  const dst = storageFrom(gpu, "dst", new Float32Array(8));
+  const ok: ColSumSpec = { M: 8, N: 8, src: {}, dst: {} };
+  const bad = (spec: Partial<ColSumSpec>, re: RegExp, d = dst) =>
+    assert.rejects(() => createColSum(gpu, { ...ok, ...spec } as ColSumSpec, src, d), re);
+  await bad({ N: 0 }, /colsum "colsum": N must be a positive integer/);
+  await bad({ src: { ld: 4 } }, /src\.ld \(4\) must be at least the stored row length 8/);
+  await bad({ M: 9 }, /operand src .* runs to element 71 but its buffer holds 64/);
+  await bad({ dst: { offset: 1 } }, /operand dst/);
+  await bad({ batch: [1, 2], src: { stride: [0, 0] }, dst: { stride: [0, 0] } }, /dst\.stride\[1\] is 0/);
+  await bad({}, /buffer dst is the same buffer as src/, src);
+  src.destroy();
+  dst.destroy();
+});
