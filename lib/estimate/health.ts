@@ -142,8 +142,8 @@ export function formatHealth(h: HealthSummary): string {
       c.driftZ.toFixed(2).padStart(8),
     ].join(" ")
   );
-  const tail = `L0 = ${h.L0.toPrecision(6)}; ${h.stepsPerSecond.toFixed(0)} steps/s, ${
-    h.drawsPerSecond.toFixed(0)
+  const tail = `L0 = ${h.L0.toPrecision(6)}; ${h.stepsPerSecond.toPrecision(3)} steps/s, ${
+    h.drawsPerSecond.toPrecision(3)
   } draws/s over ${h.seconds.toFixed(2)} s, ${h.readbacks} readbacks`;
   return [head, ...rows, tail, ...h.warnings.map((w) => `warning: ${w}`)].join("\n");
 }

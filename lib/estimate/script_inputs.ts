@@ -1,0 +1,201 @@
+/**
+ * Flags and inputs shared by scripts/sample.ts, scripts/susceptibility.ts and scripts/per_token.ts: which
+ * checkpoints, which data (the default synthetic dataset or explicit shards), which restrictions, and the
+ * sampler settings. Parsing happens once at the edge; every bad flag is a UsageError naming it (exit code 2).
+ */
+import { parseArgs } from "node:util";
+import { ensureDefaultDataset } from "../data/default_dataset.ts";
+import { readShard } from "../data/shard.ts";
+import { listCheckpoints, loadCheckpoint } from "../model/checkpoint.ts";
+import type { ModelConfig } from "../model/config.ts";
+import { flagInt, flagNumber, UsageError } from "../util/cli.ts";
+import { allRestrictions, type UnitSgldOptions } from "./unit.ts";
+import type { ProbeStream } from "./transformer_target.ts";
+
+/** Options every estimation script accepts (node:util parseArgs format). */
+export const COMMON_OPTIONS = {
+  checkpoint: { type: "string", multiple: true },
+  checkpoints: { type: "string" },
+  steps: { type: "string" },
+  data: { type: "string" },
+  base: { type: "string" },
+  probe: { type: "string", multiple: true },
+  probes: { type: "string" },
+  restrictions: { type: "string", default: "all" },
+  "delta-h": { type: "string", default: "0.1" },
+  chains: { type: "string" },
+  draws: { type: "string" },
+  batch: { type: "string" },
+  eps: { type: "string" },
+  nbeta: { type: "string" },
+  gamma: { type: "string" },
+  "burn-in": { type: "string" },
+  thin: { type: "string" },
+  rmsprop: { type: "boolean", default: false },
+  "seq-len": { type: "string" },
+  seed: { type: "string", default: "0" },
+  out: { type: "string" },
+  help: { type: "boolean", default: false },
+} as const;
+
+export const COMMON_USAGE = `
+  checkpoints:  --checkpoint FILE (repeatable) | --checkpoints DIR [--steps 0,100,…]
+  data:         [--data DIR (default runs/data/default, built if missing)] [--probes name,…]
+                | --base SHARD --probe NAME=SHARD (repeatable)
+  restrictions: --restrictions all | full,0:0,1:3,…   (default all: "full" and every head)
+  sampler:      [--chains K] [--draws R] [--batch B] [--eps ε] [--nbeta nβ] [--gamma γ] [--burn-in S]
+                [--thin S] [--rmsprop] [--seq-len T] [--seed S] [--delta-h δh (default 0.1)]
+  output:       --out DIR`;
+
+export type CommonValues = ReturnType<typeof parseCommon>["values"];
+
+/** parseArgs over COMMON_OPTIONS plus `extra`; parse errors become UsageErrors. */
+export function parseCommon(args: string[]) {
+  try {
+    return parseArgs({ args, options: COMMON_OPTIONS, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+export interface CheckpointInput {
+  step: number;
+  path: string;
+}
+
+/** The checkpoints named by --checkpoint / --checkpoints [--steps]; `lastOnly` keeps the latest one. */
+export async function selectCheckpoints(v: CommonValues, lastOnly = false): Promise<CheckpointInput[]> {
+  if (v.checkpoint && v.checkpoints) throw new UsageError("give --checkpoint or --checkpoints, not both");
+  let out: CheckpointInput[];
+  if (v.checkpoint) {
+    out = [];
+    for (const path of v.checkpoint) {
+      const ck = await loadCheckpoint(path);
+      out.push({ step: ck.step ?? 0, path });
+    }
+  } else if (v.checkpoints) {
+    out = await listCheckpoints(v.checkpoints);
+    if (out.length === 0) {
+      throw new UsageError(`--checkpoints: no step_NNNNNNN.safetensors in ${v.checkpoints}`);
+    }
+    if (v.steps) {
+      const want = v.steps.split(",").map((s) => flagInt("--steps", s.trim(), 0));
+      const have = new Map(out.map((c) => [c.step, c]));
+      out = want.map((s) => {
+        const c = have.get(s);
+        if (!c) throw new UsageError(`--steps: no checkpoint for step ${s} in ${v.checkpoints}`);
+        return c;
+      });
+    }
+  } else {
+    throw new UsageError("a checkpoint is required: --checkpoint FILE or --checkpoints DIR");
+  }
+  return lastOnly ? out.slice(-1) : out;
+}
+
+export interface DataInput {
+  base: ArrayLike<number>;
+  probes: ProbeStream[];
+  /** Input name → path, for the manifest. */
+  paths: Record<string, string>;
+  tokenizerPath?: string;
+}
+
+/** The base stream and the probe streams from --base/--probe or the default dataset (--data, --probes). */
+export async function loadData(v: CommonValues, needProbes = true): Promise<DataInput> {
+  const paths: Record<string, string> = {};
+  if (v.base || v.probe) {
+    if (!v.base || (needProbes && !v.probe)) {
+      throw new UsageError("--base and --probe go together (or use --data)");
+    }
+    const base = await readShard(v.base);
+    paths.base = v.base;
+    const probes: ProbeStream[] = [];
+    for (const spec of v.probe ?? []) {
+      const m = /^([^=]+)=(.+)$/.exec(spec);
+      if (!m) throw new UsageError(`--probe: expected NAME=SHARD, got "${spec}"`);
+      const shard = await readShard(m[2]);
+      if (shard.meta.tokenizerSha256 !== base.meta.tokenizerSha256) {
+        throw new UsageError(
+          `--probe ${m[1]}: shard ${m[2]} was tokenized with a different tokenizer than --base`,
+        );
+      }
+      probes.push({ name: m[1], tokens: shard.tokens });
+      paths[`probe_${m[1]}`] = m[2];
+    }
+    return { base: base.tokens, probes, paths };
+  }
+  const dir = v.data ?? "runs/data/default";
+  const ds = await ensureDefaultDataset(dir);
+  const names = !needProbes
+    ? []
+    : v.probes
+    ? v.probes.split(",").map((s) => s.trim())
+    : Object.keys(ds.probes);
+  const probes: ProbeStream[] = [];
+  for (const name of names) {
+    const path = (ds.probes as Record<string, string>)[name];
+    if (!path) {
+      throw new UsageError(
+        `--probes: "${name}" is not a probe of ${dir} (have ${Object.keys(ds.probes).join(", ")})`,
+      );
+    }
+    probes.push({ name, tokens: (await readShard(path)).tokens });
+    paths[`probe_${name}`] = path;
+  }
+  paths.base = ds.base;
+  paths.tokenizer = ds.tokenizerPath;
+  return { base: (await readShard(ds.base)).tokens, probes, paths, tokenizerPath: ds.tokenizerPath };
+}
+
+/** --restrictions: "all" or a comma list of "full" / "l:h" names checked against the model. */
+export function parseRestrictions(v: CommonValues, cfg: ModelConfig): string[] {
+  const all = allRestrictions(cfg);
+  if (v.restrictions === "all") return all;
+  const list = v.restrictions.split(",").map((s) => s.trim());
+  for (const r of list) {
+    if (!all.includes(r)) {
+      throw new UsageError(`--restrictions: "${r}" is not one of ${all.join(", ")}`);
+    }
+  }
+  return list;
+}
+
+/** Sampler flags; unset ones keep the unit's defaults (appendix C.3). */
+export function parseSgld(v: CommonValues): UnitSgldOptions {
+  const o: UnitSgldOptions = { rmsprop: v.rmsprop };
+  if (v.chains) o.chains = flagInt("--chains", v.chains, 1);
+  if (v.draws) o.draws = flagInt("--draws", v.draws, 1);
+  if (v.batch) o.batch = flagInt("--batch", v.batch, 1);
+  if (v.eps) o.eps = flagNumber("--eps", v.eps, Number.MIN_VALUE);
+  if (v.nbeta) o.nbeta = flagNumber("--nbeta", v.nbeta, Number.MIN_VALUE);
+  if (v.gamma) o.gamma = flagNumber("--gamma", v.gamma, Number.MIN_VALUE);
+  if (v["burn-in"]) o.burnIn = flagInt("--burn-in", v["burn-in"], 0);
+  if (v.thin) o.stepsBetweenDraws = flagInt("--thin", v.thin, 1);
+  return o;
+}
+
+/** --seq-len (default n_ctx), --seed, --delta-h, --out. */
+export function parseRun(v: CommonValues, cfg: ModelConfig) {
+  const seqLen = v["seq-len"] ? flagInt("--seq-len", v["seq-len"], 2) : cfg.n_ctx;
+  if (seqLen > cfg.n_ctx) throw new UsageError(`--seq-len: ${seqLen} exceeds the model's n_ctx ${cfg.n_ctx}`);
+  if (!v.out) throw new UsageError("--out DIR is required");
+  return {
+    seqLen,
+    seed: flagInt("--seed", v.seed, 0),
+    deltaH: flagNumber("--delta-h", v["delta-h"], Number.MIN_VALUE, 1),
+    out: v.out,
+  };
+}
+
+/** Prints a progress line (carriage return) for a sampling run. */
+export function progressLine(label: string) {
+  return (step: number, total: number, drawsPerSecond: number) => {
+    const end = step === total ? "\n" : "";
+    Deno.stderr.writeSync(
+      new TextEncoder().encode(
+        `\r${label}: step ${step}/${total}, ${drawsPerSecond.toFixed(2)} draws/s${end}`,
+      ),
+    );
+  };
+}

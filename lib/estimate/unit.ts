@@ -1,0 +1,667 @@
+/**
+ * One checkpoint's unit of work for the sweep and the scripts: susceptibilities (C.1), per-token
+ * susceptibilities (C.2) and per-head zero ablations (Fig. 7), returned as the columns of the results tables
+ * (lib/analysis/tables.ts). Every result is a deterministic function of the inputs and the seed: the minibatches
+ * come from contextBatch(seed, step), the SGLD noise from Philox(seed), the probe contexts from sampleContexts.
+ *
+ * One SGLD run per checkpoint serves every probe and every restriction (see transformer_target.ts): the
+ * restrictions are groups of copies in one batched run ("full" is always sampled, since E_full[ΔL] enters every
+ * restricted estimate), and the probes are observables of that run.
+ */
+import type { Gpu } from "../gpu/device.ts";
+import { readBuffers, upload } from "../gpu/buffers.ts";
+import { encodeProgram } from "../gpu/program.ts";
+import type { ModelConfig } from "../model/config.ts";
+import { paramLayout, tensor } from "../model/params.ts";
+import { createTransformer } from "../model/transformer.ts";
+import { sampleContexts } from "../data/shard.ts";
+import type {
+  AblationInput,
+  ContextsInput,
+  PerTokenInput,
+  SusceptibilityInput,
+  TracesInput,
+} from "../analysis/tables.ts";
+import { parseRestriction } from "../analysis/tables.ts";
+import { runSgld, type SgldResult } from "./sampler.ts";
+import { PER_TOKEN_DEFAULTS, restrictionMask, SGLD_DEFAULTS, SgldOptionError } from "./sgld.ts";
+import {
+  type ChainDraws,
+  chainsOf,
+  type ConsistencyCheck,
+  consistencyCheck,
+  estimateLlc,
+  estimateSusceptibility,
+  type LlcEstimate,
+  perTokenChi,
+  phiSums,
+  selectChains,
+  type SusceptibilityEstimate,
+} from "./estimators.ts";
+import {
+  chainLayout,
+  createMixedLossObservable,
+  createTokenLossObservable,
+  createTransformerTarget,
+  lossAtWStar,
+  type ProbeStream,
+  wStarBuffer,
+} from "./transformer_target.ts";
+
+/** Sampler settings of a unit (defaults: appendix C.3). */
+export interface UnitSgldOptions {
+  eps?: number;
+  nbeta?: number;
+  gamma?: number;
+  lambda?: number;
+  rmsprop?: boolean;
+  /** Chains per restriction. */
+  chains?: number;
+  draws?: number;
+  burnIn?: number;
+  stepsBetweenDraws?: number;
+  /** Sequences per minibatch. */
+  batch?: number;
+  /** Ring readback period (default 50). */
+  readEvery?: number;
+}
+
+export interface CheckpointUnitOptions {
+  cfg: ModelConfig;
+  /** w*: one parameter copy in layout order (loadCheckpoint's params). */
+  params: Float32Array;
+  /** Training step of the checkpoint (the tables' `step`). */
+  step: number;
+  /** Base token stream q. */
+  base: ArrayLike<number>;
+  probes: readonly ProbeStream[];
+  /** Mixing fraction δh (paper: 0.1). */
+  deltaH: number;
+  /** "full" and/or "l:h" names; "full" is sampled in any case. */
+  restrictions: readonly string[];
+  sgld?: UnitSgldOptions;
+  /** Tokens per context T (≤ n_ctx; default n_ctx). */
+  seqLen?: number;
+  seed: number;
+  onProgress?: (step: number, total: number, drawsPerSecond: number) => void;
+}
+
+/** The restriction list actually sampled: the requested ones, then "full" if it was not requested. */
+export function samplingRestrictions(requested: readonly string[]): string[] {
+  if (requested.length === 0) throw new RangeError("restrictions: at least one is needed");
+  const seen = new Set<string>();
+  for (const r of requested) {
+    if (!parseRestriction(r)) throw new RangeError(`restriction "${r}" is neither "full" nor "layer:head"`);
+    if (seen.has(r)) throw new RangeError(`restriction "${r}" is listed twice`);
+    seen.add(r);
+  }
+  return seen.has("full") ? [...requested] : [...requested, "full"];
+}
+
+/** Every restriction of a model: "full" then "l:h" for every head. */
+export function allRestrictions(cfg: ModelConfig): string[] {
+  const out = ["full"];
+  for (let l = 0; l < cfg.n_layers; l++) for (let h = 0; h < cfg.n_heads; h++) out.push(`${l}:${h}`);
+  return out;
+}
+
+function resolveSgld(
+  o: UnitSgldOptions | undefined,
+  defaults: {
+    [K in keyof typeof SGLD_DEFAULTS]: (typeof SGLD_DEFAULTS)[K] extends boolean ? boolean : number;
+  },
+) {
+  const r = {
+    eps: o?.eps ?? defaults.eps,
+    nbeta: o?.nbeta ?? defaults.nbeta,
+    gamma: o?.gamma ?? defaults.gamma,
+    lambda: o?.lambda ?? defaults.lambda,
+    rmsprop: o?.rmsprop ?? defaults.rmsprop,
+    chains: o?.chains ?? defaults.chains,
+    draws: o?.draws ?? defaults.draws,
+    burnIn: o?.burnIn ?? defaults.burnIn,
+    stepsBetweenDraws: o?.stepsBetweenDraws ?? defaults.stepsBetweenDraws,
+    batch: o?.batch ?? defaults.batchSize,
+    readEvery: o?.readEvery ?? 50,
+  };
+  for (const k of ["chains", "draws", "batch"] as const) {
+    if (!Number.isInteger(r[k]) || r[k] < 1) {
+      throw new SgldOptionError(k, `must be a positive integer, got ${r[k]}`);
+    }
+  }
+  return r;
+}
+
+function resolveSeqLen(cfg: ModelConfig, seqLen: number | undefined): number {
+  const T = seqLen ?? cfg.n_ctx;
+  if (!Number.isInteger(T) || T < 2 || T > cfg.n_ctx) {
+    throw new RangeError(`seqLen must be an integer in [2, n_ctx = ${cfg.n_ctx}], got ${T}`);
+  }
+  return T;
+}
+
+function checkParams(cfg: ModelConfig, params: Float32Array): void {
+  const P = paramLayout(cfg).stride;
+  if (params.length !== P) {
+    throw new RangeError(`params has ${params.length} elements, the config's layout needs ${P}`);
+  }
+}
+
+/** What one batched SGLD run of a checkpoint produced, before it is turned into table rows. */
+export interface SamplingRun {
+  restrictions: string[];
+  chains: number;
+  result: SgldResult;
+  /** Mixed-batch losses per probe, [draws, C] (absent without probes). */
+  mixed: Float64Array[];
+  probes: string[];
+}
+
+/** Draw losses of restriction index r as [chains, draws]. */
+function lossesOf(run: SamplingRun, r: number): ChainDraws {
+  const { result } = run;
+  return selectChains(result.losses, result.draws, chainsOf(result.restrictionOf, r));
+}
+
+/** L^δh draws of probe p, restriction r, as [chains, draws]. */
+function mixedOf(run: SamplingRun, p: number, r: number): ChainDraws {
+  const { result } = run;
+  const C = result.chains, D = result.draws;
+  const cs = chainsOf(result.restrictionOf, r);
+  const out = new Float64Array(cs.length * D);
+  cs.forEach((c, k) => {
+    for (let t = 0; t < D; t++) out[k * D + t] = run.mixed[p][t * C + c];
+  });
+  return { values: out, chains: cs.length, draws: D };
+}
+
+/** χ̂ (eq. 41) of probe p and restriction r, and the restriction's LLC (eq. 26). */
+export function estimatesOf(
+  run: SamplingRun,
+  p: number,
+  r: number,
+): { chi: SusceptibilityEstimate; llc: LlcEstimate } {
+  const full = run.restrictions.indexOf("full");
+  const { L0, record } = run.result;
+  const chi = estimateSusceptibility({
+    restrictedLoss: lossesOf(run, r),
+    restrictedLossDh: mixedOf(run, p, r),
+    fullLoss: lossesOf(run, full),
+    fullLossDh: mixedOf(run, p, full),
+    L0,
+  });
+  return { chi, llc: estimateLlc(lossesOf(run, r), L0, record.nbeta) };
+}
+
+/** Traces columns of a run: every draw of every chain (probe "base": the sampling data, shared by all probes). */
+export function tracesColumns(run: SamplingRun, step: number): TracesInput {
+  const { result } = run;
+  const n = result.chains * result.draws;
+  const cols = {
+    step: new Int32Array(n),
+    probe: new Array<string>(n),
+    restriction: new Array<string>(n),
+    chain: new Int32Array(n),
+    draw: new Int32Array(n),
+    loss: new Float64Array(n),
+  };
+  let i = 0;
+  run.restrictions.forEach((name, r) => {
+    chainsOf(result.restrictionOf, r).forEach((c, k) => {
+      for (let t = 0; t < result.draws; t++, i++) {
+        cols.step[i] = step;
+        cols.probe[i] = "base";
+        cols.restriction[i] = name;
+        cols.chain[i] = k;
+        cols.draw[i] = t;
+        cols.loss[i] = result.losses[c * result.draws + t];
+      }
+    });
+  });
+  return cols;
+}
+
+interface SamplingSetup {
+  cfg: ModelConfig;
+  params: Float32Array;
+  base: ArrayLike<number>;
+  probes: readonly ProbeStream[];
+  deltaH: number;
+  restrictions: string[];
+  sgld: ReturnType<typeof resolveSgld>;
+  seqLen: number;
+  seed: number;
+  perTokenContexts?: Int32Array;
+  onProgress?: (step: number, total: number, drawsPerSecond: number) => void;
+}
+
+/**
+ * One batched SGLD run over all restrictions with the mixed-loss observable (when probes are given) and the
+ * per-token observable (when contexts are given); returns the run and the per-token sums.
+ */
+async function sample(gpu: Gpu, s: SamplingSetup) {
+  const { cfg, sgld, seqLen: T, seed } = s;
+  checkParams(cfg, s.params);
+  const layout = paramLayout(cfg);
+  const masks = s.restrictions.map((name) => restrictionMask(layout, name));
+  const lay = chainLayout(s.restrictions.length, sgld.chains);
+  const target = await createTransformerTarget(gpu, {
+    cfg,
+    copies: lay.copies,
+    batch: sgld.batch,
+    seqLen: T,
+    base: s.base,
+    seed,
+  });
+  const mixed = s.probes.length > 0
+    ? await createMixedLossObservable(gpu, target, { probes: s.probes, deltaH: s.deltaH })
+    : undefined;
+  const perToken = s.perTokenContexts
+    ? await createTokenLossObservable(gpu, target, s.perTokenContexts)
+    : undefined;
+  const wStar = wStarBuffer(gpu, s.params);
+  try {
+    const L0 = await lossAtWStar(gpu, cfg, s.params, {
+      base: s.base,
+      batch: sgld.batch,
+      seqLen: T,
+      seed,
+      batches: sgld.chains,
+    });
+    const observables = [...(mixed ? [mixed] : []), ...(perToken ? [perToken] : [])];
+    const result = await runSgld(target, wStar, {
+      ...sgld,
+      seed,
+      masks,
+      restrictionOf: lay.restrictionOf,
+      L0,
+      onProgress: s.onProgress,
+    }, observables);
+    const C = lay.copies, D = result.draws;
+    const mixedDraws: Float64Array[] = [];
+    if (mixed) {
+      const o = result.observables[0];
+      s.probes.forEach((_, p) => {
+        const m = new Float64Array(D * C);
+        for (let t = 0; t < D; t++) for (let c = 0; c < C; c++) m[t * C + c] = o[t * mixed.width + p * C + c];
+        mixedDraws.push(m);
+      });
+    }
+    const run: SamplingRun = {
+      restrictions: s.restrictions,
+      chains: sgld.chains,
+      result,
+      mixed: mixedDraws,
+      probes: s.probes.map((p) => p.name),
+    };
+    const sums = perToken
+      ? await perToken.acc.read(phiSums({ values: result.losses, chains: C, draws: D }, result.L0))
+      : undefined;
+    return { run, sums };
+  } finally {
+    wStar.destroy();
+    perToken?.destroy();
+    mixed?.destroy();
+    target.destroy();
+  }
+}
+
+export interface CheckpointUnitResult {
+  susceptibility: SusceptibilityInput;
+  traces: TracesInput;
+  run: SamplingRun;
+}
+
+/** χ̂ and LLC for every probe × requested restriction of one checkpoint, from one batched SGLD run. */
+export async function runCheckpointSusceptibilities(
+  gpu: Gpu,
+  o: CheckpointUnitOptions,
+): Promise<CheckpointUnitResult> {
+  if (o.probes.length === 0) throw new RangeError("runCheckpointSusceptibilities: no probes given");
+  const restrictions = samplingRestrictions(o.restrictions);
+  const sgld = resolveSgld(o.sgld, SGLD_DEFAULTS);
+  const { run } = await sample(gpu, {
+    ...o,
+    restrictions,
+    sgld,
+    seqLen: resolveSeqLen(o.cfg, o.seqLen),
+  });
+  const rows = o.probes.length * o.restrictions.length;
+  const cols = {
+    step: new Int32Array(rows),
+    probe: new Array<string>(rows),
+    restriction: new Array<string>(rows),
+    layer: new Int32Array(rows),
+    head: new Int32Array(rows),
+    chi: new Float64Array(rows),
+    chi_se: new Float64Array(rows),
+    llc: new Float64Array(rows),
+    llc_se: new Float64Array(rows),
+    delta_h: new Float64Array(rows),
+    nbeta: new Float64Array(rows),
+    n_chains: new Int32Array(rows),
+    n_draws: new Int32Array(rows),
+  };
+  let i = 0;
+  o.probes.forEach((probe, p) => {
+    o.restrictions.forEach((name) => {
+      const { chi, llc } = estimatesOf(run, p, restrictions.indexOf(name));
+      const lh = parseRestriction(name)!;
+      cols.step[i] = o.step;
+      cols.probe[i] = probe.name;
+      cols.restriction[i] = name;
+      cols.layer[i] = lh.layer;
+      cols.head[i] = lh.head;
+      cols.chi[i] = chi.mean;
+      cols.chi_se[i] = chi.se;
+      cols.llc[i] = llc.mean;
+      cols.llc_se[i] = llc.se;
+      cols.delta_h[i] = o.deltaH;
+      cols.nbeta[i] = run.result.record.nbeta;
+      cols.n_chains[i] = chi.n;
+      cols.n_draws[i] = run.result.draws;
+      i++;
+    });
+  });
+  return { susceptibility: cols, traces: tracesColumns(run, o.step), run };
+}
+
+export interface ProbeContexts {
+  name: string;
+  /** [count, seqLen] row-major token ids. */
+  contexts: Int32Array;
+}
+
+/** The fixed per-token contexts of a probe: `count` contexts of seqLen tokens drawn with `seed` (sampleContexts). */
+export function probeContexts(
+  tokens: ArrayLike<number>,
+  seqLen: number,
+  count: number,
+  seed: number,
+): Int32Array {
+  return sampleContexts(tokens, seqLen, count, seed);
+}
+
+export interface PerTokenUnitOptions extends Omit<CheckpointUnitOptions, "probes"> {
+  /** Each probe's token stream (for the mixed batch of the consistency check) and its fixed contexts. */
+  probes: readonly (ProbeStream & { contexts: Int32Array })[];
+  /** Decodes one token id to its text piece (contexts.arrow `text`). */
+  decode: (id: number) => string;
+}
+
+export interface PerTokenUnitResult {
+  perToken: PerTokenInput;
+  contexts: ContextsInput;
+  /** Eq. (45) per probe × requested restriction: δh·mean_i χ̂_i against the run's own χ̂. */
+  consistency: (ConsistencyCheck & { probe: string; restriction: string; chiSe: number })[];
+  /** Standard error over chains of every per_token row. */
+  chiSe: Float64Array;
+  run: SamplingRun;
+}
+
+/**
+ * Per-token susceptibilities (C.2) of every token of every probe's contexts for every requested restriction,
+ * plus χ̂ from the same run for the eq. (45) consistency check. Defaults: PER_TOKEN_DEFAULTS (100 draws, batch 16).
+ */
+export async function runPerTokenSusceptibilities(
+  gpu: Gpu,
+  o: PerTokenUnitOptions,
+): Promise<PerTokenUnitResult> {
+  if (o.probes.length === 0) throw new RangeError("runPerTokenSusceptibilities: no probes given");
+  const T = resolveSeqLen(o.cfg, o.seqLen);
+  const restrictions = samplingRestrictions(o.restrictions);
+  const sgld = resolveSgld(o.sgld, PER_TOKEN_DEFAULTS);
+  const counts = o.probes.map((p) => {
+    if (p.contexts.length === 0 || p.contexts.length % T !== 0) {
+      throw new RangeError(
+        `probe "${p.name}": contexts hold ${p.contexts.length} tokens, not a multiple of ${T}`,
+      );
+    }
+    return p.contexts.length / T;
+  });
+  const all = new Int32Array(counts.reduce((a, b) => a + b, 0) * T);
+  let at = 0;
+  for (const p of o.probes) {
+    all.set(p.contexts, at);
+    at += p.contexts.length;
+  }
+  const { run, sums } = await sample(gpu, { ...o, restrictions, sgld, seqLen: T, perTokenContexts: all });
+  const full = chainsOf(run.result.restrictionOf, restrictions.indexOf("full"));
+
+  const predictions = T - 1;
+  const rows = o.restrictions.length * all.length / T * predictions;
+  const perToken = {
+    probe: new Array<string>(rows),
+    step: new Int32Array(rows),
+    restriction: new Array<string>(rows),
+    context: new Int32Array(rows),
+    position: new Int32Array(rows),
+    chi: new Float64Array(rows),
+  };
+  const chiSe = new Float64Array(rows);
+  const consistency: PerTokenUnitResult["consistency"] = [];
+  let i = 0;
+  o.restrictions.forEach((name) => {
+    const r = restrictions.indexOf(name);
+    const est = perTokenChi(sums!, chainsOf(run.result.restrictionOf, r), full);
+    let ctx0 = 0;
+    o.probes.forEach((probe, p) => {
+      const probeChi: number[] = [];
+      for (let n = 0; n < counts[p]; n++) {
+        for (let t = 0; t < predictions; t++, i++) {
+          // ℓ at position t predicts token t + 1: the table's position is the predicted token's.
+          const j = (ctx0 + n) * T + t;
+          perToken.probe[i] = probe.name;
+          perToken.step[i] = o.step;
+          perToken.restriction[i] = name;
+          perToken.context[i] = n;
+          perToken.position[i] = t + 1;
+          perToken.chi[i] = est.chi[j];
+          chiSe[i] = est.se[j];
+          probeChi.push(est.chi[j]);
+        }
+      }
+      ctx0 += counts[p];
+      const { chi } = estimatesOf(run, p, r);
+      consistency.push({
+        ...consistencyCheck(probeChi, o.deltaH, chi.mean),
+        probe: probe.name,
+        restriction: name,
+        chiSe: chi.se,
+      });
+    });
+  });
+  return { perToken, contexts: contextsColumns(o.probes, T, o.decode), consistency, chiSe, run };
+}
+
+/** contexts.arrow columns: every token of every probe context with its decoded piece. */
+export function contextsColumns(
+  probes: readonly ProbeContexts[],
+  seqLen: number,
+  decode: (id: number) => string,
+): ContextsInput {
+  const n = probes.reduce((a, p) => a + p.contexts.length, 0);
+  const cols = {
+    probe: new Array<string>(n),
+    context: new Int32Array(n),
+    position: new Int32Array(n),
+    token: new Int32Array(n),
+    text: new Array<string>(n),
+  };
+  let i = 0;
+  for (const p of probes) {
+    for (let j = 0; j < p.contexts.length; j++, i++) {
+      cols.probe[i] = p.name;
+      cols.context[i] = Math.floor(j / seqLen);
+      cols.position[i] = j % seqLen;
+      cols.token[i] = p.contexts[j];
+      cols.text[i] = decode(p.contexts[j]);
+    }
+  }
+  return cols;
+}
+
+/** ablation.arrow columns (concrete array types of AblationInput). */
+export interface AblationOutput extends AblationInput {
+  probe: string[];
+  step: Int32Array;
+  restriction: string[];
+  context: Int32Array;
+  position: Int32Array;
+  delta_loss: Float64Array;
+}
+
+export interface AblationOptions {
+  cfg: ModelConfig;
+  params: Float32Array;
+  step: number;
+  probes: readonly ProbeContexts[];
+  /** Heads "l:h" to ablate (default: every head). */
+  heads?: readonly string[];
+  seqLen?: number;
+  /** Contexts per forward pass (default 16). */
+  batch?: number;
+}
+
+/**
+ * The parameters with head (l, h) zero-ablated: its W_O slice [h] set to 0, so the head adds nothing to the
+ * residual stream (b_O, shared by the layer's heads, is kept). Returns a copy.
+ */
+export function ablateHead(
+  cfg: ModelConfig,
+  params: Float32Array,
+  layer: number,
+  head: number,
+): Float32Array {
+  const layout = paramLayout(cfg);
+  if (!(layer >= 0 && layer < cfg.n_layers && head >= 0 && head < cfg.n_heads)) {
+    throw new RangeError(
+      `head ${layer}:${head} is not in this model (${cfg.n_layers} layers × ${cfg.n_heads} heads)`,
+    );
+  }
+  const wo = tensor(layout, `blocks.${layer}.attn.W_O`);
+  const span = cfg.d_head * cfg.d_model;
+  const out = Float32Array.from(params);
+  out.fill(0, wo.offset + head * span, wo.offset + (head + 1) * span);
+  return out;
+}
+
+/**
+ * Per-token zero-ablation deltas (ablated loss − unablated loss) of every head on every probe context, one
+ * forward pass per chunk of contexts over 1 + heads parameter copies (copy 0 unablated).
+ */
+export async function runAblation(gpu: Gpu, o: AblationOptions): Promise<{ ablation: AblationOutput }> {
+  checkParams(o.cfg, o.params);
+  const T = resolveSeqLen(o.cfg, o.seqLen);
+  const heads = o.heads ?? allRestrictions(o.cfg).slice(1);
+  const parsed = heads.map((h) => {
+    const lh = parseRestriction(h);
+    if (!lh || lh.layer < 0) throw new RangeError(`ablation head "${h}" is not "layer:head"`);
+    return lh;
+  });
+  const A = 1 + heads.length;
+  const P = o.params.length;
+  const copies = new Float32Array(A * P);
+  copies.set(o.params, 0);
+  parsed.forEach((lh, i) => copies.set(ablateHead(o.cfg, o.params, lh.layer, lh.head), (1 + i) * P));
+  const chunk = o.batch ?? 16;
+  if (!Number.isInteger(chunk) || chunk < 1) {
+    throw new RangeError(`batch must be a positive integer, got ${chunk}`);
+  }
+  const model = await createTransformer(gpu, o.cfg, {
+    copies: A,
+    batch: chunk,
+    seqLen: T,
+    sharedTokens: true,
+  }, {
+    withGrads: false,
+  });
+  const out = {
+    probe: [] as string[],
+    step: [] as number[],
+    restriction: [] as string[],
+    context: [] as number[],
+    position: [] as number[],
+    delta_loss: [] as number[],
+  };
+  try {
+    upload(gpu, model.params, copies);
+    for (const probe of o.probes) {
+      if (probe.contexts.length % T !== 0) {
+        throw new RangeError(
+          `probe "${probe.name}": contexts hold ${probe.contexts.length} tokens, not a multiple of ${T}`,
+        );
+      }
+      const N = probe.contexts.length / T;
+      const losses = new Float32Array(A * N * T);
+      for (let n0 = 0; n0 < N; n0 += chunk) {
+        const n = Math.min(chunk, N - n0);
+        const tokens = new Int32Array(chunk * T);
+        tokens.set(probe.contexts.subarray(n0 * T, (n0 + n) * T));
+        model.setTokens(tokens, `probe "${probe.name}" contexts ${n0}…${n0 + n - 1}`);
+        const enc = gpu.device.createCommandEncoder({ label: "ablation" });
+        encodeProgram(enc, model.forward, "ablation.forward");
+        gpu.device.queue.submit([enc.finish()]);
+        const [buf] = await readBuffers(gpu, [{ buffer: model.tokenLosses }]);
+        const l = new Float32Array(buf);
+        for (let a = 0; a < A; a++) {
+          losses.set(l.subarray(a * chunk * T, (a * chunk + n) * T), (a * N + n0) * T);
+        }
+      }
+      heads.forEach((name, i) => {
+        for (let n = 0; n < N; n++) {
+          for (let t = 0; t < T - 1; t++) {
+            out.probe.push(probe.name);
+            out.step.push(o.step);
+            out.restriction.push(name);
+            out.context.push(n);
+            out.position.push(t + 1);
+            out.delta_loss.push(losses[((1 + i) * N + n) * T + t] - losses[n * T + t]);
+          }
+        }
+      });
+    }
+  } finally {
+    model.destroy();
+  }
+  return {
+    ablation: {
+      probe: out.probe,
+      step: Int32Array.from(out.step),
+      restriction: out.restriction,
+      context: Int32Array.from(out.context),
+      position: Int32Array.from(out.position),
+      delta_loss: Float64Array.from(out.delta_loss),
+    },
+  };
+}
+
+export interface LlcRow {
+  restriction: string;
+  /** Mean over chains of λ̂ (eq. 26), its standard error, and the per-chain values. */
+  llc: number;
+  llcSe: number;
+  perChain: number[];
+}
+
+/** LLC (eq. 26, weight-refined for a head) of every requested restriction from one batched SGLD run. */
+export async function runCheckpointLlc(
+  gpu: Gpu,
+  o: Omit<CheckpointUnitOptions, "probes" | "deltaH">,
+): Promise<{ llc: LlcRow[]; traces: TracesInput; run: SamplingRun }> {
+  const restrictions = samplingRestrictions(o.restrictions).filter((r) => o.restrictions.includes(r));
+  const sgld = resolveSgld(o.sgld, SGLD_DEFAULTS);
+  const { run } = await sample(gpu, {
+    ...o,
+    probes: [],
+    deltaH: 0,
+    restrictions,
+    sgld,
+    seqLen: resolveSeqLen(o.cfg, o.seqLen),
+  });
+  const llc = restrictions.map((name, r) => {
+    const e = estimateLlc(lossesOf(run, r), run.result.L0, run.result.record.nbeta);
+    return { restriction: name, llc: e.mean, llcSe: e.se, perChain: [...e.perChain] };
+  });
+  return { llc, traces: tracesColumns(run, o.step), run };
+}

@@ -1,0 +1,143 @@
+/**
+ * Per-token susceptibilities (appendix C.2) of every token of a set of probe contexts for every restriction,
+ * at one checkpoint (the latest of --checkpoints unless --checkpoint is given), plus the per-head zero-ablation
+ * deltas on the same contexts (Fig. 7) and the eq. (45) consistency check. Writes per_token.arrow,
+ * contexts.arrow, ablation.arrow and manifest.json (consistency in manifest.extra).
+ *
+ *   deno run --allow-read=. --allow-write=runs --allow-env scripts/per_token.ts \
+ *     --checkpoints runs/train-tiny/checkpoints --contexts 8 --out runs/per-token-tiny [--no-ablation]
+ */
+import { parseArgs } from "node:util";
+import { getGpu } from "../lib/gpu/device.ts";
+import { loadCheckpoint } from "../lib/model/checkpoint.ts";
+import { loadTokenizer } from "../lib/data/tokenizer.ts";
+import { writeAblationTable, writeContextsTable, writePerTokenTable } from "../lib/analysis/tables.ts";
+import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
+import { flagInt, UsageError } from "../lib/util/cli.ts";
+import { probeContexts, runAblation, runPerTokenSusceptibilities } from "../lib/estimate/unit.ts";
+import { runScript } from "../lib/estimate/script_run.ts";
+import { formatHealth, healthSummary } from "../lib/estimate/health.ts";
+import {
+  COMMON_OPTIONS,
+  COMMON_USAGE,
+  type CommonValues,
+  loadData,
+  parseRestrictions,
+  parseRun,
+  parseSgld,
+  progressLine,
+  selectCheckpoints,
+} from "../lib/estimate/script_inputs.ts";
+
+const USAGE =
+  `usage: per_token.ts [--contexts N (per probe, default 8)] [--tokenizer FILE] [--no-ablation] [flags]${COMMON_USAGE}`;
+
+async function main(args: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      options: {
+        ...COMMON_OPTIONS,
+        contexts: { type: "string", default: "8" },
+        tokenizer: { type: "string" },
+        "no-ablation": { type: "boolean", default: false },
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) return console.log(USAGE);
+  const common = v as unknown as CommonValues;
+  const count = flagInt("--contexts", v.contexts, 1);
+  const [ck] = await selectCheckpoints(common, true);
+  const loaded = await loadCheckpoint(ck.path);
+  const cfg = loaded.config;
+  const restrictions = parseRestrictions(common, cfg);
+  const sgld = parseSgld(common);
+  const run = parseRun(common, cfg);
+  const data = await loadData(common);
+  const tokenizerPath = v.tokenizer ?? data.tokenizerPath;
+  if (!tokenizerPath) {
+    throw new UsageError("--tokenizer FILE is required with --base/--probe (to decode contexts)");
+  }
+  const tokenizer = await loadTokenizer(tokenizerPath);
+  const probes = data.probes.map((p, i) => ({
+    ...p,
+    contexts: probeContexts(p.tokens, run.seqLen, count, run.seed + i),
+  }));
+  const gpu = await getGpu();
+  const res = await runPerTokenSusceptibilities(gpu, {
+    cfg,
+    params: loaded.params,
+    step: ck.step,
+    base: data.base,
+    probes,
+    deltaH: run.deltaH,
+    restrictions,
+    sgld,
+    seqLen: run.seqLen,
+    seed: run.seed,
+    decode: (id) => tokenizer.decode([id]),
+    onProgress: progressLine(`per-token, step ${ck.step}`),
+  });
+  console.log(formatHealth(healthSummary(res.run.result)));
+  await Deno.mkdir(run.out, { recursive: true });
+  await writePerTokenTable(`${run.out}/per_token.arrow`, res.perToken);
+  await writeContextsTable(`${run.out}/contexts.arrow`, res.contexts);
+  const files = ["per_token.arrow", "contexts.arrow"];
+  if (!v["no-ablation"]) {
+    const heads = restrictions.filter((r) => r !== "full");
+    const { ablation } = await runAblation(gpu, {
+      cfg,
+      params: loaded.params,
+      step: ck.step,
+      probes,
+      heads,
+      seqLen: run.seqLen,
+    });
+    await writeAblationTable(`${run.out}/ablation.arrow`, ablation);
+    files.push("ablation.arrow");
+  }
+  for (const c of res.consistency) {
+    console.log(
+      `${c.probe} ${c.restriction}: δh·mean χ_i = ${c.predicted.toExponential(3)}, χ̂ = ${
+        c.chiHat.toExponential(3)
+      } ± ` +
+        `${c.chiSe.toExponential(2)} (ratio ${c.ratio.toFixed(2)})`,
+    );
+  }
+  const { result } = res.run;
+  await writeManifest(
+    `${run.out}/manifest.json`,
+    await buildManifest({
+      config: {
+        model: cfg,
+        restrictions,
+        sgld,
+        ...run,
+        contextsPerProbe: count,
+        probes: probes.map((p) => p.name),
+      },
+      seeds: { sgld: run.seed, contexts: run.seed },
+      inputs: { ...data.paths, tokenizer: tokenizerPath, checkpoint: ck.path },
+      adapter: gpu.record,
+      extra: {
+        step: ck.step,
+        L0: result.L0,
+        record: result.record,
+        health: {
+          ...result.health,
+          maxLoss: [...result.health.maxLoss],
+          meanDrawLoss: [...result.health.meanDrawLoss],
+        },
+        consistency: res.consistency,
+      },
+    }),
+  );
+  console.log(`${run.out}: ${files.join(", ")}, manifest.json`);
+}
+
+if (import.meta.main) await runScript(() => main(Deno.args), USAGE);

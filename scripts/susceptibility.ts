@@ -1,0 +1,86 @@
+/**
+ * Susceptibilities (eq. 41 / appendix C.1) and LLCs of every probe × restriction at each checkpoint, one
+ * batched SGLD run per checkpoint, written as susceptibility.arrow + traces.arrow + manifest.json.
+ *
+ *   deno run --allow-read=. --allow-write=runs --allow-env scripts/susceptibility.ts \
+ *     --checkpoints runs/train-tiny/checkpoints --steps 0,500,2000 --out runs/chi-tiny [--probes induction,code]
+ */
+import { getGpu } from "../lib/gpu/device.ts";
+import { loadCheckpoint } from "../lib/model/checkpoint.ts";
+import { writeSusceptibilityTable, writeTracesTable } from "../lib/analysis/tables.ts";
+import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
+import { runCheckpointSusceptibilities } from "../lib/estimate/unit.ts";
+import { formatHealth, healthSummary } from "../lib/estimate/health.ts";
+import { concatColumns, runScript } from "../lib/estimate/script_run.ts";
+import {
+  COMMON_USAGE,
+  loadData,
+  parseCommon,
+  parseRestrictions,
+  parseRun,
+  parseSgld,
+  progressLine,
+  selectCheckpoints,
+} from "../lib/estimate/script_inputs.ts";
+
+const USAGE = `usage: susceptibility.ts [flags]${COMMON_USAGE}`;
+
+async function main(args: string[]): Promise<void> {
+  const { values: v } = parseCommon(args);
+  if (v.help) return console.log(USAGE);
+  const checkpoints = await selectCheckpoints(v);
+  const first = await loadCheckpoint(checkpoints[0].path);
+  const cfg = first.config;
+  const restrictions = parseRestrictions(v, cfg);
+  const sgld = parseSgld(v);
+  const run = parseRun(v, cfg);
+  const data = await loadData(v);
+  const gpu = await getGpu();
+  const susceptibility = [], traces = [], health = [];
+  for (const ck of checkpoints) {
+    const loaded = await loadCheckpoint(ck.path, cfg);
+    const res = await runCheckpointSusceptibilities(gpu, {
+      cfg,
+      params: loaded.params,
+      step: ck.step,
+      base: data.base,
+      probes: data.probes,
+      deltaH: run.deltaH,
+      restrictions,
+      sgld,
+      seqLen: run.seqLen,
+      seed: run.seed,
+      onProgress: progressLine(`step ${ck.step}`),
+    });
+    susceptibility.push(res.susceptibility);
+    traces.push(res.traces);
+    const h = healthSummary(res.run.result);
+    console.log(formatHealth(h));
+    health.push({ step: ck.step, record: res.run.result.record, ...h });
+  }
+  await Deno.mkdir(run.out, { recursive: true });
+  await writeSusceptibilityTable(`${run.out}/susceptibility.arrow`, concatColumns(susceptibility));
+  await writeTracesTable(`${run.out}/traces.arrow`, concatColumns(traces));
+  await writeManifest(
+    `${run.out}/manifest.json`,
+    await buildManifest({
+      config: { model: cfg, restrictions, sgld, ...run, probes: data.probes.map((p) => p.name) },
+      seeds: { sgld: run.seed },
+      inputs: {
+        ...data.paths,
+        ...Object.fromEntries(checkpoints.map((c) => [`checkpoint_${c.step}`, c.path])),
+      },
+      adapter: gpu.record,
+      extra: {
+        health,
+      },
+    }),
+  );
+  console.log(
+    `${run.out}: susceptibility.arrow (${
+      susceptibility.reduce((a, s) => a + s.chi.length, 0)
+    } rows), traces.arrow, manifest.json`,
+  );
+}
+
+if (import.meta.main) await runScript(() => main(Deno.args), USAGE);
