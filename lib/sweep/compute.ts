@@ -1,0 +1,167 @@
+/**
+ * Binds work units to the estimators of lib/estimate/unit.ts: a chi unit is runCheckpointSusceptibilities at
+ * its checkpoint, a per_token unit runPerTokenSusceptibilities, an ablation unit runAblation, each with the
+ * unit's own seed. The per-token contexts of a probe are drawn from the sweep seed (not the unit's), so the
+ * per-token and ablation units refer to the same contexts.
+ */
+
+import type { Gpu } from "../gpu/device.ts";
+import type { ModelConfig } from "../model/config.ts";
+import { loadCheckpoint } from "../model/checkpoint.ts";
+import { readShard, type TokenArray } from "../data/shard.ts";
+import { loadTokenizer, type Tokenizer } from "../data/tokenizer.ts";
+import {
+  probeContexts,
+  runAblation,
+  runCheckpointSusceptibilities,
+  runPerTokenSusceptibilities,
+} from "../estimate/unit.ts";
+import type { SweepConfig } from "./config.ts";
+import type { SweepData } from "./prepare.ts";
+import type { ComputeUnit, UnitKind } from "./units.ts";
+import { unitSeed } from "./units.ts";
+
+/** Loaded token streams and tokenizer of a sweep, read once per process. */
+export interface LoadedData {
+  base: TokenArray;
+  probes: { name: string; tokens: TokenArray }[];
+  tokenizer: Tokenizer;
+}
+
+export async function loadSweepData(data: SweepData): Promise<LoadedData> {
+  const base = (await readShard(data.base)).tokens;
+  const probes = [];
+  for (const p of data.probes) probes.push({ name: p.name, tokens: (await readShard(p.path)).tokens });
+  return { base, probes, tokenizer: await loadTokenizer(data.tokenizer) };
+}
+
+/** The per-token contexts of probe `name`: perToken.contexts contexts of sgld.seqLen tokens. */
+export function sweepContexts(cfg: SweepConfig, name: string, tokens: ArrayLike<number>): Int32Array {
+  return probeContexts(
+    tokens,
+    cfg.sgld.seqLen,
+    cfg.perToken.contexts,
+    unitSeed(cfg.seed, `contexts/${name}`),
+  );
+}
+
+/** What each unit kind's numbers depend on besides checkpoint, probes, restrictions and seed. */
+export function unitSettings(cfg: SweepConfig, model: ModelConfig, dataHashes: Record<string, string>) {
+  const common = { model, data: dataHashes, seqLen: cfg.sgld.seqLen };
+  const pt = cfg.perToken;
+  return {
+    chi: { ...common, deltaH: cfg.deltaH, sgld: cfg.sgld },
+    per_token: {
+      ...common,
+      deltaH: cfg.deltaH,
+      sgld: { ...cfg.sgld, chains: pt.chains, draws: pt.draws, batchSize: pt.batchSize },
+      contexts: pt.contexts,
+      contextSeed: cfg.seed,
+    },
+    ablation: { ...common, contexts: pt.contexts, contextSeed: cfg.seed },
+  } satisfies Record<UnitKind, unknown>;
+}
+
+/** Relative cost of each unit kind in token-forward-backward passes (drives the progress bar's ETA). */
+export function unitCosts(cfg: SweepConfig, restrictions: number, probes: number): Record<UnitKind, number> {
+  const s = cfg.sgld, pt = cfg.perToken;
+  const copies = (restrictions + 1) * s.chains;
+  const chi = (s.burnIn + s.draws) * copies * s.batchSize * (1 + 0.5 * probes * cfg.deltaH);
+  const ptCopies = (restrictions + 1) * pt.chains;
+  const perToken = pt.draws * ptCopies * (pt.batchSize + (probes * pt.contexts) / 3);
+  const ablation = (restrictions * probes * pt.contexts) / 3;
+  return { chi: chi * s.seqLen, per_token: perToken * s.seqLen, ablation: Math.max(1, ablation * s.seqLen) };
+}
+
+/** The unit computation of a sweep on `gpu`. */
+export function sweepCompute(gpu: Gpu, cfg: SweepConfig, data: LoadedData): ComputeUnit {
+  const contexts = new Map<string, Int32Array>();
+  const contextsOf = (name: string, tokens: ArrayLike<number>) => {
+    if (!contexts.has(name)) contexts.set(name, sweepContexts(cfg, name, tokens));
+    return contexts.get(name)!;
+  };
+  return async (unit, progress) => {
+    const ckpt = await loadCheckpoint(unit.checkpoint);
+    const probes = unit.probes.map((name) => {
+      const p = data.probes.find((p) => p.name === name);
+      if (!p) throw new Error(`unit ${unit.id}: probe "${name}" is not loaded`);
+      return p;
+    });
+    const onProgress = (step: number, total: number) => progress(total > 0 ? step / total : 0);
+    const s = cfg.sgld;
+    if (unit.kind === "chi") {
+      const r = await runCheckpointSusceptibilities(gpu, {
+        cfg: ckpt.config,
+        params: ckpt.params,
+        step: unit.step,
+        base: data.base,
+        probes,
+        deltaH: cfg.deltaH,
+        restrictions: unit.restrictions,
+        sgld: {
+          eps: s.eps,
+          nbeta: s.nbeta,
+          gamma: s.gamma,
+          chains: s.chains,
+          draws: s.draws,
+          burnIn: s.burnIn,
+          batch: s.batchSize,
+          readEvery: 5,
+        },
+        seqLen: s.seqLen,
+        seed: unit.seed,
+        onProgress,
+      });
+      return {
+        tables: { susceptibility: r.susceptibility, traces: r.traces },
+        extra: {
+          sampler: r.run.result.record,
+          L0: r.run.result.L0,
+          drawsPerSecond: r.run.result.health.drawsPerSecond,
+        },
+      };
+    }
+    const withContexts = probes.map((p) => ({ ...p, contexts: contextsOf(p.name, p.tokens) }));
+    if (unit.kind === "per_token") {
+      const pt = cfg.perToken;
+      const r = await runPerTokenSusceptibilities(gpu, {
+        cfg: ckpt.config,
+        params: ckpt.params,
+        step: unit.step,
+        base: data.base,
+        probes: withContexts,
+        deltaH: cfg.deltaH,
+        restrictions: unit.restrictions,
+        sgld: {
+          eps: s.eps,
+          nbeta: s.nbeta,
+          gamma: s.gamma,
+          chains: pt.chains,
+          draws: pt.draws,
+          burnIn: s.burnIn,
+          batch: pt.batchSize,
+          readEvery: 5,
+        },
+        seqLen: s.seqLen,
+        seed: unit.seed,
+        decode: (id) => data.tokenizer.tokenText(id),
+        onProgress,
+      });
+      return {
+        tables: { per_token: r.perToken, contexts: r.contexts },
+        extra: { sampler: r.run.result.record, L0: r.run.result.L0, consistency: r.consistency },
+      };
+    }
+    const heads = unit.restrictions.filter((r) => r !== "full");
+    const r = await runAblation(gpu, {
+      cfg: ckpt.config,
+      params: ckpt.params,
+      step: unit.step,
+      probes: withContexts,
+      heads,
+      seqLen: s.seqLen,
+    });
+    progress(1);
+    return { tables: { ablation: r.ablation } };
+  };
+}

@@ -1,0 +1,209 @@
+/**
+ * The inputs of a sweep, made ready: the dataset (the embedded synthetic default is built or reused; user
+ * shards are checked to exist and share a tokenizer), the checkpoints (an existing folder, or training the
+ * model — resumed or reused when it is already done), the selected checkpoints with their SHA-256, and the
+ * restriction names.
+ */
+
+import { join } from "node:path";
+import type { Gpu } from "../gpu/device.ts";
+import { ensureDefaultDataset } from "../data/default_dataset.ts";
+import { contextBatch, readShard, readShardMeta } from "../data/shard.ts";
+import { type ModelConfig, validateModelConfig } from "../model/config.ts";
+import { checkpointPath, configDifferences, listCheckpoints, loadCheckpoint } from "../model/checkpoint.ts";
+import { FULL, restrictionName } from "../analysis/tables.ts";
+import { train, TRAIN_DEFAULTS, type TrainOptions } from "../train/train.ts";
+import { exists } from "../util/files.ts";
+import { buildManifest, writeManifest } from "../util/manifest.ts";
+import { sha256File } from "../util/hash.ts";
+import { type SweepConfig, SweepConfigError } from "./config.ts";
+import { selectCheckpoints } from "./select.ts";
+import type { PlannedCheckpoint } from "./units.ts";
+
+/** Data paths of a sweep. */
+export interface SweepData {
+  tokenizer: string;
+  /** Base shard (.tokens path). */
+  base: string;
+  /** Probes in sweep order. */
+  probes: { name: string; path: string }[];
+}
+
+/** Resolves the data: builds/reuses the default dataset, or checks the user's shards. */
+export async function prepareData(cfg: SweepConfig): Promise<SweepData> {
+  if (cfg.data === null) {
+    const ds = await ensureDefaultDataset(cfg.defaultDataDir);
+    const all = Object.entries(ds.probes).map(([name, path]) => ({ name, path }));
+    return { tokenizer: ds.tokenizerPath, base: ds.base, probes: pick(all, cfg.probes) };
+  }
+  const d = cfg.data;
+  if (!(await exists(d.tokenizer))) {
+    throw new SweepConfigError("data.tokenizer", `${d.tokenizer}: file not found`);
+  }
+  const baseMeta = await readShardMeta(d.base).catch((err) => {
+    throw new SweepConfigError("data.base", (err as Error).message);
+  });
+  const probes = pick(Object.entries(d.probes).map(([name, path]) => ({ name, path })), cfg.probes);
+  for (const p of probes) {
+    const meta = await readShardMeta(p.path).catch((err) => {
+      throw new SweepConfigError(`data.probes.${p.name}`, (err as Error).message);
+    });
+    if (meta.tokenizerSha256 !== baseMeta.tokenizerSha256) {
+      throw new SweepConfigError(
+        `data.probes.${p.name}`,
+        `${p.path} was tokenized with another tokenizer than the base shard ${d.base}`,
+      );
+    }
+  }
+  return { tokenizer: d.tokenizer, base: d.base, probes };
+}
+
+function pick<T extends { name: string }>(all: T[], names: string[] | null): T[] {
+  if (names === null) return all;
+  return names.map((n, i) => {
+    const p = all.find((x) => x.name === n);
+    if (!p) {
+      throw new SweepConfigError(
+        `probes[${i}]`,
+        `"${n}" is not a probe of the data (${all.map((x) => x.name).join(", ")})`,
+      );
+    }
+    return p;
+  });
+}
+
+/** The training options a sweep config asks for. */
+export function trainOptions(cfg: SweepConfig): TrainOptions {
+  const t = cfg.train;
+  return {
+    ...TRAIN_DEFAULTS,
+    steps: t.steps,
+    batch: t.batch,
+    seqLen: t.seqLen,
+    lr: t.lr,
+    warmup: t.warmup,
+    weightDecay: t.weightDecay,
+    seed: t.seed,
+    logCheckpoints: t.checkpoints,
+  };
+}
+
+export interface PreparedCheckpoints {
+  dir: string;
+  modelConfig: ModelConfig;
+  /** Selected, with content hashes, ascending by step. */
+  selected: PlannedCheckpoint[];
+  /** Seconds spent training in this call (0 when reused or given). */
+  trainSeconds: number;
+}
+
+export interface PrepareCheckpointsOptions {
+  /** Get the GPU only when training is needed. */
+  gpu: () => Promise<Gpu>;
+  /** Train when checkpoints are missing; false (sharded runs) makes missing checkpoints an error. */
+  allowTraining: boolean;
+  onTrainProgress?: (done: number, total: number, loss: number, tokensPerSecond: number) => void;
+  log?: (line: string) => void;
+}
+
+/** Trains (or reuses) the checkpoints, selects and hashes them. */
+export async function prepareCheckpoints(
+  cfg: SweepConfig,
+  data: SweepData,
+  o: PrepareCheckpointsOptions,
+): Promise<PreparedCheckpoints> {
+  let dir: string;
+  let modelConfig: ModelConfig;
+  let trainSeconds = 0;
+  if (cfg.checkpoints !== null) {
+    dir = cfg.checkpoints;
+    const list = await listCheckpoints(dir);
+    if (list.length === 0) {
+      throw new SweepConfigError("checkpoints", `${dir}: no step_NNNNNNN.safetensors files`);
+    }
+    const first = await loadCheckpoint(list[list.length - 1].path);
+    modelConfig = first.config;
+    if (cfg.modelConfig) {
+      const diff = configDifferences(cfg.modelConfig, modelConfig);
+      if (diff.length > 0) {
+        throw new SweepConfigError("model", `the checkpoints in ${dir} differ: ${diff.join("; ")}`);
+      }
+    }
+  } else {
+    modelConfig = cfg.modelConfig!;
+    validateModelConfig(modelConfig, `model ${cfg.model}`);
+    dir = join(cfg.train.dir, "checkpoints");
+    const opts = trainOptions(cfg);
+    const finished = await exists(checkpointPath(dir, opts.steps));
+    if (!finished && !o.allowTraining) {
+      throw new SweepConfigError(
+        "train",
+        `${dir} has no final checkpoint (step ${opts.steps}): run the sweep once with --prepare before its shards`,
+      );
+    }
+    if (!finished || o.allowTraining) {
+      // train() resumes an interrupted run, checks that a saved run used the same options, and does nothing
+      // but rewrite its state when the run is complete.
+      const shard = await readShard(data.base);
+      if (shard.meta.vocabSize > modelConfig.d_vocab) {
+        throw new SweepConfigError(
+          "data.base",
+          `${data.base} has ${shard.meta.vocabSize} token ids, more than the model's d_vocab ${modelConfig.d_vocab}`,
+        );
+      }
+      if (!finished) o.log?.(`training ${cfg.model} for ${opts.steps} steps → ${cfg.train.dir}`);
+      const gpu = await o.gpu();
+      const r = await train(
+        gpu,
+        modelConfig,
+        (step) => contextBatch(shard.tokens, { nCtx: opts.seqLen, batch: opts.batch, seed: opts.seed, step }),
+        opts,
+        cfg.train.dir,
+        { onProgress: (done, loss, tps) => o.onTrainProgress?.(done, opts.steps, loss, tps) },
+      );
+      trainSeconds = r.resumedFrom === opts.steps ? 0 : r.seconds;
+      const manifestPath = join(cfg.train.dir, "manifest.json");
+      if (trainSeconds > 0 || !(await exists(manifestPath))) {
+        // The same manifest scripts/train.ts writes: the checkpoints are an output too.
+        await writeManifest(
+          manifestPath,
+          await buildManifest({
+            config: { model: modelConfig, train: opts },
+            seeds: { init: opts.seed, data: opts.seed },
+            inputs: { data: data.base },
+            adapter: gpu.record,
+            extra: { tokensPerSecond: r.tokensPerSecond, seconds: r.seconds, resumedFrom: r.resumedFrom },
+          }),
+        );
+      }
+    }
+  }
+  const available = await listCheckpoints(dir);
+  const chosen = selectCheckpoints(available, cfg.select, dir);
+  const selected: PlannedCheckpoint[] = [];
+  for (const c of chosen) {
+    selected.push({ step: c.step, path: c.path, sha256: (await sha256File(c.path)).sha256 });
+  }
+  return { dir, modelConfig, selected, trainSeconds };
+}
+
+/** The restriction names of a sweep: "full" then every head "l:h", or the config's list (checked). */
+export function resolveRestrictions(cfg: SweepConfig, model: ModelConfig): string[] {
+  if (cfg.restrictions === "heads") {
+    const out = [FULL];
+    for (let l = 0; l < model.n_layers; l++) {
+      for (let h = 0; h < model.n_heads; h++) out.push(restrictionName(l, h));
+    }
+    return out;
+  }
+  for (const [i, r] of cfg.restrictions.entries()) {
+    const m = /^(\d+):(\d+)$/.exec(r);
+    if (m && (Number(m[1]) >= model.n_layers || Number(m[2]) >= model.n_heads)) {
+      throw new SweepConfigError(
+        `restrictions[${i}]`,
+        `"${r}" is not a head of a model with ${model.n_layers} layers × ${model.n_heads} heads`,
+      );
+    }
+  }
+  return [...cfg.restrictions];
+}
