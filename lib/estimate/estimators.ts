@@ -12,6 +12,14 @@
  * with unrestricted chain k mod K_full, so every chain gives an independent estimate; we report their mean and
  * the standard error std/√K (the paper's "further average over multiple chains").
  *
+ * Paired variant (common random numbers, opt-in via SusceptibilityInput.baseline): every chain sees the same
+ * minibatch at step t, so L_t(w_t) = L_t(w*) + [L_t(w_t) − L_t(w*)] carries a data-noise term L_t(w*) − L0 that is
+ * identical for every restriction; with few draws and small batches it dominates φ and makes every head's χ̂ alike
+ * (the second summand of eq. 42). Given the losses of a copy that never moves (it stays at w*) on the same
+ * batches, we use φ_t = L_t(w_t) − L_t(w*) and ΔL_t(w) − ΔL_t(w*) in place of φ and ΔL. The removed terms are
+ * functions of the batch alone: their correlation with the weight fluctuation is zero in expectation, so they
+ * add variance but no information about q′; with zero data noise (L_t ≡ L_n) the estimate equals eq. (41).
+ *
  * Per-token (C.2): the same with L^δh replaced by the per-token loss ℓ_i of probe token i:
  *   χ̂_i = E_r[φ·(L_n − ℓ_i)] − E_r[φ]·E_full[L_n − ℓ_i].
  */
@@ -131,6 +139,11 @@ export interface SusceptibilityInput {
   fullLossDh: ChainDraws;
   /** L_n(w*). */
   L0: number;
+  /**
+   * Paired mode: the per-draw losses at w* on each draw's own batch, [r] each (from a copy that never moves).
+   * φ_t becomes L_t(w_t) − loss[t] and ΔL_t becomes ΔL_t(w_t) − (lossDh[t] − loss[t]); L0 is then unused.
+   */
+  baseline?: { loss: ArrayLike<number>; lossDh: ArrayLike<number> };
 }
 
 export interface SusceptibilityEstimate extends Summary {
@@ -160,10 +173,22 @@ export function estimateSusceptibility(input: SusceptibilityInput): Susceptibili
   sameShape(fl, fd, "estimateSusceptibility fullLoss/fullLossDh");
   if (!Number.isFinite(L0)) throw new RangeError(`estimateSusceptibility: L0 must be finite, got ${L0}`);
   const K = rl.chains, r = rl.draws, Kf = fl.chains, rf = fl.draws;
+  const base = input.baseline;
+  if (base) {
+    if (rf !== r || base.loss.length !== r || base.lossDh.length !== r) {
+      throw new RangeError(
+        `estimateSusceptibility baseline: needs ${r} draws everywhere, got restricted ${r}, full ${rf}, ` +
+          `baseline loss ${base.loss.length}, lossDh ${base.lossDh.length}`,
+      );
+    }
+  }
+  // Per-draw centring: L0 and 0 (eq. 41), or the still copy's L_t(w*) and ΔL_t(w*) (paired).
+  const phi0 = (t: number) => (base ? base.loss[t] : L0);
+  const dl0 = (t: number) => (base ? base.lossDh[t] - base.loss[t] : 0);
   const deltaFull = new Float64Array(Kf);
   for (let k = 0; k < Kf; k++) {
     let s = 0;
-    for (let t = 0; t < rf; t++) s += fd.values[k * rf + t] - fl.values[k * rf + t];
+    for (let t = 0; t < rf; t++) s += fd.values[k * rf + t] - fl.values[k * rf + t] - dl0(t);
     deltaFull[k] = s / rf;
   }
   const perChain = new Float64Array(K);
@@ -172,8 +197,8 @@ export function estimateSusceptibility(input: SusceptibilityInput): Susceptibili
     let sPD = 0, sP = 0;
     for (let t = 0; t < r; t++) {
       const L = rl.values[k * r + t];
-      const phi = L - L0;
-      sPD += phi * (rd.values[k * r + t] - L);
+      const phi = L - phi0(t);
+      sPD += phi * (rd.values[k * r + t] - L - dl0(t));
       sP += phi;
     }
     const ePD = sPD / r, eP = sP / r, eDF = deltaFull[k % Kf];

@@ -24,7 +24,7 @@ import type {
 } from "../analysis/tables.ts";
 import { parseRestriction } from "../analysis/tables.ts";
 import { runSgld, type SgldResult } from "./sampler.ts";
-import { PER_TOKEN_DEFAULTS, restrictionMask, SGLD_DEFAULTS, SgldOptionError } from "./sgld.ts";
+import { maskWords, PER_TOKEN_DEFAULTS, restrictionMask, SGLD_DEFAULTS, SgldOptionError } from "./sgld.ts";
 import {
   type ChainDraws,
   chainsOf,
@@ -64,6 +64,12 @@ export interface UnitSgldOptions {
   batch?: number;
   /** Ring readback period (default 50). */
   readEvery?: number;
+  /**
+   * Common-random-numbers control variate (default false): one extra copy with an all-zero mask stays at w*,
+   * and χ̂ centres φ and ΔL per draw on that copy's losses (estimators.ts, "Paired variant"). Only for
+   * runCheckpointSusceptibilities.
+   */
+  paired?: boolean;
 }
 
 export interface CheckpointUnitOptions {
@@ -123,6 +129,7 @@ function resolveSgld(
     stepsBetweenDraws: o?.stepsBetweenDraws ?? defaults.stepsBetweenDraws,
     batch: o?.batch ?? defaults.batchSize,
     readEvery: o?.readEvery ?? 50,
+    paired: o?.paired ?? false,
   };
   for (const k of ["chains", "draws", "batch"] as const) {
     if (!Number.isInteger(r[k]) || r[k] < 1) {
@@ -155,6 +162,35 @@ export interface SamplingRun {
   /** Mixed-batch losses per probe, [draws, C] (absent without probes). */
   mixed: Float64Array[];
   probes: string[];
+  /** Paired runs: the copy index of the still copy (all-zero mask, stays at w*); undefined otherwise. */
+  still?: number;
+}
+
+/**
+ * The all-zero restriction mask of the paired mode's still copy: the SGLD kernel leaves every element whose
+ * mask bit is 0 untouched, so that copy stays exactly at w* while seeing every step's minibatch.
+ */
+export function stillMask(stride: number): Uint32Array {
+  return new Uint32Array(maskWords(stride));
+}
+
+/**
+ * Paired runs: the still copy's per-draw loss L_t(w*) and, for probe p, L^δh_t(w*), both on draw t's batches.
+ * Used as per-draw centring of φ and ΔL: every copy sees the same batches, so subtracting these removes the
+ * data noise shared by all restrictions (which otherwise makes every head's χ̂ alike) and leaves the
+ * weight-fluctuation signal; see estimators.ts.
+ */
+function baselineOf(run: SamplingRun, p: number): { loss: Float64Array; lossDh: Float64Array } | undefined {
+  const c = run.still;
+  if (c === undefined) return undefined;
+  const { result } = run;
+  const C = result.chains, D = result.draws;
+  const loss = new Float64Array(D), lossDh = new Float64Array(D);
+  for (let t = 0; t < D; t++) {
+    loss[t] = result.losses[c * D + t];
+    lossDh[t] = run.mixed[p][t * C + c];
+  }
+  return { loss, lossDh };
 }
 
 /** Draw losses of restriction index r as [chains, draws]. */
@@ -189,6 +225,7 @@ export function estimatesOf(
     fullLoss: lossesOf(run, full),
     fullLossDh: mixedOf(run, p, full),
     L0,
+    baseline: baselineOf(run, p),
   });
   return { chi, llc: estimateLlc(lossesOf(run, r), L0, record.nbeta) };
 }
@@ -196,7 +233,8 @@ export function estimatesOf(
 /** Traces columns of a run: every draw of every chain (probe "base": the sampling data, shared by all probes). */
 export function tracesColumns(run: SamplingRun, step: number): TracesInput {
   const { result } = run;
-  const n = result.chains * result.draws;
+  // The restrictions' chains only: a paired run's still copy (its own restriction index) is not a chain.
+  const n = run.restrictions.length * run.chains * result.draws;
   const cols = {
     step: new Int32Array(n),
     probe: new Array<string>(n),
@@ -245,9 +283,22 @@ async function sample(gpu: Gpu, s: SamplingSetup) {
   const layout = paramLayout(cfg);
   const masks = s.restrictions.map((name) => restrictionMask(layout, name));
   const lay = chainLayout(s.restrictions.length, sgld.chains);
+  if (sgld.paired && s.perTokenContexts) {
+    throw new SgldOptionError(
+      "paired",
+      "is implemented for the susceptibilities, not the per-token estimates",
+    );
+  }
+  // Paired: one more copy after the chains, of its own restriction (index R) with the all-zero mask.
+  const still = sgld.paired ? lay.copies : undefined;
+  const copies = lay.copies + (sgld.paired ? 1 : 0);
+  const restrictionOf = sgld.paired
+    ? Uint32Array.from([...lay.restrictionOf, s.restrictions.length])
+    : lay.restrictionOf;
+  if (sgld.paired) masks.push(stillMask(layout.stride));
   const target = await createTransformerTarget(gpu, {
     cfg,
-    copies: lay.copies,
+    copies,
     batch: sgld.batch,
     seqLen: T,
     base: s.base,
@@ -273,11 +324,11 @@ async function sample(gpu: Gpu, s: SamplingSetup) {
       ...sgld,
       seed,
       masks,
-      restrictionOf: lay.restrictionOf,
+      restrictionOf,
       L0,
       onProgress: s.onProgress,
     }, observables);
-    const C = lay.copies, D = result.draws;
+    const C = copies, D = result.draws;
     const mixedDraws: Float64Array[] = [];
     if (mixed) {
       const o = result.observables[0];
@@ -293,6 +344,7 @@ async function sample(gpu: Gpu, s: SamplingSetup) {
       result,
       mixed: mixedDraws,
       probes: s.probes.map((p) => p.name),
+      still,
     };
     const sums = perToken
       ? await perToken.acc.read(phiSums({ values: result.losses, chains: C, draws: D }, result.L0))

@@ -49,12 +49,14 @@ export function sweepContexts(cfg: SweepConfig, name: string, tokens: ArrayLike<
 export function unitSettings(cfg: SweepConfig, model: ModelConfig, dataHashes: Record<string, string>) {
   const common = { model, data: dataHashes, seqLen: cfg.sgld.seqLen };
   const pt = cfg.perToken;
+  // `paired` enters only the chi units' settings, and only when on: unpaired units keep their earlier ids.
+  const { paired, ...sgld } = cfg.sgld;
   return {
-    chi: { ...common, deltaH: cfg.deltaH, sgld: cfg.sgld },
+    chi: { ...common, deltaH: cfg.deltaH, sgld: paired ? cfg.sgld : sgld },
     per_token: {
       ...common,
       deltaH: cfg.deltaH,
-      sgld: { ...cfg.sgld, chains: pt.chains, draws: pt.draws, batchSize: pt.batchSize },
+      sgld: { ...sgld, chains: pt.chains, draws: pt.draws, batchSize: pt.batchSize },
       contexts: pt.contexts,
       contextSeed: cfg.seed,
     },
@@ -65,7 +67,7 @@ export function unitSettings(cfg: SweepConfig, model: ModelConfig, dataHashes: R
 /** Relative cost of each unit kind in token-forward-backward passes (drives the progress bar's ETA). */
 export function unitCosts(cfg: SweepConfig, restrictions: number, probes: number): Record<UnitKind, number> {
   const s = cfg.sgld, pt = cfg.perToken;
-  const copies = (restrictions + 1) * s.chains;
+  const copies = (restrictions + 1) * s.chains + (s.paired ? 1 : 0);
   const chi = (s.burnIn + s.draws) * copies * s.batchSize * (1 + 0.5 * probes * cfg.deltaH);
   const ptCopies = (restrictions + 1) * pt.chains;
   const perToken = pt.draws * ptCopies * (pt.batchSize + (probes * pt.contexts) / 3);
@@ -107,6 +109,7 @@ export function sweepCompute(gpu: Gpu, cfg: SweepConfig, data: LoadedData): Comp
           burnIn: s.burnIn,
           batch: s.batchSize,
           readEvery: 5,
+          paired: s.paired,
         },
         seqLen: s.seqLen,
         seed: unit.seed,

@@ -66,6 +66,11 @@ export interface SweepSgldConfig {
   burnIn: number;
   /** Tokens per context fed to the sampler (≤ n_ctx). */
   seqLen: number;
+  /**
+   * Common-random-numbers χ̂ (chi units only): one extra copy stays at w* and φ, ΔL are centred per draw on
+   * its losses, removing the minibatch noise shared by every restriction (lib/estimate/estimators.ts).
+   */
+  paired: boolean;
 }
 
 /** Per-token χ (C.2) and zero ablations at one checkpoint. */
@@ -124,6 +129,7 @@ export const SWEEP_DEFAULTS = Object.freeze({
     batchSize: 8,
     burnIn: 0,
     seqLen: 64,
+    paired: false,
   }),
   perToken: Object.freeze({
     enabled: true,
@@ -392,6 +398,7 @@ export async function parseSweepConfig(raw: unknown, source = "sweep config"): P
     batchSize: r.int(s.batchSize, "sgld.batchSize", d.batchSize, 1),
     burnIn: r.int(s.burnIn, "sgld.burnIn", d.burnIn, 0),
     seqLen: r.int(s.seqLen, "sgld.seqLen", Math.min(d.seqLen, nCtx), 2, nCtx),
+    paired: r.bool(s.paired, "sgld.paired", d.paired),
   };
   const p = r.object(o.perToken ?? {}, "perToken", Object.keys(SWEEP_DEFAULTS.perToken));
   const pd = SWEEP_DEFAULTS.perToken;
