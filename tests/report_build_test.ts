@@ -12,6 +12,7 @@ import { syntheticTables, writeSyntheticResults } from "./analysis_fixtures.ts";
 
 const ALL_SECTIONS = [
   "susceptibility",
+  "head-roles",
   "pca-loadings",
   "pca-contributions",
   "pca-scree",
@@ -58,7 +59,7 @@ Deno.test("buildReport: the full synthetic run gives every section, rendered cha
   for (const id of ALL_SECTIONS) {
     assert.ok(report.html.includes(`<section id="${id}">`) && report.html.includes(`href="#${id}"`), id);
   }
-  assert.equal(report.charts.length, 11);
+  assert.equal(report.charts.length, 12);
   for (const c of report.charts) {
     assert.ok(countMarks(c.svg) > 10, `${c.id}: ${countMarks(c.svg)} marks`);
     assert.ok(report.html.includes(c.svg.slice(0, 200)), `${c.id} is inlined`);
@@ -75,7 +76,12 @@ Deno.test("buildReport: the full synthetic run gives every section, rendered cha
 
 Deno.test("buildReport: absent optional tables omit their sections with a note saying which file is missing", async () => {
   const dir = await Deno.makeTempDir({ prefix: "chi_report_" });
-  await writeSyntheticResults(dir, syntheticTables(), ["per_token.arrow", "traces.arrow", "manifest.json"]);
+  await writeSyntheticResults(dir, syntheticTables(), [
+    "per_token.arrow",
+    "traces.arrow",
+    "head_roles.arrow",
+    "manifest.json",
+  ]);
   const report = await buildReport(await loadResults(dir));
   assert.deepEqual(report.sections.map((s) => s.id), [
     "susceptibility",
@@ -86,10 +92,11 @@ Deno.test("buildReport: absent optional tables omit their sections with a note s
     "pca-time-series",
     "llc",
   ]);
-  assert.equal(report.notes.length, 3);
-  assert.match(report.notes[0], /per_token\.arrow is absent/);
-  assert.match(report.notes[1], /traces\.arrow is absent/);
-  assert.match(report.notes[2], /manifest\.json is absent/);
+  assert.equal(report.notes.length, 4);
+  assert.match(report.notes[0], /head_roles\.arrow is absent/);
+  assert.match(report.notes[1], /per_token\.arrow is absent/);
+  assert.match(report.notes[2], /traces\.arrow is absent/);
+  assert.match(report.notes[3], /manifest\.json is absent/);
   assert.match(report.html, /class="notes"/);
   await Deno.remove(dir, { recursive: true });
 });

@@ -1,6 +1,6 @@
 /**
- * Loads a run's results folder: susceptibility.arrow is required; per_token, contexts, ablation, traces and
- * manifest.json are optional (absent → undefined, and the report omits their sections with a note).
+ * Loads a run's results folder: susceptibility.arrow is required; per_token, contexts, ablation, traces,
+ * head_roles and manifest.json are optional (absent → undefined, and the report omits their sections with a note).
  */
 
 import { join } from "node:path";
@@ -10,10 +10,13 @@ import {
   type AblationColumns,
   CONTEXTS_TABLE,
   type ContextsColumns,
+  HEAD_ROLES_TABLE,
+  type HeadRolesColumns,
   PER_TOKEN_TABLE,
   type PerTokenColumns,
   readAblationTable,
   readContextsTable,
+  readHeadRolesTable,
   readPerTokenTable,
   readSusceptibilityTable,
   readTracesTable,
@@ -32,6 +35,7 @@ export interface Results {
   contexts?: ContextsColumns;
   ablation?: AblationColumns;
   traces?: TracesColumns;
+  headRoles?: HeadRolesColumns;
   manifest?: Record<string, unknown>;
   /** File names that were looked for and not found. */
   absent: string[];
@@ -85,6 +89,7 @@ export async function loadResults(dir: string): Promise<Results> {
   const contexts = await optional(dir, CONTEXTS_TABLE.file, absent, readContextsTable);
   const ablation = await optional(dir, ABLATION_TABLE.file, absent, readAblationTable);
   const traces = await optional(dir, TRACES_TABLE.file, absent, readTracesTable);
+  const headRoles = await optional(dir, HEAD_ROLES_TABLE.file, absent, readHeadRolesTable);
   const manifest = await optional(dir, MANIFEST_FILE, absent, async (p) => {
     const v = await readJsonFile(p);
     if (typeof v !== "object" || v === null || Array.isArray(v)) {
@@ -92,5 +97,5 @@ export async function loadResults(dir: string): Promise<Results> {
     }
     return v as Record<string, unknown>;
   });
-  return { dir, susceptibility, perToken, contexts, ablation, traces, manifest, absent };
+  return { dir, susceptibility, perToken, contexts, ablation, traces, headRoles, manifest, absent };
 }

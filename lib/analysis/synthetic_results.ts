@@ -19,12 +19,14 @@ import {
   type AblationInput,
   type ContextsInput,
   FULL,
+  type HeadRolesInput,
   type PerTokenInput,
   restrictionName,
   type SusceptibilityInput,
   type TracesInput,
   writeAblationTable,
   writeContextsTable,
+  writeHeadRolesTable,
   writePerTokenTable,
   writeSusceptibilityTable,
   writeTracesTable,
@@ -117,6 +119,7 @@ export interface SyntheticTables {
   contexts: ContextsInput;
   ablation: AblationInput;
   traces: TracesInput;
+  headRoles: HeadRolesInput;
   manifest: Record<string, unknown>;
 }
 
@@ -341,12 +344,45 @@ export function syntheticTables(shape: SyntheticShape = DEFAULT_SHAPE, seed = 7)
     }
   }
 
+  // head_roles.arrow: head 0:0 becomes a previous-token head and the planted induction heads induction heads,
+  // both switching on halfway through training (log steps); every other head stays near uniform attention.
+  const heads1 = restrictions.filter((r) => r.layer >= 0);
+  const nHr = steps.length * heads1.length;
+  const hr = {
+    step: new Int32Array(nHr),
+    restriction: new Array<string>(nHr),
+    layer: new Int32Array(nHr),
+    head: new Int32Array(nHr),
+    induction: new Float64Array(nHr),
+    previous_token: new Float64Array(nHr),
+    loss_first: new Float64Array(nHr),
+    loss_second: new Float64Array(nHr),
+  };
+  i = 0;
+  for (const step of steps) {
+    const on = 1 / (1 + Math.exp(-12 * ((logStep(step) - u0) / uSpan - 0.5)));
+    for (const r of heads1) {
+      const induction = r.layer >= 1 && r.head >= heads - 2;
+      hr.step[i] = step;
+      hr.restriction[i] = r.name;
+      hr.layer[i] = r.layer;
+      hr.head[i] = r.head;
+      hr.induction[i] = 0.03 + (induction ? 0.8 * on : 0) + 0.005 * Math.abs(rng.normal());
+      hr.previous_token[i] = 0.06 + (r.layer === 0 && r.head === 0 ? 0.85 * on : 0) +
+        0.005 * Math.abs(rng.normal());
+      hr.loss_first[i] = 7;
+      hr.loss_second[i] = 7 - 5 * on;
+      i++;
+    }
+  }
+
   return {
     susceptibility: sus,
     perToken: pt,
     contexts: ctx,
     ablation: ab,
     traces: tr,
+    headRoles: hr,
     manifest: {
       synthetic: true,
       note: "Synthetic tables from lib/analysis/synthetic_results.ts: planted structure, no model was run.",
@@ -371,6 +407,7 @@ export const RESULT_FILES = [
   "contexts.arrow",
   "ablation.arrow",
   "traces.arrow",
+  "head_roles.arrow",
   MANIFEST_FILE,
 ] as const;
 
@@ -387,6 +424,7 @@ export async function writeSyntheticResults(
     "contexts.arrow": (p) => writeContextsTable(p, t.contexts),
     "ablation.arrow": (p) => writeAblationTable(p, t.ablation),
     "traces.arrow": (p) => writeTracesTable(p, t.traces),
+    "head_roles.arrow": (p) => writeHeadRolesTable(p, t.headRoles),
     "manifest.json": (p) => writeJsonAtomic(p, t.manifest),
   };
   for (const name of RESULT_FILES) if (!omit.includes(name)) await write[name](`${dir}/${name}`);

@@ -202,6 +202,31 @@ export const TRACES_TABLE: TableDef<TracesKinds> = defineTable({
     checkMin("chain", c.chain, 0) ?? checkMin("draw", c.draw, 0) ?? checkRestrictionNames(c.restriction),
 });
 
+const HEAD_ROLES_COLUMNS = {
+  step: "int32",
+  restriction: "utf8",
+  layer: "int32",
+  head: "int32",
+  induction: "float64",
+  previous_token: "float64",
+  loss_first: "float64",
+  loss_second: "float64",
+} as const satisfies Record<string, ColumnKind>;
+type HeadRolesKinds = typeof HEAD_ROLES_COLUMNS;
+
+/**
+ * head_roles.arrow: mechanistic scores of every head on repeated random tokens (lib/analysis/head_roles.ts):
+ * induction and previous-token attention; loss_first/loss_second are the model's losses on the two copies
+ * (the same on every row of a step).
+ */
+export const HEAD_ROLES_TABLE: TableDef<HeadRolesKinds> = defineTable({
+  name: "head_roles",
+  file: "head_roles.arrow",
+  columns: HEAD_ROLES_COLUMNS,
+  check: (c) =>
+    checkMin("layer", c.layer, 0) ?? checkMin("head", c.head, 0) ?? checkRestrictionNames(c.restriction),
+});
+
 export type SusceptibilityColumns = ReadColumns<SusceptibilityKinds>;
 export type SusceptibilityInput = WriteColumns<SusceptibilityKinds>;
 export type SusceptibilityRow = Row<SusceptibilityKinds>;
@@ -214,6 +239,8 @@ export type ContextsRow = Row<ContextsKinds>;
 export type AblationColumns = ReadColumns<AblationKinds>;
 export type AblationInput = WriteColumns<AblationKinds>;
 export type AblationRow = Row<AblationKinds>;
+export type HeadRolesColumns = ReadColumns<HeadRolesKinds>;
+export type HeadRolesInput = WriteColumns<HeadRolesKinds>;
 export type TracesColumns = ReadColumns<TracesKinds>;
 export type TracesInput = WriteColumns<TracesKinds>;
 export type TracesRow = Row<TracesKinds>;
@@ -244,3 +271,9 @@ export const readTracesTable = (path: string): Promise<TracesColumns> => readTab
 /** Writes traces.arrow atomically. */
 export const writeTracesTable = (path: string, cols: TracesInput): Promise<void> =>
   writeTable(TRACES_TABLE, path, cols);
+/** Reads and validates head_roles.arrow. */
+export const readHeadRolesTable = (path: string): Promise<HeadRolesColumns> =>
+  readTable(HEAD_ROLES_TABLE, path);
+/** Writes head_roles.arrow atomically. */
+export const writeHeadRolesTable = (path: string, cols: HeadRolesInput): Promise<void> =>
+  writeTable(HEAD_ROLES_TABLE, path, cols);

@@ -18,6 +18,8 @@ export interface ReferenceResult {
   tokenLosses: Float64Array;
   /** Gradient of the mean loss, in the parameter layout (present when requested). */
   grads?: Float64Array;
+  /** Attention probabilities per layer, [H, B, T, T] each (row i: query position i, zero past i). */
+  patterns: Float64Array[];
 }
 
 interface LnCache {
@@ -255,7 +257,8 @@ export function referenceForwardBackward(
     }
   }
   loss /= nPred;
-  if (!dlogits) return { loss, tokenLosses };
+  const patterns = caches.map((c) => c.p);
+  if (!dlogits) return { loss, tokenLosses, patterns };
 
   // ---- backward ----
   const grads = new Float64Array(layout.stride);
@@ -385,5 +388,5 @@ export function referenceForwardBackward(
       if (!shortformer) dWpos[t * D + d] += dx[r * D + d];
     }
   }
-  return { loss, tokenLosses, grads };
+  return { loss, tokenLosses, grads, patterns };
 }

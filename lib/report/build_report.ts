@@ -16,6 +16,7 @@ import { ReportOptionError, type ReportOptions, resolveHeads } from "./options.t
 import { ablationSection } from "./section_ablation.ts";
 import { llcSection, susceptibilitySection } from "./section_curves.ts";
 import { manifestSection } from "./section_manifest.ts";
+import { headRolesSection } from "./section_roles.ts";
 import { pcaSections } from "./section_pca.ts";
 import {
   highlightedTextSection,
@@ -43,6 +44,11 @@ export async function buildReport(results: Results, opts: ReportOptions = {}): P
   const runName = opts.runName ?? basename(resolve(results.dir));
 
   sections.push(await susceptibilitySection(sus, charts, opts));
+  if (results.headRoles && results.headRoles.step.length > 0) {
+    sections.push(await headRolesSection(results.headRoles, charts, opts));
+  } else {
+    notes.push("head_roles.arrow is absent: the head-role scores (induction, previous-token) are omitted.");
+  }
 
   let pca: TrajectoryPca | undefined;
   const matrix = buildTrajectoryMatrix(sus, `${results.dir}/susceptibility.arrow`);

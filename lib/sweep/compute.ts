@@ -19,6 +19,7 @@ import {
 import type { SweepConfig } from "./config.ts";
 import type { SweepData } from "./prepare.ts";
 import type { ComputeUnit, UnitKind } from "./units.ts";
+import { headRoles, headRolesColumns } from "../analysis/head_roles.ts";
 import { unitSeed } from "./units.ts";
 
 /** Loaded token streams and tokenizer of a sweep, read once per process. */
@@ -45,14 +46,19 @@ export function sweepContexts(cfg: SweepConfig, name: string, tokens: ArrayLike<
   );
 }
 
+/** Version of the head-role diagnostic in chi units; bump when its numbers change for the same inputs. */
+export const HEAD_ROLES_VERSION = "repeated-random-1";
+
 /** What each unit kind's numbers depend on besides checkpoint, probes, restrictions and seed. */
+
 export function unitSettings(cfg: SweepConfig, model: ModelConfig, dataHashes: Record<string, string>) {
   const common = { model, data: dataHashes, seqLen: cfg.sgld.seqLen };
   const pt = cfg.perToken;
   // `paired` enters only the chi units' settings, and only when on: unpaired units keep their earlier ids.
   const { paired, ...sgld } = cfg.sgld;
   return {
-    chi: { ...common, deltaH: cfg.deltaH, sgld: paired ? cfg.sgld : sgld },
+    // headRoles names the head-role diagnostic's version (head_roles.ts): its table is part of each chi unit.
+    chi: { ...common, deltaH: cfg.deltaH, sgld: paired ? cfg.sgld : sgld, headRoles: HEAD_ROLES_VERSION },
     per_token: {
       ...common,
       deltaH: cfg.deltaH,
@@ -115,8 +121,14 @@ export function sweepCompute(gpu: Gpu, cfg: SweepConfig, data: LoadedData): Comp
         seed: unit.seed,
         onProgress,
       });
+      // Mechanistic roles of the same checkpoint's heads (float64 reference pass on the CPU), to read χ against.
+      const roles = headRoles(ckpt.config, ckpt.params, { seed: cfg.seed });
       return {
-        tables: { susceptibility: r.susceptibility, traces: r.traces },
+        tables: {
+          susceptibility: r.susceptibility,
+          traces: r.traces,
+          head_roles: headRolesColumns(unit.step, roles),
+        },
         extra: {
           sampler: r.run.result.record,
           L0: r.run.result.L0,

@@ -2,7 +2,8 @@
  * Work units of a sweep and their on-disk store. A unit is one group of independent work, computed whole:
  *
  *   chi/step_NNNNNNN        every probe × restriction at one checkpoint (one SGLD run per checkpoint serves
- *                           them all) → susceptibility.arrow, traces.arrow
+ *                           them all) → susceptibility.arrow, traces.arrow; and the heads' mechanistic
+ *                           roles at that checkpoint → head_roles.arrow
  *   per_token/step_NNNNNNN  per-token χ for every probe's contexts × restriction → per_token.arrow, contexts.arrow
  *   ablation/step_NNNNNNN   zero-ablation loss deltas on the same contexts → ablation.arrow
  *
@@ -19,6 +20,8 @@ import {
   type AblationInput,
   CONTEXTS_TABLE,
   type ContextsInput,
+  HEAD_ROLES_TABLE,
+  type HeadRolesInput,
   PER_TOKEN_TABLE,
   type PerTokenInput,
   SUSCEPTIBILITY_TABLE,
@@ -34,7 +37,7 @@ export type UnitKind = "chi" | "per_token" | "ablation";
 
 /** The tables a unit of each kind writes (file names as in results/). */
 export const UNIT_TABLES: Readonly<Record<UnitKind, readonly TableDef<Record<string, ColumnKind>>[]>> = {
-  chi: [SUSCEPTIBILITY_TABLE, TRACES_TABLE],
+  chi: [SUSCEPTIBILITY_TABLE, TRACES_TABLE, HEAD_ROLES_TABLE],
   per_token: [PER_TOKEN_TABLE, CONTEXTS_TABLE],
   ablation: [ABLATION_TABLE],
 } as unknown as Record<UnitKind, TableDef<Record<string, ColumnKind>>[]>;
@@ -43,6 +46,7 @@ export const UNIT_TABLES: Readonly<Record<UnitKind, readonly TableDef<Record<str
 export interface UnitTables {
   susceptibility?: SusceptibilityInput;
   traces?: TracesInput;
+  head_roles?: HeadRolesInput;
   per_token?: PerTokenInput;
   contexts?: ContextsInput;
   ablation?: AblationInput;

@@ -1,0 +1,77 @@
+/**
+ * Head roles over checkpoints: induction and previous-token scores of every head on repeated random tokens
+ * (lib/analysis/head_roles.ts), printed as a table and written as head_roles.arrow + manifest.json. Use it to
+ * see whether (and when) a model develops induction heads before reading its susceptibilities.
+ *
+ *   deno task heads --checkpoints runs/train-tiny/checkpoints [--steps 0,500,2000] [--out runs/heads-tiny]
+ *
+ * Flags: --checkpoints DIR | --checkpoint FILE (repeatable)  --steps a,b,c  --sequences N  --span S  --seed N
+ *        --out DIR (default: print only)
+ */
+import { parseArgs } from "node:util";
+import { headRoles, headRolesColumns } from "../lib/analysis/head_roles.ts";
+import { writeHeadRolesTable } from "../lib/analysis/tables.ts";
+import { loadCheckpoint } from "../lib/model/checkpoint.ts";
+import { concatColumns, runScript } from "../lib/estimate/script_run.ts";
+import { type CommonValues, selectCheckpoints } from "../lib/estimate/script_inputs.ts";
+import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
+import { flagInt } from "../lib/util/cli.ts";
+
+const USAGE = `usage: heads.ts --checkpoints DIR | --checkpoint FILE… [--steps a,b,c]
+  [--sequences N (default ≈ 2048 query positions)] [--span S (default n_ctx/2)] [--seed N (default 0)]
+  [--out DIR (writes head_roles.arrow and manifest.json)]`;
+
+async function main(args: string[]): Promise<void> {
+  const { values: v } = parseArgs({
+    args,
+    options: {
+      checkpoints: { type: "string" },
+      checkpoint: { type: "string", multiple: true },
+      steps: { type: "string" },
+      sequences: { type: "string" },
+      span: { type: "string" },
+      seed: { type: "string", default: "0" },
+      out: { type: "string" },
+      help: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  if (v.help) return console.log(USAGE);
+  const checkpoints = await selectCheckpoints(v as CommonValues);
+  const opts = {
+    sequences: v.sequences === undefined ? undefined : flagInt("--sequences", v.sequences, 1),
+    span: v.span === undefined ? undefined : flagInt("--span", v.span, 2),
+    seed: flagInt("--seed", v.seed, 0),
+  };
+  const parts = [];
+  for (const ck of checkpoints) {
+    const loaded = await loadCheckpoint(ck.path);
+    const roles = headRoles(loaded.config, loaded.params, opts);
+    const cols = headRolesColumns(ck.step, roles);
+    parts.push(cols);
+    const fmt = (a: Float64Array) => Array.from(a, (x) => x.toFixed(2).padStart(5)).join("");
+    if (parts.length === 1) {
+      console.log(`step   ${"induction".padEnd(5 * cols.layer.length)}  previous-token`);
+    }
+    console.log(
+      `${String(ck.step).padStart(6)} ${fmt(roles.induction)}  ${fmt(roles.previousToken)}  ` +
+        `loss first ${roles.lossFirst.toFixed(2)} repeat ${roles.lossSecond.toFixed(2)}`,
+    );
+  }
+  console.log(`heads: ${parts[0].restriction.join(" ")}`);
+  if (!v.out) return;
+  await Deno.mkdir(v.out, { recursive: true });
+  await writeHeadRolesTable(`${v.out}/head_roles.arrow`, concatColumns(parts));
+  await writeManifest(
+    `${v.out}/manifest.json`,
+    await buildManifest({
+      config: { ...opts },
+      seeds: { tokens: opts.seed },
+      inputs: Object.fromEntries(checkpoints.map((c) => [`checkpoint_${c.step}`, c.path])),
+      adapter: null,
+    }),
+  );
+  console.log(`${v.out}: head_roles.arrow (${parts.length} checkpoints), manifest.json`);
+}
+
+if (import.meta.main) await runScript(() => main(Deno.args), USAGE);
