@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { headRoles, repeatedTokens } from "../lib/analysis/head_roles.ts";
-import type { ModelConfig } from "../lib/model/config.ts";
-import { paramLayout, tensor } from "../lib/model/params.ts";
+import { plantedInductionModel, plantedInductionStream } from "../lib/analysis/planted_induction.ts";
 
 Deno.test("repeatedTokens: the second half of every row repeats the first, the same for the same seed", () => {
   const t = repeatedTokens(50, 3, 7, 5);
@@ -13,50 +12,9 @@ Deno.test("repeatedTokens: the second half of every row repeats the first, the s
   assert.ok(t.every((x) => x >= 0 && x < 50));
 });
 
-/**
- * A hand-wired two-layer circuit (no layer norm, shortformer positions), residual dims:
- * token one-hot [0, 32), position one-hot [32, 48) (W_pos, Q/K only), previous token [48, 80), prediction [80, 112).
- *   L0H0: previous-token head: q_i = c·e_i, k_j = e_{j+1} on the position dims; copies token j into "previous token".
- *   L1H0: induction head: q_i = c·token_i, k_j = previous token at j; copies token j into "prediction",
- *         which W_U reads out. L0H1 and L1H1 are all zero (uniform attention, no output).
- */
-function inductionCircuit(): { cfg: ModelConfig; params: Float64Array } {
-  const cfg: ModelConfig = {
-    n_layers: 2,
-    n_heads: 2,
-    d_model: 128,
-    d_head: 64,
-    n_ctx: 16,
-    d_vocab: 32,
-    normalization: "none",
-    positional: "shortformer",
-  };
-  const layout = paramLayout(cfg);
-  const params = new Float64Array(layout.stride);
-  const D = cfg.d_model, E = cfg.d_head, V = cfg.d_vocab;
-  const c = 30 * Math.sqrt(E); // attention logits of 30 after the 1/√d_head scale
-  const set = (name: string, index: number, value: number) => {
-    params[tensor(layout, name).offset + index] = value;
-  };
-  // W_Q, W_K, W_V: [n_heads, d_model, d_head]; W_O: [n_heads, d_head, d_model]; head 0 only.
-  const qkv = (d: number, e: number) => d * E + e;
-  const o = (e: number, d: number) => e * D + d;
-  for (let v = 0; v < V; v++) set("embed.W_E", v * D + v, 1);
-  for (let t = 0; t < cfg.n_ctx; t++) set("pos_embed.W_pos", t * D + 32 + t, 1);
-  for (let t = 0; t < cfg.n_ctx; t++) {
-    set("blocks.0.attn.W_Q", qkv(32 + t, t), c);
-    if (t + 1 < E) set("blocks.0.attn.W_K", qkv(32 + t, t + 1), 1);
-  }
-  for (let v = 0; v < V; v++) {
-    set("blocks.0.attn.W_V", qkv(v, v), 1);
-    set("blocks.0.attn.W_O", o(v, 48 + v), 1);
-    set("blocks.1.attn.W_Q", qkv(v, v), c);
-    set("blocks.1.attn.W_K", qkv(48 + v, v), 1);
-    set("blocks.1.attn.W_V", qkv(v, v), 1);
-    set("blocks.1.attn.W_O", o(v, 80 + v), 1);
-    set("unembed.W_U", (80 + v) * V + v, 12);
-  }
-  return { cfg, params };
+/** The hand-wired circuit of planted_induction.ts, with sharp attention (logit 30) and a strong readout. */
+function inductionCircuit() {
+  return plantedInductionModel({ vocab: 32, nCtx: 16, logit: 30, readout: 20 });
 }
 
 Deno.test("headRoles: finds the previous-token and induction heads of a hand-wired circuit, and its in-context gain", () => {
@@ -84,4 +42,18 @@ Deno.test("headRoles: rejects a span that does not fit the context", () => {
   const { cfg, params } = inductionCircuit();
   assert.throws(() => headRoles(cfg, params, { span: 9 }), /span must be an integer in \[2, n_ctx\/2 = 8\]/);
   assert.throws(() => headRoles(cfg, params, { sequences: 0 }), /sequences must be ≥ 1/);
+});
+
+Deno.test("plantedInductionStream: repeated blocks repeat, the share of repeated blocks is as asked", () => {
+  const s = plantedInductionStream({ vocab: 50, span: 5, tokens: 10_000, repeatFraction: 0.3, seed: 2 });
+  let repeated = 0;
+  for (let at = 0; at < s.length; at += 10) {
+    let same = true;
+    for (let i = 0; i < 5; i++) same &&= s[at + 5 + i] === s[at + i];
+    if (same) repeated++;
+  }
+  // 1000 blocks; a fresh second half equals the first with probability 50^-5 ≈ 0.
+  console.log(`repeated blocks: ${repeated} of 1000 (expected 300 ± 15)`);
+  assert.ok(Math.abs(repeated - 300) < 50);
+  assert.ok(s.every((x) => x >= 0 && x < 50));
 });
