@@ -9,9 +9,7 @@
 import assert from "node:assert/strict";
 import { getGpu } from "../lib/gpu/device.ts";
 import { readF32 } from "../lib/gpu/buffers.ts";
-import type { ModelConfig } from "../lib/model/config.ts";
 import { paramLayout } from "../lib/model/params.ts";
-import { initParams } from "../lib/model/init.ts";
 import { referenceForwardBackward } from "../lib/model/reference.ts";
 import { Rng } from "../lib/util/random.ts";
 import { runSgld } from "../lib/estimate/sampler.ts";
@@ -20,28 +18,9 @@ import { estimateSusceptibility } from "../lib/estimate/estimators.ts";
 import { createTransformerTarget, samplingBatch, wStarBuffer } from "../lib/estimate/transformer_target.ts";
 import { runCheckpointSusceptibilities, stillMask } from "../lib/estimate/unit.ts";
 
+import { BASE, CFG, PROBE, T, W } from "./estimate_fixtures.ts";
+
 const gpu = await getGpu();
-
-const CFG: ModelConfig = {
-  n_layers: 2,
-  n_heads: 2,
-  d_model: 16,
-  d_head: 8,
-  n_ctx: 12,
-  d_vocab: 37,
-  normalization: "LN",
-  positional: "shortformer",
-};
-const T = 12;
-
-function stream(n: number, seed: number): Int32Array {
-  const rng = new Rng(seed);
-  return Int32Array.from({ length: n }, () => rng.int(CFG.d_vocab));
-}
-
-const BASE = stream(5000, 1);
-const PROBE = stream(3000, 2);
-const W = initParams(CFG, 3);
 
 Deno.test("paired estimator: a constant baseline at L0 with ΔL(w*) = 0 gives eq. (41) exactly", () => {
   const rng = new Rng(5);

@@ -32,6 +32,7 @@ import {
   writeTracesTable,
 } from "./tables.ts";
 import { MANIFEST_FILE } from "./results.ts";
+import { PAPER_CHECKPOINT_STEPS } from "../train/schedule.ts";
 
 /** The synthetic run's layout. */
 export interface SyntheticShape {
@@ -71,38 +72,7 @@ export const DEFAULT_SHAPE: SyntheticShape = {
  */
 export const PAPER_SHAPE: SyntheticShape = {
   probes: ["github", "freelaw", "hackernews", "arxiv", "dm_mathematics", "enron_emails"],
-  steps: [
-    0,
-    100,
-    200,
-    300,
-    400,
-    500,
-    600,
-    700,
-    800,
-    900,
-    1000,
-    1500,
-    2000,
-    3000,
-    4000,
-    5000,
-    6000,
-    7000,
-    8000,
-    9000,
-    10000,
-    12500,
-    15000,
-    17500,
-    20000,
-    25000,
-    30000,
-    35000,
-    40000,
-    49900,
-  ],
+  steps: [...PAPER_CHECKPOINT_STEPS],
   layers: 2,
   heads: 8,
   contexts: 160,
