@@ -7,26 +7,16 @@
  */
 import { parseArgs } from "node:util";
 import { buildCorpus } from "../lib/data/corpus.ts";
-import { DataError } from "../lib/data/errors.ts";
 import { guessFormat, READER_FORMATS, type ReaderFormat } from "../lib/data/readers/mod.ts";
 import type { TextSplit } from "../lib/data/readers/text.ts";
+import { runScript } from "../lib/estimate/script_run.ts";
+import { flagIntOptional, flagRequired, UsageError } from "../lib/util/cli.ts";
 
 const USAGE = `usage: corpus.ts --input PATH [--format text|jsonl|arrow|parquet] [--field NAME]
                  [--split file|paragraph|line] [--limit N]
                  (--tokenizer tokenizer.json | --train-tokenizer --vocab-size N [--train-chars N]
                   [--tokenizer-out PATH])
                  --out SHARD`;
-
-class UsageError extends Error {}
-
-function positiveInt(flag: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) {
-    throw new UsageError(`${flag} must be a positive integer, got "${v}"`);
-  }
-  return n;
-}
 
 async function main(args: string[]): Promise<void> {
   let parsed;
@@ -56,10 +46,10 @@ async function main(args: string[]): Promise<void> {
     console.log(USAGE);
     return;
   }
-  if (!v.input) throw new UsageError("--input is required");
-  if (!v.out) throw new UsageError("--out is required");
-  const format = (v.format ?? guessFormat(v.input)) as ReaderFormat | null;
-  if (format === null) throw new UsageError(`--format is required: cannot tell the format of "${v.input}"`);
+  const input = flagRequired("--input", v.input);
+  const out = flagRequired("--out", v.out);
+  const format = (v.format ?? guessFormat(input)) as ReaderFormat | null;
+  if (format === null) throw new UsageError(`--format is required: cannot tell the format of "${input}"`);
   if (!READER_FORMATS.includes(format)) {
     throw new UsageError(`--format must be one of ${READER_FORMATS.join(", ")}, got "${format}"`);
   }
@@ -76,7 +66,7 @@ async function main(args: string[]): Promise<void> {
   if (train === (v.tokenizer !== undefined)) {
     throw new UsageError("give exactly one of --tokenizer PATH or --train-tokenizer --vocab-size N");
   }
-  const vocabSize = positiveInt("--vocab-size", v["vocab-size"]);
+  const vocabSize = flagIntOptional("--vocab-size", v["vocab-size"], 1);
   if (train && vocabSize === undefined) throw new UsageError("--train-tokenizer needs --vocab-size N");
   if (!train && (vocabSize !== undefined || v["train-chars"] || v["tokenizer-out"])) {
     throw new UsageError("--vocab-size, --train-chars and --tokenizer-out need --train-tokenizer");
@@ -87,17 +77,17 @@ async function main(args: string[]): Promise<void> {
       Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[2K${p.documents} documents, ${p.tokens} tokens`))
     : undefined;
   const result = await buildCorpus({
-    input: v.input,
+    input,
     format,
     field: v.field,
     split: v.split as TextSplit | undefined,
-    limit: positiveInt("--limit", v.limit),
-    out: v.out,
+    limit: flagIntOptional("--limit", v.limit, 1),
+    out,
     tokenizer: v.tokenizer,
     train: train
       ? {
         vocabSize: vocabSize!,
-        trainChars: positiveInt("--train-chars", v["train-chars"]),
+        trainChars: flagIntOptional("--train-chars", v["train-chars"], 1),
         savePath: v["tokenizer-out"],
       }
       : undefined,
@@ -107,25 +97,11 @@ async function main(args: string[]): Promise<void> {
   const s = (performance.now() - started) / 1000;
   const m = result.meta;
   console.log(
-    `${v.out}: ${m.documents} documents, ${m.tokens} ${m.dtype} tokens (vocab ${m.vocabSize}) in ${
+    `${out}: ${m.documents} documents, ${m.tokens} ${m.dtype} tokens (vocab ${m.vocabSize}) in ${
       s.toFixed(1)
     } s; ` +
       `tokenizer ${result.tokenizerPath}`,
   );
 }
 
-if (import.meta.main) {
-  try {
-    await main(Deno.args);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`error: ${err.message}\n${USAGE}`);
-      Deno.exit(2);
-    }
-    if (err instanceof DataError) {
-      console.error(`error: ${err.message}`);
-      Deno.exit(1);
-    }
-    throw err;
-  }
-}
+if (import.meta.main) await runScript(() => main(Deno.args), USAGE);

@@ -40,3 +40,14 @@ export function flagChoice<T extends string>(
   }
   return value as T;
 }
+
+/** An optional integer flag ≥ min: undefined when the flag was not given. */
+export function flagIntOptional(flag: string, value: string | undefined, min = 0): number | undefined {
+  return value === undefined ? undefined : flagInt(flag, value, min);
+}
+
+/** A flag that must be given (a non-empty string). */
+export function flagRequired(flag: string, value: string | undefined): string {
+  if (value === undefined || value === "") throw new UsageError(`${flag} is required`);
+  return value;
+}
