@@ -168,6 +168,48 @@ Deno.test("matmul cpu: forced tiles and split-K agree with f64 (edge tiles, clam
   }
 });
 
+Deno.test("matmul gpu: split-K agrees with f64 (forced and automatic chunks, transposes, batches, ld, accumulate)", async () => {
+  const shapes: Shape[] = [
+    { M: 16, N: 20, K: 256, aligned: true, pad: true, alpha: -0.5, accumulate: true, batch: [3, 1] },
+    { M: 70, N: 9, K: 384, aligned: false, pad: true },
+    { M: 64, N: 64, K: 1024, aligned: true, batch: [4, 1] },
+    // Batch on level 1 only: moved to level 0 so that level 1 can index the chunks.
+    { M: 16, N: 12, K: 512, aligned: true, pad: true, accumulate: true, batch: [1, 3] },
+  ];
+  let seed = 900;
+  for (const sh of shapes) {
+    for (const splitK of [undefined, 1, 2, 4, 8]) {
+      for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]]) {
+        const spec = { ...makeSpec(sh, tA, tB, "gpu"), splitK };
+        spec.label += ` splitK ${splitK ?? "auto"}`;
+        const { diff, bound } = await runMatmul(spec, seed += 10);
+        assert.ok(diff <= bound, `${spec.label}: max diff ${diff} > bound ${bound}`);
+      }
+    }
+    console.log(`  gpu split-K ${sh.M}×${sh.N}×${sh.K} batch ${sh.batch ?? [1, 1]}: 20 cases within bound`);
+  }
+  const gpu = await getGpu();
+  const buf = storageFrom(gpu, "x", new Float32Array(4096));
+  const out = storageFrom(gpu, "y", new Float32Array(4096));
+  const spec: MatmulSpec = {
+    M: 8,
+    N: 8,
+    K: 60,
+    a: {},
+    b: {},
+    c: {},
+    variant: "gpu",
+    splitK: 7,
+    label: "bad",
+  };
+  await assert.rejects(
+    createMatmul(gpu, spec, buf, buf, out),
+    /matmul "bad": splitK must be a divisor of K = 60/,
+  );
+  buf.destroy();
+  out.destroy();
+});
+
 Deno.test("matmul: a large batch folds the grid into y·z (every variant)", async () => {
   for (const variant of VARIANTS) {
     // 300·250 = 75000 (row block, batch) pairs > 65535 per grid dimension.

@@ -105,7 +105,101 @@ export async function createMatmul(
   checkExtents(s, elements);
   const variant = resolveVariant(gpu, spec.variant);
   if (variant === "cpu") return [await cpuMatmul(gpu, s, spec, a, b, c, bias)];
+  if (variant === "gpu" && bias === undefined) {
+    const one = singleBatchLevel(s);
+    const chunks = splitKChunks(one, gpuTile(gpu, op, spec.gpuTile ?? {}), spec.splitK);
+    if (chunks > 1) return await splitKMatmul(gpu, one, chunks, spec.gpuTile ?? {}, a, b, c);
+  }
   return [await paramMatmul(gpu, s, variant, spec.gpuTile ?? {}, a, b, c, bias)];
+}
+
+/**
+ * Below this many workgroups a "gpu" matmul leaves much of a real GPU idle (an H200 has 132 multiprocessors,
+ * each running several workgroups): split K to fill it, up to 4× this many.
+ */
+const SPLIT_K_WORKGROUPS = 256;
+
+/** The same matmul with its batch on level 0 when level 1 is the only one used (swapping levels is exact). */
+function singleBatchLevel(s: NormalizedMatmul): NormalizedMatmul {
+  if (s.batch[0] !== 1 || s.batch[1] === 1) return s;
+  const swap = (l: NormalizedMatmul["a"]) => ({ ...l, stride: [l.stride[1], l.stride[0]] as const });
+  return { ...s, batch: [s.batch[1], 1], a: swap(s.a), b: swap(s.b), c: swap(s.c) };
+}
+
+/**
+ * How many K chunks the "gpu" family splits a matmul into: 1 (no split) unless its grid is small and K large,
+ * as in the weight gradients dW = Xᵀ·dY, whose K = batch·tokens runs serially in 1-8 workgroups otherwise
+ * (4.75 ms each on an H200, most of a tiny training step). Chunks divide K exactly, keep ≥ 64 rows each, and
+ * need the second batch level free (it indexes the chunks). `force` (MatmulSpec.splitK) overrides the choice.
+ */
+export function splitKChunks(s: NormalizedMatmul, t: GpuTile, force?: number): number {
+  if (s.batch[1] !== 1) return 1;
+  if (force !== undefined) {
+    if (!Number.isInteger(force) || force < 1 || s.K % force !== 0) {
+      throw new MatmulSpecError(
+        `matmul "${s.label}"`,
+        "splitK",
+        `must be a divisor of K = ${s.K}, got ${force}`,
+      );
+    }
+    return force;
+  }
+  const workgroups = Math.ceil(s.M / t.bm) * Math.ceil(s.N / t.bn) * s.batch[0];
+  let chunks = 1;
+  while (
+    workgroups * chunks * 2 <= 4 * SPLIT_K_WORKGROUPS && s.K % (chunks * 2) === 0 && s.K / (chunks * 2) >= 64
+  ) chunks *= 2;
+  return workgroups < SPLIT_K_WORKGROUPS ? chunks : 1;
+}
+
+/**
+ * Split-K: pass 1 computes the partial products of `chunks` slices of K into a scratch buffer
+ * [chunks, batch0, M, N] (the slices are the second batch level, addressed by shifting A and B along K);
+ * pass 2 sums the slices into C with alpha and accumulate (the column sum, one C row per batch entry).
+ */
+async function splitKMatmul(
+  gpu: Gpu,
+  s: NormalizedMatmul,
+  chunks: number,
+  tile: Partial<GpuTile>,
+  a: GPUBuffer,
+  b: GPUBuffer,
+  c: GPUBuffer,
+): Promise<Dispatch[]> {
+  const { M, N, batch } = s;
+  const Kc = s.K / chunks;
+  const mn = M * N;
+  // [chunks, batch0, M, N] partial products, dense.
+  const scratch = storageBuffer(gpu, `${s.label} split-K partials`, chunks * batch[0] * mn * 4);
+  const partial: NormalizedMatmul = {
+    ...s,
+    label: `${s.label} split-K ×${chunks}`,
+    K: Kc,
+    alpha: 1,
+    accumulate: false,
+    batch: [batch[0], chunks],
+    // Chunk z1 starts Kc further along K: rows of a stored K×M (transA) or K×N (not transB), else columns.
+    a: { ...s.a, stride: [s.a.stride[0], s.transA ? Kc * s.a.ld : Kc] },
+    b: { ...s.b, stride: [s.b.stride[0], s.transB ? Kc : Kc * s.b.ld] },
+    c: { offset: 0, ld: N, stride: [mn, batch[0] * mn] },
+  };
+  const first = await paramMatmul(gpu, partial, "gpu", tile, a, b, scratch);
+  const sum = await createColSum(
+    gpu,
+    {
+      label: `${s.label} split-K sum`,
+      M: chunks,
+      N,
+      batch: [batch[0], M],
+      alpha: s.alpha,
+      accumulate: s.accumulate,
+      src: { offset: 0, ld: batch[0] * mn, stride: [mn, N] },
+      dst: { offset: s.c.offset, stride: [s.c.stride[0], s.c.ld] },
+    },
+    scratch,
+    c,
+  );
+  return [first, ...sum];
 }
 
 async function cpuMatmul(

@@ -71,6 +71,8 @@ export interface MatmulSpec {
   variant?: MatmulVariant;
   cpuTile?: Partial<CpuTile>;
   gpuTile?: Partial<GpuTile>;
+  /** "gpu" family: split K into this many chunks (a divisor of K; 1 = never); default: chosen from the grid. */
+  splitK?: number;
   /** Names the op in errors and dispatch labels. */
   label?: string;
 }
