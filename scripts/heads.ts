@@ -6,7 +6,8 @@
  *   deno task heads --checkpoints runs/train-tiny/checkpoints [--steps 0,500,2000] [--out runs/heads-tiny]
  *
  * Flags: --checkpoints DIR | --checkpoint FILE (repeatable)  --steps a,b,c  --sequences N  --span S  --seed N
- *        --out DIR (default: print only)
+ *        --names TOKENIZER_JSON (draw the spans from the synthetic corpus's induction names, as that tokenizer
+ *        encodes them, instead of the whole vocabulary)  --out DIR (default: print only)
  */
 import { parseArgs } from "node:util";
 import { headRoles, headRolesColumns } from "../lib/analysis/head_roles.ts";
@@ -16,9 +17,12 @@ import { concatColumns, runScript } from "../lib/estimate/script_run.ts";
 import { type CommonValues, selectCheckpoints } from "../lib/estimate/script_inputs.ts";
 import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
 import { flagInt } from "../lib/util/cli.ts";
+import { loadTokenizer } from "../lib/data/tokenizer.ts";
+import { inductionNameIds } from "../lib/data/synthetic/induction.ts";
 
 const USAGE = `usage: heads.ts --checkpoints DIR | --checkpoint FILE… [--steps a,b,c]
   [--sequences N (default ≈ 2048 query positions)] [--span S (default n_ctx/2)] [--seed N (default 0)]
+  [--names TOKENIZER_JSON (spans of the synthetic corpus's induction names, e.g. runs/data/default/tokenizer.json)]
   [--out DIR (writes head_roles.arrow and manifest.json)]`;
 
 async function main(args: string[]): Promise<void> {
@@ -31,6 +35,7 @@ async function main(args: string[]): Promise<void> {
       sequences: { type: "string" },
       span: { type: "string" },
       seed: { type: "string", default: "0" },
+      names: { type: "string" },
       out: { type: "string" },
       help: { type: "boolean", default: false },
     },
@@ -42,6 +47,7 @@ async function main(args: string[]): Promise<void> {
     sequences: v.sequences === undefined ? undefined : flagInt("--sequences", v.sequences, 1),
     span: v.span === undefined ? undefined : flagInt("--span", v.span, 2),
     seed: flagInt("--seed", v.seed, 0),
+    tokens: v.names === undefined ? undefined : inductionNameIds(await loadTokenizer(v.names)),
   };
   const parts = [];
   for (const ck of checkpoints) {
@@ -65,7 +71,10 @@ async function main(args: string[]): Promise<void> {
   await writeManifest(
     `${v.out}/manifest.json`,
     await buildManifest({
-      config: { ...opts },
+      config: {
+        ...opts,
+        tokens: v.names === undefined ? "whole vocabulary" : `induction names (${v.names})`,
+      },
       seeds: { tokens: opts.seed },
       inputs: Object.fromEntries(checkpoints.map((c) => [`checkpoint_${c.step}`, c.path])),
       adapter: null,

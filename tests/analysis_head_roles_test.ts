@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
 import { headRoles, repeatedTokens } from "../lib/analysis/head_roles.ts";
+import {
+  inductionRightMask,
+  inductionRuleStats,
+  splitByInductionRule,
+} from "../lib/analysis/induction_rule.ts";
 import { plantedInductionModel, plantedInductionStream } from "../lib/analysis/planted_induction.ts";
 
 Deno.test("repeatedTokens: the second half of every row repeats the first, the same for the same seed", () => {
@@ -10,6 +15,16 @@ Deno.test("repeatedTokens: the second half of every row repeats the first, the s
   assert.deepEqual(t, repeatedTokens(50, 3, 7, 5));
   assert.notDeepEqual(t, repeatedTokens(50, 3, 7, 6));
   assert.ok(t.every((x) => x >= 0 && x < 50));
+  // From a pool: distinct ids of the pool within each span.
+  const pool = [3, 9, 11, 20, 21, 40, 41, 47];
+  const p = repeatedTokens(50, 4, 6, 5, pool);
+  for (let b = 0; b < 4; b++) {
+    const span = Array.from(p.subarray(b * 12, b * 12 + 6));
+    assert.equal(new Set(span).size, 6);
+    assert.ok(span.every((x) => pool.includes(x)));
+    assert.deepEqual(Array.from(p.subarray(b * 12 + 6, b * 12 + 12)), span);
+  }
+  assert.throws(() => repeatedTokens(50, 1, 9, 0, pool), /tokens has 8 ids, fewer than the span 9/);
 });
 
 /** The hand-wired circuit of planted_induction.ts, with sharp attention (logit 30) and a strong readout. */
@@ -56,4 +71,46 @@ Deno.test("plantedInductionStream: repeated blocks repeat, the share of repeated
   console.log(`repeated blocks: ${repeated} of 1000 (expected 300 ± 15)`);
   assert.ok(Math.abs(repeated - 300) < 50);
   assert.ok(s.every((x) => x >= 0 && x < 50));
+});
+
+Deno.test("inductionRuleStats: counts where the most recent earlier occurrence's successor is the next token", () => {
+  // Context [5 6 7 5 6 9]: positions 1..4 scored; token 5 at 3 applies (earlier at 0) and is right (6 = 6);
+  // token 6 at 4 applies (earlier at 1) and is wrong (7 ≠ 9). Positions 1 and 2 do not apply.
+  const s = inductionRuleStats([5, 6, 7, 5, 6, 9], 6);
+  assert.deepEqual(s, { positions: 4, applies: 0.5, right: 0.25 });
+  // The most recent occurrence decides: [1 2 1 3 1 3] at position 4 uses the 1 at 2 (followed by 3: right),
+  // not the 1 at 0 (followed by 2); at position 2 the 1 at 0 is followed by 2, not 3: wrong.
+  assert.deepEqual(inductionRuleStats([1, 2, 1, 3, 1, 3], 6), { positions: 4, applies: 0.5, right: 0.25 });
+  assert.throws(() => inductionRuleStats([1, 2], 3), /need at least one context/);
+});
+
+Deno.test("splitByInductionRule: averages per-token values on rule-predicted tokens and the others, per context", () => {
+  // Context 0 = [5 6 7 5 6]: only token 4 (the 6 after the second 5) is predicted by the rule.
+  // Context 1 = [1 2 1 2 3]: token 3 (2 after the second 1) is predicted; token 4 (3 after the second 2) is not.
+  assert.deepEqual(inductionRightMask([5, 6, 7, 5, 6]), [false, false, false, true]);
+  assert.deepEqual(inductionRightMask([1, 2, 1, 2, 3]), [false, false, true, false]);
+  const contexts = new Map<number, number[]>([[0, [5, 6, 7, 5, 6]], [1, [1, 2, 1, 2, 3]]]);
+  const restriction: string[] = [], context: number[] = [], position: number[] = [], value: number[] = [];
+  for (const c of [0, 1]) {
+    for (let p = 1; p <= 4; p++) {
+      const predicted = inductionRightMask(contexts.get(c)!)[p - 1];
+      restriction.push("1:0", "0:0");
+      context.push(c, c);
+      position.push(p, p);
+      // Head 1:0: 10 (+c) on predicted tokens, 1 elsewhere; head 0:0: 2 everywhere.
+      value.push(predicted ? 10 + c : 1, 2);
+    }
+  }
+  const split = splitByInductionRule({ restriction, context, position, value }, contexts);
+  const h = split.find((s) => s.restriction === "1:0")!;
+  assert.equal(h.predicted, 10.5);
+  assert.ok(Math.abs(h.predictedSe - 0.5) < 1e-12); // per-context means 10 and 11
+  assert.equal(h.other, 1);
+  assert.deepEqual([h.nPredicted, h.nOther], [2, 6]);
+  const o = split.find((s) => s.restriction === "0:0")!;
+  assert.deepEqual([o.predicted, o.other], [2, 2]);
+  assert.throws(
+    () => splitByInductionRule({ restriction: ["x"], context: [0], position: [5], value: [1] }, contexts),
+    /position 5 is outside 1..4/,
+  );
 });

@@ -12,7 +12,8 @@ import {
 import { solveQuestion } from "../lib/data/synthetic/arithmetic.ts";
 import { bracketProblems } from "../lib/data/synthetic/brackets.ts";
 import { codeProblems } from "../lib/data/synthetic/code.ts";
-import { inductionSpans } from "../lib/data/synthetic/induction.ts";
+import { INDUCTION_NAMES, inductionSpans } from "../lib/data/synthetic/induction.ts";
+import { inductionRuleStats } from "../lib/analysis/induction_rule.ts";
 import { multigramComponent } from "../lib/data/synthetic/multigram.ts";
 import { loadTokenizer } from "../lib/data/tokenizer.ts";
 import { Rng } from "../lib/util/random.ts";
@@ -50,7 +51,7 @@ Deno.test("verify catches broken structure (the checks can fail)", () => {
     /"c" is used before it is bound/,
   );
   assert.match(codeProblems("def f(a):\n  return a\n").join(), /indentation/);
-  assert.match(components.induction.verify("A B C ; and ; A B D\n").join(), /copy 1 differs/);
+  assert.match(components.induction.verify(" Ka Zo Mi ; and ; Ka Zo Me\n").join(), /copy 1 differs/);
   const mg = multigramComponent(42);
   const [w0] = mg.words.filter((w) => mg.words.indexOf(w) < 24);
   const bad = mg.words.find((w) => !mg.successors.get(w0)!.includes(w))!;
@@ -106,7 +107,8 @@ Deno.test("generateCorpus is deterministic from the seed, and probes are enriche
   for (const c of COMPONENT_NAMES) {
     const probe = [...generateCorpus({ ...opts, stream: `probe:${c}`, weights: probeWeights(c) })];
     assert.ok(share(probe, c) > 0.7, `${c} probe has ${share(probe, c)} of its documents`);
-    assert.ok(share(probe, c) > share(a, c) + 0.4);
+    // q′ = 0.2·q + 0.8·onehot(c) moves 0.8·(1 − q_c) of the documents onto c (sampling tolerance 0.08).
+    assert.ok(share(probe, c) - share(a, c) > 0.8 * (1 - BASE_WEIGHTS[c]) - 0.08);
     // Documents are what they claim to be.
     for (const d of probe.slice(0, 20)) assert.deepEqual(seed5[d.component].verify(d.text), []);
   }
@@ -152,13 +154,22 @@ Deno.test("ensureDefaultDataset builds tokenizer + shards, reuses them, and rebu
   );
 });
 
-Deno.test("the default dataset has ≥ 2M base tokens (built with default options)", async () => {
+Deno.test("the default dataset has ≥ 1.8M base tokens (built with default options)", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "chi_default_full_" });
   const t0 = performance.now();
   const ds = await ensureDefaultDataset(dir);
   const ms = performance.now() - t0;
   console.log(`default dataset: ${ds.meta.shards.base.tokens} base tokens, built in ${ms.toFixed(0)} ms`);
-  assert.ok(ds.meta.shards.base.tokens >= 2_000_000);
+  assert.ok(ds.meta.shards.base.tokens >= 1_800_000);
   assert.equal(ds.meta.options.vocabSize, 512);
   for (const c of COMPONENT_NAMES) assert.ok(ds.meta.shards.probes[c].tokens >= 300_000);
+  // The induction component's names stay whole tokens, so the induction rule is right where it should be.
+  const tok = await loadTokenizer(ds.tokenizerPath);
+  const split = INDUCTION_NAMES.filter((n) => tok.encode(" " + n).length !== 1);
+  console.log(`induction names split by the tokenizer: ${split.length} of 64 (${split.join(", ")})`);
+  assert.ok(split.length <= 4);
+  const probe = inductionRuleStats((await readShard(ds.probes.induction)).tokens, 64, 2000);
+  const base = inductionRuleStats((await readShard(ds.base)).tokens, 64, 2000);
+  console.log(`induction rule right at ${probe.right.toFixed(3)} (probe), ${base.right.toFixed(3)} (base)`);
+  assert.ok(base.right > 0.15 && probe.right > 0.25 && probe.right > base.right + 0.05);
 });

@@ -26,6 +26,12 @@ export interface HeadRoleOptions {
   span?: number;
   /** Seed of the random tokens (default 0). */
   seed?: number;
+  /**
+   * Token ids the spans are drawn from, without repetition inside a span (at least `span` of them); default:
+   * the whole vocabulary, with repetition. A model that learned induction on a corpus's own repeated tokens
+   * (the synthetic corpus's names, `inductionNameIds`) is best read on those.
+   */
+  tokens?: ArrayLike<number>;
 }
 
 /** One row per head, in (layer, head) order. */
@@ -42,14 +48,27 @@ export interface HeadRoles {
   lossSecond: number;
 }
 
-/** The repeated-random-token batch: [sequences, 2S], row b = x_b x_b with x_b uniform over the vocabulary. */
-export function repeatedTokens(dVocab: number, sequences: number, span: number, seed: number): Int32Array {
+/**
+ * The repeated-random-token batch: [sequences, 2S], row b = x_b x_b with x_b uniform over the vocabulary, or,
+ * given `pool`, S distinct ids drawn from it.
+ */
+export function repeatedTokens(
+  dVocab: number,
+  sequences: number,
+  span: number,
+  seed: number,
+  pool?: ArrayLike<number>,
+): Int32Array {
   const rng = new Rng(seed);
   const T = 2 * span;
   const out = new Int32Array(sequences * T);
+  if (pool !== undefined && pool.length < span) {
+    throw new RangeError(`headRoles: tokens has ${pool.length} ids, fewer than the span ${span}`);
+  }
   for (let b = 0; b < sequences; b++) {
+    const left = pool === undefined ? [] : Array.from(pool);
     for (let i = 0; i < span; i++) {
-      const t = rng.int(dVocab);
+      const t = pool === undefined ? rng.int(dVocab) : left.splice(rng.int(left.length), 1)[0];
       out[b * T + i] = t;
       out[b * T + span + i] = t;
     }
@@ -70,7 +89,14 @@ export function headRoles(
     throw new RangeError(`headRoles: span must be an integer in [2, n_ctx/2 = ${cfg.n_ctx / 2}], got ${S}`);
   }
   const T = 2 * S;
-  const tokens = repeatedTokens(cfg.d_vocab, B, S, seed);
+  if (opts.tokens !== undefined) {
+    for (const t of Array.from(opts.tokens)) {
+      if (!Number.isInteger(t) || t < 0 || t >= cfg.d_vocab) {
+        throw new RangeError(`headRoles: token id ${t} is outside the vocabulary [0, ${cfg.d_vocab})`);
+      }
+    }
+  }
+  const tokens = repeatedTokens(cfg.d_vocab, B, S, seed, opts.tokens);
   const res = referenceForwardBackward(cfg, Float64Array.from(params), tokens, B, T, false);
   const H = cfg.n_heads, L = cfg.n_layers, n = L * H;
   const roles: HeadRoles = {

@@ -27,7 +27,7 @@ import { loadTokenizer, trainBpe } from "./tokenizer.ts";
 import { writeJsonAtomic, writeTextFileAtomic } from "../util/files.ts";
 
 /** Bump when the generator's output changes for the same options, so stale datasets are rebuilt. */
-export const SYNTHETIC_GENERATOR_VERSION = 1;
+export const SYNTHETIC_GENERATOR_VERSION = 2;
 const MANIFEST_FORMAT = "chi-default-dataset";
 
 export interface DefaultDatasetOptions {

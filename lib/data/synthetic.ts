@@ -22,12 +22,12 @@ export type MixtureWeights = Readonly<Record<ComponentName, number>>;
 
 /** The base mixture q (weights by document). Induction and multigram dominate: the structures to recover. */
 export const BASE_WEIGHTS: MixtureWeights = Object.freeze({
-  multigram: 0.25,
-  induction: 0.25,
-  brackets: 0.1,
-  arithmetic: 0.1,
-  code: 0.15,
-  prose: 0.15,
+  multigram: 0.1,
+  induction: 0.75,
+  brackets: 0.03,
+  arithmetic: 0.03,
+  code: 0.05,
+  prose: 0.04,
 });
 
 /** Share of a probe's documents moved onto its component: q′ = (1 − s)·q + s·onehot. */

@@ -1,6 +1,6 @@
 /**
  * Head roles over training: the induction and previous-token scores of every head on repeated random tokens
- * (lib/analysis/head_roles.ts), the mechanistic ground truth to read the susceptibilities against.
+ * (lib/analysis/head_roles.ts; the synthetic corpus's induction names on the embedded default), the mechanistic ground truth to read the susceptibilities against.
  */
 
 import type { HeadRolesColumns } from "../analysis/tables.ts";
@@ -69,7 +69,7 @@ export async function headRolesSection(
     title: "Head roles over training",
     caption:
       "Mechanistic scores of each head, measured without sampling on sequences of random tokens repeated once " +
-      "(Olsson et al. 2022): the induction score is the mean attention from a token of the second copy to the " +
+      "(Olsson et al. 2022; on the embedded synthetic corpus, spans of its induction names): the induction score is the mean attention from a token of the second copy to the " +
       "token after its earlier occurrence, the previous-token score the mean attention to the position before. " +
       "A head that attends uniformly scores about 1/position. Read the susceptibilities of the induction " +
       `probe against these. ${rolesSummary(t)}`,

@@ -19,7 +19,8 @@ import {
 import type { SweepConfig } from "./config.ts";
 import type { SweepData } from "./prepare.ts";
 import type { ComputeUnit, UnitKind } from "./units.ts";
-import { headRoles, headRolesColumns } from "../analysis/head_roles.ts";
+import { type HeadRoleOptions, headRoles, headRolesColumns } from "../analysis/head_roles.ts";
+import { inductionNameIds } from "../data/synthetic/induction.ts";
 import { unitSeed } from "./units.ts";
 
 /** Loaded token streams and tokenizer of a sweep, read once per process. */
@@ -46,8 +47,18 @@ export function sweepContexts(cfg: SweepConfig, name: string, tokens: ArrayLike<
   );
 }
 
-/** Version of the head-role diagnostic in chi units; bump when its numbers change for the same inputs. */
-export const HEAD_ROLES_VERSION = "repeated-random-1";
+/**
+ * Version of the head-role diagnostic in chi units; bump when its numbers change for the same inputs. Version 2:
+ * on the embedded synthetic data the repeated spans are 16 of the corpus's induction names (the tokens its
+ * induction heads learn to copy); on other data, random tokens of the whole vocabulary as before.
+ */
+export const HEAD_ROLES_VERSION = "repeated-2";
+
+/** Head-role options of a sweep: names spans on the embedded synthetic data (see HEAD_ROLES_VERSION). */
+export function sweepHeadRoleOptions(cfg: SweepConfig, tokenizer: Tokenizer): HeadRoleOptions {
+  if (cfg.data !== null) return { seed: cfg.seed };
+  return { seed: cfg.seed, span: 16, tokens: inductionNameIds(tokenizer) };
+}
 
 /** What each unit kind's numbers depend on besides checkpoint, probes, restrictions and seed. */
 
@@ -84,6 +95,7 @@ export function unitCosts(cfg: SweepConfig, restrictions: number, probes: number
 /** The unit computation of a sweep on `gpu`. */
 export function sweepCompute(gpu: Gpu, cfg: SweepConfig, data: LoadedData): ComputeUnit {
   const contexts = new Map<string, Int32Array>();
+  const roleOptions = sweepHeadRoleOptions(cfg, data.tokenizer);
   const contextsOf = (name: string, tokens: ArrayLike<number>) => {
     if (!contexts.has(name)) contexts.set(name, sweepContexts(cfg, name, tokens));
     return contexts.get(name)!;
@@ -122,7 +134,7 @@ export function sweepCompute(gpu: Gpu, cfg: SweepConfig, data: LoadedData): Comp
         onProgress,
       });
       // Mechanistic roles of the same checkpoint's heads (float64 reference pass on the CPU), to read χ against.
-      const roles = headRoles(ckpt.config, ckpt.params, { seed: cfg.seed });
+      const roles = headRoles(ckpt.config, ckpt.params, roleOptions);
       return {
         tables: {
           susceptibility: r.susceptibility,
