@@ -5,12 +5,11 @@
  *   deno run --allow-read --allow-write scripts/corpus.ts --input DIR_OR_FILE --format parquet \
  *     [--field text] (--tokenizer tokenizer.json | --train-tokenizer --vocab-size 5000) --out shards/github
  */
-import { parseArgs } from "node:util";
 import { buildCorpus } from "../lib/data/corpus.ts";
 import { guessFormat, READER_FORMATS, type ReaderFormat } from "../lib/data/readers/mod.ts";
 import type { TextSplit } from "../lib/data/readers/text.ts";
 import { runScript } from "../lib/estimate/script_run.ts";
-import { flagIntOptional, flagRequired, UsageError } from "../lib/util/cli.ts";
+import { flagIntOptional, flagRequired, parseFlags, UsageError } from "../lib/util/cli.ts";
 
 const USAGE = `usage: corpus.ts --input PATH [--format text|jsonl|arrow|parquet] [--field NAME]
                  [--split file|paragraph|line] [--limit N]
@@ -19,29 +18,20 @@ const USAGE = `usage: corpus.ts --input PATH [--format text|jsonl|arrow|parquet]
                  --out SHARD`;
 
 async function main(args: string[]): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: {
-        input: { type: "string" },
-        format: { type: "string" },
-        field: { type: "string" },
-        split: { type: "string" },
-        limit: { type: "string" },
-        tokenizer: { type: "string" },
-        "train-tokenizer": { type: "boolean", default: false },
-        "vocab-size": { type: "string" },
-        "train-chars": { type: "string" },
-        "tokenizer-out": { type: "string" },
-        out: { type: "string" },
-        help: { type: "boolean", default: false },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const v = parsed.values;
+  const v = parseFlags(args, {
+    input: { type: "string" },
+    format: { type: "string" },
+    field: { type: "string" },
+    split: { type: "string" },
+    limit: { type: "string" },
+    tokenizer: { type: "string" },
+    "train-tokenizer": { type: "boolean", default: false },
+    "vocab-size": { type: "string" },
+    "train-chars": { type: "string" },
+    "tokenizer-out": { type: "string" },
+    out: { type: "string" },
+    help: { type: "boolean", default: false },
+  }).values;
   if (v.help) {
     console.log(USAGE);
     return;

@@ -9,23 +9,16 @@
  * Reads per_token.arrow, contexts.arrow and (if present) ablation.arrow from the folder `scripts/per_token.ts`
  * wrote.
  */
-import { parseArgs } from "node:util";
 import { splitByInductionRule } from "../lib/analysis/induction_rule.ts";
 import { readAblationTable, readContextsTable, readPerTokenTable } from "../lib/analysis/tables.ts";
 import { runScript } from "../lib/estimate/script_run.ts";
 import { exists } from "../lib/util/files.ts";
-import { flagRequired, UsageError } from "../lib/util/cli.ts";
+import { flagRequired, parseFlags } from "../lib/util/cli.ts";
 
 const USAGE = "usage: induction_tokens.ts --per-token DIR (the output folder of scripts/per_token.ts)";
 
 async function main(args: string[]): Promise<void> {
-  let values;
-  try {
-    values =
-      parseArgs({ args, options: { "per-token": { type: "string" }, help: { type: "boolean" } } }).values;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const { values } = parseFlags(args, { "per-token": { type: "string" }, help: { type: "boolean" } });
   if (values.help) return console.log(USAGE);
   const dir = flagRequired("--per-token", values["per-token"]);
   const ctx = await readContextsTable(`${dir}/contexts.arrow`);

@@ -6,33 +6,24 @@
  *   deno run --allow-read --allow-write scripts/mix.ts --base base.tokens --probe probe_code.tokens \
  *     --delta-h 0.1 --n-ctx 64 --count 10000 --seed 1 --out mixed_code_0.1
  */
-import { parseArgs } from "node:util";
 import { mixShards } from "../lib/data/mix_shards.ts";
 import { runScript } from "../lib/estimate/script_run.ts";
-import { flagInt, flagNumber, flagRequired, UsageError } from "../lib/util/cli.ts";
+import { flagInt, flagNumber, flagRequired, parseFlags } from "../lib/util/cli.ts";
 
 const USAGE =
   "usage: mix.ts --base SHARD --probe SHARD --delta-h X (0..1) --n-ctx N --count N [--seed S] --out SHARD";
 
 async function main(args: string[]): Promise<void> {
-  let values;
-  try {
-    values = parseArgs({
-      args,
-      options: {
-        base: { type: "string" },
-        probe: { type: "string" },
-        "delta-h": { type: "string" },
-        "n-ctx": { type: "string" },
-        count: { type: "string" },
-        seed: { type: "string", default: "0" },
-        out: { type: "string" },
-        help: { type: "boolean", default: false },
-      },
-    }).values;
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const { values } = parseFlags(args, {
+    base: { type: "string" },
+    probe: { type: "string" },
+    "delta-h": { type: "string" },
+    "n-ctx": { type: "string" },
+    count: { type: "string" },
+    seed: { type: "string", default: "0" },
+    out: { type: "string" },
+    help: { type: "boolean", default: false },
+  });
   if (values.help) return console.log(USAGE);
   const out = flagRequired("--out", values.out);
   const meta = await mixShards({

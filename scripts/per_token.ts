@@ -7,13 +7,12 @@
  *   deno run --allow-read=. --allow-write=runs --allow-env scripts/per_token.ts \
  *     --checkpoints runs/train-tiny/checkpoints --contexts 8 --out runs/per-token-tiny [--no-ablation]
  */
-import { parseArgs } from "node:util";
 import { getGpu } from "../lib/gpu/device.ts";
 import { loadCheckpoint } from "../lib/model/checkpoint.ts";
 import { loadTokenizer } from "../lib/data/tokenizer.ts";
 import { writeAblationTable, writeContextsTable, writePerTokenTable } from "../lib/analysis/tables.ts";
 import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
-import { flagInt, UsageError } from "../lib/util/cli.ts";
+import { flagInt, parseFlags, UsageError } from "../lib/util/cli.ts";
 import { probeContexts, runAblation, runPerTokenSusceptibilities } from "../lib/estimate/unit.ts";
 import { runScript } from "../lib/estimate/script_run.ts";
 import { formatHealth, healthSummary } from "../lib/estimate/health.ts";
@@ -33,21 +32,12 @@ const USAGE =
   `usage: per_token.ts [--contexts N (per probe, default 8)] [--tokenizer FILE] [--no-ablation] [flags]${COMMON_USAGE}`;
 
 async function main(args: string[]): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      options: {
-        ...COMMON_OPTIONS,
-        contexts: { type: "string", default: "8" },
-        tokenizer: { type: "string" },
-        "no-ablation": { type: "boolean", default: false },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const parsed = parseFlags(args, {
+    ...COMMON_OPTIONS,
+    contexts: { type: "string", default: "8" },
+    tokenizer: { type: "string" },
+    "no-ablation": { type: "boolean", default: false },
+  });
   const v = parsed.values;
   if (v.help) return console.log(USAGE);
   const common = v as unknown as CommonValues;

@@ -18,8 +18,7 @@ import { calibrate, formatCalibration } from "../lib/estimate/calibrate.ts";
 import { formatHealth, healthSummary } from "../lib/estimate/health.ts";
 import { createTransformerTarget, lossAtWStar, wStarBuffer } from "../lib/estimate/transformer_target.ts";
 import { SGLD_DEFAULTS } from "../lib/estimate/sgld.ts";
-import { flagNumber, UsageError } from "../lib/util/cli.ts";
-import { parseArgs } from "node:util";
+import { flagNumber, parseFlags } from "../lib/util/cli.ts";
 import type { ModelConfig } from "../lib/model/config.ts";
 import type { Gpu } from "../lib/gpu/device.ts";
 import { COMMON_OPTIONS, type CommonValues } from "../lib/estimate/script_inputs.ts";
@@ -93,16 +92,11 @@ async function runCalibration(
 }
 
 async function main(args: string[]): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      strict: true,
-      options: { ...COMMON_OPTIONS, calibrate: { type: "string" }, "calibrate-nbeta": { type: "string" } },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const parsed = parseFlags(args, {
+    ...COMMON_OPTIONS,
+    calibrate: { type: "string" },
+    "calibrate-nbeta": { type: "string" },
+  });
   const v = parsed.values as unknown as CommonValues;
   if (v.help) return console.log(USAGE);
   const cal = parsed.values.calibrate;

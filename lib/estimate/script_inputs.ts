@@ -3,12 +3,11 @@
  * checkpoints, which data (the default synthetic dataset or explicit shards), which restrictions, and the
  * sampler settings. Parsing happens once at the edge; every bad flag is a UsageError naming it (exit code 2).
  */
-import { parseArgs } from "node:util";
 import { ensureDefaultDataset } from "../data/default_dataset.ts";
 import { readShard } from "../data/shard.ts";
 import { listCheckpoints, loadCheckpoint } from "../model/checkpoint.ts";
 import type { ModelConfig } from "../model/config.ts";
-import { flagInt, flagNumber, UsageError } from "../util/cli.ts";
+import { flagInt, flagNumber, parseFlags, UsageError } from "../util/cli.ts";
 import { allRestrictions, type UnitSgldOptions } from "./unit.ts";
 import type { ProbeStream } from "./transformer_target.ts";
 
@@ -51,13 +50,9 @@ export const COMMON_USAGE = `
 
 export type CommonValues = ReturnType<typeof parseCommon>["values"];
 
-/** parseArgs over COMMON_OPTIONS plus `extra`; parse errors become UsageErrors. */
+/** parseArgs over COMMON_OPTIONS; parse errors become UsageErrors. */
 export function parseCommon(args: string[]) {
-  try {
-    return parseArgs({ args, options: COMMON_OPTIONS, strict: true });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  return parseFlags(args, COMMON_OPTIONS);
 }
 
 export interface CheckpointInput {

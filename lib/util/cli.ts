@@ -2,6 +2,7 @@
  * Flag validation shared by the scripts: parse once at the edge, with errors that name the flag and say what
  * was expected. Scripts catch UsageError (and the library's own errors), print the message and exit 2.
  */
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 
 /** A bad command-line flag; the message names it. */
 export class UsageError extends Error {
@@ -50,4 +51,13 @@ export function flagIntOptional(flag: string, value: string | undefined, min = 0
 export function flagRequired(flag: string, value: string | undefined): string {
   if (value === undefined || value === "") throw new UsageError(`${flag} is required`);
   return value;
+}
+
+/** node:util parseArgs in strict mode without positionals, its errors (unknown flag, missing value) as UsageErrors. */
+export function parseFlags<const O extends ParseArgsOptionsConfig>(args: string[], options: O) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
