@@ -16,6 +16,18 @@ export interface InductionRuleStats {
   right: number;
 }
 
+/**
+ * The induction rule at position i of the context starting at `start` (i + 1 must exist): "none" when token i
+ * has no earlier occurrence in the context, else "right" or "wrong" by whether the token after its most recent
+ * earlier occurrence is token i + 1.
+ */
+function ruleAt(tokens: ArrayLike<number>, start: number, i: number): "none" | "right" | "wrong" {
+  for (let j = i - 1; j >= start; j--) {
+    if (tokens[j] === tokens[i]) return tokens[j + 1] === tokens[i + 1] ? "right" : "wrong";
+  }
+  return "none";
+}
+
 /** Induction-rule statistics over the first `maxContexts` whole contexts of `tokens`. */
 export function inductionRuleStats(
   tokens: ArrayLike<number>,
@@ -30,12 +42,9 @@ export function inductionRuleStats(
     const s = c * nCtx;
     for (let i = s + 1; i < s + nCtx - 1; i++) {
       positions++;
-      for (let j = i - 1; j >= s; j--) {
-        if (tokens[j] !== tokens[i]) continue;
-        applies++;
-        if (tokens[j + 1] === tokens[i + 1]) right++;
-        break;
-      }
+      const r = ruleAt(tokens, s, i);
+      if (r !== "none") applies++;
+      if (r === "right") right++;
     }
   }
   return { positions, applies: applies / positions, right: right / positions };
@@ -46,17 +55,7 @@ export function inductionRuleStats(
  * current token is p−1, and the token after its most recent earlier occurrence j < p−1 is token p.
  */
 export function inductionRightMask(context: ArrayLike<number>): boolean[] {
-  const out: boolean[] = [];
-  for (let p = 1; p < context.length; p++) {
-    let right = false;
-    for (let j = p - 2; j >= 0; j--) {
-      if (context[j] !== context[p - 1]) continue;
-      right = context[j + 1] === context[p];
-      break;
-    }
-    out.push(right);
-  }
-  return out;
+  return Array.from({ length: context.length - 1 }, (_, k) => ruleAt(context, 0, k) === "right");
 }
 
 /** Mean of a per-token quantity on the tokens the induction rule predicts and on the others, per restriction. */
