@@ -16,7 +16,7 @@ import { loadCheckpoint } from "../lib/model/checkpoint.ts";
 import { concatColumns, runScript } from "../lib/estimate/script_run.ts";
 import { type CommonValues, selectCheckpoints } from "../lib/estimate/script_inputs.ts";
 import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
-import { flagInt } from "../lib/util/cli.ts";
+import { flagInt, flagIntOptional } from "../lib/util/cli.ts";
 import { loadTokenizer } from "../lib/data/tokenizer.ts";
 import { inductionNameIds } from "../lib/data/synthetic/induction.ts";
 
@@ -44,8 +44,8 @@ async function main(args: string[]): Promise<void> {
   if (v.help) return console.log(USAGE);
   const checkpoints = await selectCheckpoints(v as CommonValues);
   const opts = {
-    sequences: v.sequences === undefined ? undefined : flagInt("--sequences", v.sequences, 1),
-    span: v.span === undefined ? undefined : flagInt("--span", v.span, 2),
+    sequences: flagIntOptional("--sequences", v.sequences, 1),
+    span: flagIntOptional("--span", v.span, 2),
     seed: flagInt("--seed", v.seed, 0),
     tokens: v.names === undefined ? undefined : inductionNameIds(await loadTokenizer(v.names)),
   };

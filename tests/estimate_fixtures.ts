@@ -1,6 +1,7 @@
 /**
  * The small random transformer and token streams shared by the estimator tests on the transformer target
- * (estimate_transformer_test.ts, estimate_paired_test.ts).
+ * (estimate_transformer_test.ts, estimate_paired_test.ts); the config is also the GPU-vs-reference model test's
+ * (model_transformer_test.ts).
  */
 import type { ModelConfig } from "../lib/model/config.ts";
 import { initParams } from "../lib/model/init.ts";

@@ -12,20 +12,10 @@ import { paramLayout } from "../lib/model/params.ts";
 import { initParams } from "../lib/model/init.ts";
 import { referenceForwardBackward } from "../lib/model/reference.ts";
 import { createTransformer, TransformerError, unembedChunks } from "../lib/model/transformer.ts";
+import { CFG as SMALL } from "./estimate_fixtures.ts";
 import { Rng } from "../lib/util/random.ts";
 
 const gpu = await getGpu();
-
-const SMALL: ModelConfig = {
-  n_layers: 2,
-  n_heads: 2,
-  d_model: 16,
-  d_head: 8,
-  n_ctx: 12,
-  d_vocab: 37,
-  normalization: "LN",
-  positional: "shortformer",
-};
 
 function randomTokens(n: number, V: number, seed: number): Int32Array {
   const rng = new Rng(seed);

@@ -215,7 +215,8 @@ const HEAD_ROLES_COLUMNS = {
 type HeadRolesKinds = typeof HEAD_ROLES_COLUMNS;
 
 /**
- * head_roles.arrow: mechanistic scores of every head on repeated random tokens (lib/analysis/head_roles.ts):
+ * head_roles.arrow: mechanistic scores of every head on repeated spans of random tokens, or of the synthetic
+ * corpus's induction names (lib/analysis/head_roles.ts):
  * induction and previous-token attention; loss_first/loss_second are the model's losses on the two copies
  * (the same on every row of a step).
  */

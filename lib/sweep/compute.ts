@@ -61,7 +61,6 @@ export function sweepHeadRoleOptions(cfg: SweepConfig, tokenizer: Tokenizer): He
 }
 
 /** What each unit kind's numbers depend on besides checkpoint, probes, restrictions and seed. */
-
 export function unitSettings(cfg: SweepConfig, model: ModelConfig, dataHashes: Record<string, string>) {
   const common = { model, data: dataHashes, seqLen: cfg.sgld.seqLen };
   const pt = cfg.perToken;
