@@ -8,11 +8,10 @@
  *     --checkpoints runs/train-tiny/checkpoints --contexts 8 --out runs/per-token-tiny [--no-ablation]
  */
 import { getGpu } from "../lib/gpu/device.ts";
-import { loadCheckpoint } from "../lib/model/checkpoint.ts";
 import { loadTokenizer } from "../lib/data/tokenizer.ts";
 import { writeAblationTable, writeContextsTable, writePerTokenTable } from "../lib/analysis/tables.ts";
 import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
-import { flagInt, parseFlags, UsageError } from "../lib/util/cli.ts";
+import { flagInt, flagModel, parseFlags, UsageError } from "../lib/util/cli.ts";
 import { probeContexts, runAblation, runPerTokenSusceptibilities } from "../lib/estimate/unit.ts";
 import { runScript } from "../lib/estimate/script_run.ts";
 import { formatHealth, healthSummary } from "../lib/estimate/health.ts";
@@ -21,6 +20,7 @@ import {
   COMMON_USAGE,
   type CommonValues,
   loadData,
+  loadScriptCheckpoint,
   parseRestrictions,
   parseRun,
   parseSgld,
@@ -42,8 +42,9 @@ async function main(args: string[]): Promise<void> {
   if (v.help) return console.log(USAGE);
   const common = v as unknown as CommonValues;
   const count = flagInt("--contexts", v.contexts, 1);
-  const [ck] = await selectCheckpoints(common, true);
-  const loaded = await loadCheckpoint(ck.path);
+  const model = await flagModel(common.model);
+  const [ck] = await selectCheckpoints(common, true, model);
+  const loaded = await loadScriptCheckpoint(ck.path, model);
   const cfg = loaded.config;
   const restrictions = parseRestrictions(common, cfg);
   const sgld = parseSgld(common);

@@ -6,7 +6,7 @@
  *     --checkpoints runs/train-tiny/checkpoints --steps 0,500,2000 --out runs/chi-tiny [--probes induction,code]
  */
 import { getGpu } from "../lib/gpu/device.ts";
-import { loadCheckpoint } from "../lib/model/checkpoint.ts";
+import { flagModel } from "../lib/util/cli.ts";
 import { writeSusceptibilityTable, writeTracesTable } from "../lib/analysis/tables.ts";
 import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
 import { runCheckpointSusceptibilities } from "../lib/estimate/unit.ts";
@@ -15,6 +15,7 @@ import { concatColumns, runScript } from "../lib/estimate/script_run.ts";
 import {
   COMMON_USAGE,
   loadData,
+  loadScriptCheckpoint,
   parseCommon,
   parseRestrictions,
   parseRun,
@@ -28,8 +29,9 @@ const USAGE = `usage: susceptibility.ts [flags]${COMMON_USAGE}`;
 async function main(args: string[]): Promise<void> {
   const { values: v } = parseCommon(args);
   if (v.help) return console.log(USAGE);
-  const checkpoints = await selectCheckpoints(v);
-  const first = await loadCheckpoint(checkpoints[0].path);
+  const model = await flagModel(v.model);
+  const checkpoints = await selectCheckpoints(v, false, model);
+  const first = await loadScriptCheckpoint(checkpoints[0].path, model);
   const cfg = first.config;
   const restrictions = parseRestrictions(v, cfg);
   const sgld = parseSgld(v);
@@ -38,7 +40,7 @@ async function main(args: string[]): Promise<void> {
   const gpu = await getGpu();
   const susceptibility = [], traces = [], health = [];
   for (const ck of checkpoints) {
-    const loaded = await loadCheckpoint(ck.path, cfg);
+    const loaded = await loadScriptCheckpoint(ck.path, cfg);
     const res = await runCheckpointSusceptibilities(gpu, {
       cfg,
       params: loaded.params,

@@ -15,6 +15,8 @@ import { parseArgs } from "node:util";
 import { getGpu, GpuUnavailableError } from "../lib/gpu/device.ts";
 import { ConfigError } from "../lib/model/config.ts";
 import { CheckpointError } from "../lib/model/checkpoint.ts";
+import { PthError } from "../lib/model/pth.ts";
+import { SafetensorsError } from "../lib/model/safetensors.ts";
 import { DataError } from "../lib/data/errors.ts";
 import { TrainError } from "../lib/train/train.ts";
 import { TableError } from "../lib/analysis/tables.ts";
@@ -198,6 +200,8 @@ try {
     SweepConfigError,
     ConfigError,
     CheckpointError,
+    PthError,
+    SafetensorsError,
     DataError,
     TrainError,
     TableError,

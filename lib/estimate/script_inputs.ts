@@ -5,9 +5,15 @@
  */
 import { ensureDefaultDataset } from "../data/default_dataset.ts";
 import { readShard } from "../data/shard.ts";
-import { listCheckpoints, loadCheckpoint } from "../model/checkpoint.ts";
+import {
+  CHECKPOINT_NAMES,
+  listCheckpoints,
+  loadCheckpoint,
+  type LoadedCheckpoint,
+  skippedNote,
+} from "../model/checkpoint.ts";
 import type { ModelConfig } from "../model/config.ts";
-import { flagInt, flagNumber, parseFlags, UsageError } from "../util/cli.ts";
+import { flagInt, flagNumber, MODEL_USAGE, parseFlags, UsageError } from "../util/cli.ts";
 import { allRestrictions, type UnitSgldOptions } from "./unit.ts";
 import type { ProbeStream } from "./transformer_target.ts";
 
@@ -16,6 +22,7 @@ export const COMMON_OPTIONS = {
   checkpoint: { type: "string", multiple: true },
   checkpoints: { type: "string" },
   steps: { type: "string" },
+  model: { type: "string" },
   data: { type: "string" },
   base: { type: "string" },
   probe: { type: "string", multiple: true },
@@ -40,6 +47,8 @@ export const COMMON_OPTIONS = {
 
 export const COMMON_USAGE = `
   checkpoints:  --checkpoint FILE (repeatable) | --checkpoints DIR [--steps 0,100,…]
+                (.safetensors or torch.save .pth/.pt; folders of step_NNNNNNN.* or checkpoint_NNNNNNN.*)
+  model:        ${MODEL_USAGE}
   data:         [--data DIR (default runs/data/default, built if missing)] [--probes name,…]
                 | --base SHARD --probe NAME=SHARD (repeatable)
   restrictions: --restrictions all | full,0:0,1:3,…   (default all: "full" and every head)
@@ -60,20 +69,43 @@ export interface CheckpointInput {
   path: string;
 }
 
-/** The checkpoints named by --checkpoint / --checkpoints [--steps]; `lastOnly` keeps the latest one. */
-export async function selectCheckpoints(v: CommonValues, lastOnly = false): Promise<CheckpointInput[]> {
+let noted = false;
+
+/**
+ * loadCheckpoint with the --model config (undefined: from the checkpoint), printing the first skipped-buffers
+ * note of the run to stderr: TransformerLens files repeat the same buffers in every checkpoint.
+ */
+export async function loadScriptCheckpoint(path: string, model?: ModelConfig): Promise<LoadedCheckpoint> {
+  const loaded = await loadCheckpoint(path, model);
+  const note = skippedNote(path, loaded);
+  if (note !== null && !noted) {
+    noted = true;
+    console.error(`note: ${note}`);
+  }
+  return loaded;
+}
+
+/**
+ * The checkpoints named by --checkpoint / --checkpoints [--steps]; `lastOnly` keeps the latest one. `model`
+ * (--model) is needed to read the step of a --checkpoint file that has no config.
+ */
+export async function selectCheckpoints(
+  v: Pick<CommonValues, "checkpoint" | "checkpoints" | "steps">,
+  lastOnly = false,
+  model?: ModelConfig,
+): Promise<CheckpointInput[]> {
   if (v.checkpoint && v.checkpoints) throw new UsageError("give --checkpoint or --checkpoints, not both");
   let out: CheckpointInput[];
   if (v.checkpoint) {
     out = [];
     for (const path of v.checkpoint) {
-      const ck = await loadCheckpoint(path);
+      const ck = await loadScriptCheckpoint(path, model);
       out.push({ step: ck.step ?? 0, path });
     }
   } else if (v.checkpoints) {
     out = await listCheckpoints(v.checkpoints);
     if (out.length === 0) {
-      throw new UsageError(`--checkpoints: no step_NNNNNNN.safetensors in ${v.checkpoints}`);
+      throw new UsageError(`--checkpoints: no ${CHECKPOINT_NAMES} in ${v.checkpoints}`);
     }
     if (v.steps) {
       const want = v.steps.split(",").map((s) => flagInt("--steps", s.trim(), 0));

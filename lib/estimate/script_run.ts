@@ -4,6 +4,8 @@
  */
 import { UsageError } from "../util/cli.ts";
 import { CheckpointError } from "../model/checkpoint.ts";
+import { PthError } from "../model/pth.ts";
+import { SafetensorsError } from "../model/safetensors.ts";
 import { ConfigError } from "../model/config.ts";
 import { DataError } from "../data/errors.ts";
 import { GpuUnavailableError } from "../gpu/device.ts";
@@ -22,6 +24,8 @@ export async function runScript(main: () => Promise<void>, usage: string): Promi
     }
     const known = [
       CheckpointError,
+      PthError,
+      SafetensorsError,
       ConfigError,
       DataError,
       GpuUnavailableError,

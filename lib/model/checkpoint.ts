@@ -315,7 +315,7 @@ async function resolveConfig(
         path,
         null,
         `no model config: the file has no __metadata__.config and there is no ${cfgPath}; pass the config ` +
-          `or write config.json beside the checkpoint`,
+          `(--model paper|tiny|CONFIG_JSON, a sweep config's "model") or write config.json beside the checkpoint`,
       );
     }
     validateModelConfig(expectCfg, "expected config");

@@ -277,7 +277,9 @@ function unpickle(file: string, pkl: Uint8Array, persistentLoad: (pid: unknown) 
         let v = 0n;
         for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
         if (b.length > 0 && b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
-        stack.push(v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v);
+        stack.push(
+          v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v,
+        );
         break;
       }
       case 0x47: // BINFLOAT: big-endian float64
@@ -310,7 +312,9 @@ function unpickle(file: string, pkl: Uint8Array, persistentLoad: (pid: unknown) 
       }
       case 0x93: { // STACK_GLOBAL
         const name = pop(), module = pop();
-        if (typeof name !== "string" || typeof module !== "string") fail(`STACK_GLOBAL without strings at byte ${at}`);
+        if (typeof name !== "string" || typeof module !== "string") {
+          fail(`STACK_GLOBAL without strings at byte ${at}`);
+        }
         stack.push(new PyGlobal(module as string, name as string));
         break;
       }
@@ -365,7 +369,9 @@ function unpickle(file: string, pkl: Uint8Array, persistentLoad: (pid: unknown) 
       default: {
         const name = OPCODE_NAMES[op];
         fail(
-          `unsupported pickle opcode 0x${op.toString(16).padStart(2, "0")}${name ? ` (${name})` : ""} at byte ${at}: ` +
+          `unsupported pickle opcode 0x${op.toString(16).padStart(2, "0")}${
+            name ? ` (${name})` : ""
+          } at byte ${at}: ` +
             `chi reads state dicts of tensors, numbers, strings, tuples, lists and dicts`,
         );
       }
@@ -374,7 +380,13 @@ function unpickle(file: string, pkl: Uint8Array, persistentLoad: (pid: unknown) 
 }
 
 /** Contiguous bytes of a (possibly strided) view: element i of the result is the element at its index. */
-function gather(src: Uint8Array, elem: number, offset: number, shape: number[], stride: number[]): Uint8Array {
+function gather(
+  src: Uint8Array,
+  elem: number,
+  offset: number,
+  shape: number[],
+  stride: number[],
+): Uint8Array {
   const n = shape.reduce((a, b) => a * b, 1);
   const out = new Uint8Array(n * elem);
   if (n === 0) return out;
@@ -473,7 +485,11 @@ export function parsePth(bytes: Uint8Array, file: string): PthStateDict {
   try {
     entries = unzipSync(bytes);
   } catch (err) {
-    throw new PthError(file, null, `not a readable zip archive (${(err as Error).message}): truncated or damaged?`);
+    throw new PthError(
+      file,
+      null,
+      `not a readable zip archive (${(err as Error).message}): truncated or damaged?`,
+    );
   }
   const pklName = Object.keys(entries).find((n) => n === "data.pkl" || n.endsWith("/data.pkl"));
   if (pklName === undefined) {
@@ -482,7 +498,11 @@ export function parsePth(bytes: Uint8Array, file: string): PthStateDict {
   const prefix = pklName.slice(0, -"data.pkl".length);
   const order = entries[`${prefix}byteorder`];
   if (order !== undefined && new TextDecoder().decode(order).trim() !== "little") {
-    throw new PthError(file, null, `byteorder is "${new TextDecoder().decode(order).trim()}"; chi reads little-endian`);
+    throw new PthError(
+      file,
+      null,
+      `byteorder is "${new TextDecoder().decode(order).trim()}"; chi reads little-endian`,
+    );
   }
   const persistentLoad = (pid: unknown): StorageRef => {
     if (!Array.isArray(pid) || pid[0] !== "storage" || pid.length < 5) {

@@ -17,7 +17,18 @@ export type Dtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "U32" | "I1
  * The dtypes this module can write (stored bytes are copied verbatim; no conversion). F16 and BF16 take their
  * bit patterns as a Uint16Array (a .pth converted as stored).
  */
-export type WritableDtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "U32" | "I16" | "I8" | "U8" | "BOOL";
+export type WritableDtype =
+  | "F64"
+  | "F32"
+  | "F16"
+  | "BF16"
+  | "I64"
+  | "I32"
+  | "U32"
+  | "I16"
+  | "I8"
+  | "U8"
+  | "BOOL";
 
 const DTYPE_BYTES: Readonly<Record<Dtype, number>> = {
   F64: 8,

@@ -100,7 +100,8 @@ export function sweepCompute(gpu: Gpu, cfg: SweepConfig, data: LoadedData): Comp
     return contexts.get(name)!;
   };
   return async (unit, progress) => {
-    const ckpt = await loadCheckpoint(unit.checkpoint);
+    // The configured model serves checkpoints that carry no config (.pth files); null: from the checkpoints.
+    const ckpt = await loadCheckpoint(unit.checkpoint, cfg.modelConfig ?? undefined);
     const probes = unit.probes.map((name) => {
       const p = data.probes.find((p) => p.name === name);
       if (!p) throw new Error(`unit ${unit.id}: probe "${name}" is not loaded`);

@@ -10,7 +10,14 @@ import type { Gpu } from "../gpu/device.ts";
 import { ensureDefaultDataset } from "../data/default_dataset.ts";
 import { contextBatch, readShard, readShardMeta } from "../data/shard.ts";
 import { type ModelConfig, validateModelConfig } from "../model/config.ts";
-import { checkpointPath, configDifferences, listCheckpoints, loadCheckpoint } from "../model/checkpoint.ts";
+import {
+  CHECKPOINT_NAMES,
+  checkpointPath,
+  configDifferences,
+  listCheckpoints,
+  loadCheckpoint,
+  skippedNote,
+} from "../model/checkpoint.ts";
 import { FULL, restrictionName } from "../analysis/tables.ts";
 import { train, TRAIN_DEFAULTS, type TrainOptions } from "../train/train.ts";
 import { exists } from "../util/files.ts";
@@ -119,9 +126,12 @@ export async function prepareCheckpoints(
     dir = cfg.checkpoints;
     const list = await listCheckpoints(dir);
     if (list.length === 0) {
-      throw new SweepConfigError("checkpoints", `${dir}: no step_NNNNNNN.safetensors files`);
+      throw new SweepConfigError("checkpoints", `${dir}: no ${CHECKPOINT_NAMES}`);
     }
-    const first = await loadCheckpoint(list[list.length - 1].path);
+    // The configured model is the config of checkpoints that carry none (.pth files, converted ones).
+    const first = await loadCheckpoint(list[list.length - 1].path, cfg.modelConfig ?? undefined);
+    const note = skippedNote(list[list.length - 1].path, first);
+    if (note !== null) o.log?.(`note: ${note}`);
     modelConfig = first.config;
     if (cfg.modelConfig) {
       const diff = configDifferences(cfg.modelConfig, modelConfig);

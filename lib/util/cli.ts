@@ -3,6 +3,8 @@
  * was expected. Scripts catch UsageError (and the library's own errors), print the message and exit 2.
  */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import { ConfigError, type ModelConfig, PAPER_CONFIG, TINY_CONFIG } from "../model/config.ts";
+import { configFromJson } from "../model/checkpoint.ts";
 
 /** A bad command-line flag; the message names it. */
 export class UsageError extends Error {
@@ -59,5 +61,35 @@ export function parseFlags<const O extends ParseArgsOptionsConfig>(args: string[
     return parseArgs({ args, options, strict: true, allowPositionals: false });
   } catch (err) {
     throw new UsageError((err as Error).message);
+  }
+}
+
+/** The --model line of every checkpoint-loading script's help. */
+export const MODEL_USAGE =
+  "--model paper|tiny|CONFIG_JSON  the model of checkpoints that carry no config (a .pth, a converted file) and " +
+  "have no config.json beside them: the paper's L2W256-3M, the embedded tiny model, or a config file (chi's " +
+  "fields or a TransformerLens config dump); when a checkpoint has a config, the two must agree";
+
+/**
+ * --model: "paper", "tiny" or the path of a model config JSON (chi's ModelConfig fields or a TransformerLens
+ * HookedTransformerConfig dump); undefined when the flag was not given.
+ */
+export async function flagModel(value: string | undefined): Promise<ModelConfig | undefined> {
+  if (value === undefined) return undefined;
+  if (value === "paper") return { ...PAPER_CONFIG };
+  if (value === "tiny") return { ...TINY_CONFIG };
+  if (value === "") throw new UsageError(`--model: expected paper, tiny or a model config JSON path, got ""`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await Deno.readTextFile(value));
+  } catch (err) {
+    const why = err instanceof Deno.errors.NotFound ? "file not found" : (err as Error).message;
+    throw new UsageError(`--model: expected paper, tiny or a model config JSON path; ${value}: ${why}`);
+  }
+  try {
+    return configFromJson(raw, value);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(`--model: ${err.message}`);
+    throw err;
   }
 }
