@@ -92,8 +92,6 @@ class TensorRef {
   ) {}
 }
 
-const MARK = Symbol("mark");
-
 const OPCODE_NAMES: Readonly<Record<number, string>> = {
   0x49: "INT",
   0x4c: "LONG",
