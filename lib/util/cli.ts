@@ -64,11 +64,10 @@ export function parseFlags<const O extends ParseArgsOptionsConfig>(args: string[
   }
 }
 
-/** The --model line of every checkpoint-loading script's help. */
+/** The --model lines of every checkpoint-loading script's help. */
 export const MODEL_USAGE =
-  "--model paper|tiny|CONFIG_JSON  the model of checkpoints that carry no config (a .pth, a converted file) and " +
-  "have no config.json beside them: the paper's L2W256-3M, the embedded tiny model, or a config file (chi's " +
-  "fields or a TransformerLens config dump); when a checkpoint has a config, the two must agree";
+  "--model paper|tiny|CONFIG_JSON  the config of checkpoints that carry none (.pth) and have no\n" +
+  "                config.json beside them (CONFIG_JSON: chi's fields or a TransformerLens config dump)";
 
 /**
  * --model: "paper", "tiny" or the path of a model config JSON (chi's ModelConfig fields or a TransformerLens
