@@ -8,7 +8,7 @@
 import { buildCorpus } from "../lib/data/corpus.ts";
 import { guessFormat, READER_FORMATS, type ReaderFormat } from "../lib/data/readers/mod.ts";
 import type { TextSplit } from "../lib/data/readers/text.ts";
-import { runScript } from "../lib/estimate/script_run.ts";
+import { runMain } from "../lib/util/main.ts";
 import { flagIntOptional, flagRequired, parseFlags, UsageError } from "../lib/util/cli.ts";
 
 const USAGE = `usage: corpus.ts --input PATH [--format text|jsonl|arrow|parquet] [--field NAME]
@@ -94,4 +94,4 @@ async function main(args: string[]): Promise<void> {
   );
 }
 
-if (import.meta.main) await runScript(() => main(Deno.args), USAGE);
+if (import.meta.main) await runMain(() => main(Deno.args));

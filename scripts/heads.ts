@@ -13,7 +13,8 @@ import { parseArgs } from "node:util";
 import { headRoles, headRolesColumns } from "../lib/analysis/head_roles.ts";
 import { writeHeadRolesTable } from "../lib/analysis/tables.ts";
 import { loadCheckpoint } from "../lib/model/checkpoint.ts";
-import { concatColumns, runScript } from "../lib/estimate/script_run.ts";
+import { concatColumns } from "../lib/estimate/script_run.ts";
+import { runMain } from "../lib/util/main.ts";
 import { type CommonValues, selectCheckpoints } from "../lib/estimate/script_inputs.ts";
 import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
 import { flagInt, flagIntOptional } from "../lib/util/cli.ts";
@@ -83,4 +84,4 @@ async function main(args: string[]): Promise<void> {
   console.log(`${v.out}: head_roles.arrow (${parts.length} checkpoints), manifest.json`);
 }
 
-if (import.meta.main) await runScript(() => main(Deno.args), USAGE);
+if (import.meta.main) await runMain(() => main(Deno.args));

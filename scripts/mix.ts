@@ -7,7 +7,7 @@
  *     --delta-h 0.1 --n-ctx 64 --count 10000 --seed 1 --out mixed_code_0.1
  */
 import { mixShards } from "../lib/data/mix_shards.ts";
-import { runScript } from "../lib/estimate/script_run.ts";
+import { runMain } from "../lib/util/main.ts";
 import { flagInt, flagNumber, flagRequired, parseFlags } from "../lib/util/cli.ts";
 
 const USAGE =
@@ -42,4 +42,4 @@ async function main(args: string[]): Promise<void> {
   );
 }
 
-if (import.meta.main) await runScript(() => main(Deno.args), USAGE);
+if (import.meta.main) await runMain(() => main(Deno.args));

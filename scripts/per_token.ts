@@ -14,7 +14,7 @@ import { writeAblationTable, writeContextsTable, writePerTokenTable } from "../l
 import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
 import { flagInt, parseFlags, UsageError } from "../lib/util/cli.ts";
 import { probeContexts, runAblation, runPerTokenSusceptibilities } from "../lib/estimate/unit.ts";
-import { runScript } from "../lib/estimate/script_run.ts";
+import { runMain } from "../lib/util/main.ts";
 import { formatHealth, healthSummary } from "../lib/estimate/health.ts";
 import {
   COMMON_OPTIONS,
@@ -130,4 +130,4 @@ async function main(args: string[]): Promise<void> {
   console.log(`${run.out}: ${files.join(", ")}, manifest.json`);
 }
 
-if (import.meta.main) await runScript(() => main(Deno.args), USAGE);
+if (import.meta.main) await runMain(() => main(Deno.args));

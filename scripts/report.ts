@@ -12,6 +12,8 @@
  * model) to runs/demo/results (or --results) and reports on it, to reports/demo/index.html by default.
  */
 
+import { ChiInputError } from "../lib/util/errors.ts";
+import { runMain } from "../lib/util/main.ts";
 import { parseArgs } from "node:util";
 import { basename, dirname, join, resolve } from "node:path";
 import { loadResults } from "../lib/analysis/results.ts";
@@ -29,9 +31,9 @@ const USAGE = "usage: report.ts --results <dir> [--out <file>] [--heads l:h,...]
   "       report.ts --demo [--scale small|paper] [--results <dir>] [--out <file>] [options as above]";
 
 /** A command-line mistake; printed with the usage line. */
-export class UsageError extends Error {
+export class UsageError extends ChiInputError {
   constructor(message: string) {
-    super(`${message}\n${USAGE}`);
+    super(`${message} (usage: report.ts --help)`);
     this.name = "UsageError";
   }
 }
@@ -127,7 +129,7 @@ export async function runReport(args: string[]): Promise<ReportRun | undefined> 
 }
 
 if (import.meta.main) {
-  try {
+  await runMain(async () => {
     const run = await runReport(Deno.args);
     if (run) {
       const { out, report } = run;
@@ -138,8 +140,5 @@ if (import.meta.main) {
       );
       for (const n of report.notes) console.log(`note: ${n}`);
     }
-  } catch (err) {
-    console.error(`report: ${(err as Error).message}`);
-    Deno.exit(1);
-  }
+  });
 }

@@ -22,7 +22,8 @@ import { flagNumber, parseFlags } from "../lib/util/cli.ts";
 import type { ModelConfig } from "../lib/model/config.ts";
 import type { Gpu } from "../lib/gpu/device.ts";
 import { COMMON_OPTIONS, type CommonValues } from "../lib/estimate/script_inputs.ts";
-import { concatColumns, runScript } from "../lib/estimate/script_run.ts";
+import { concatColumns } from "../lib/estimate/script_run.ts";
+import { runMain } from "../lib/util/main.ts";
 import {
   COMMON_USAGE,
   loadData,
@@ -161,4 +162,4 @@ async function main(args: string[]): Promise<void> {
   console.log(`${run.out}: llc.json, traces.arrow, manifest.json`);
 }
 
-if (import.meta.main) await runScript(() => main(Deno.args), USAGE);
+if (import.meta.main) await runMain(() => main(Deno.args));

@@ -11,7 +11,8 @@ import { writeSusceptibilityTable, writeTracesTable } from "../lib/analysis/tabl
 import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
 import { runCheckpointSusceptibilities } from "../lib/estimate/unit.ts";
 import { formatHealth, healthSummary } from "../lib/estimate/health.ts";
-import { concatColumns, runScript } from "../lib/estimate/script_run.ts";
+import { concatColumns } from "../lib/estimate/script_run.ts";
+import { runMain } from "../lib/util/main.ts";
 import {
   COMMON_USAGE,
   loadData,
@@ -83,4 +84,4 @@ async function main(args: string[]): Promise<void> {
   );
 }
 
-if (import.meta.main) await runScript(() => main(Deno.args), USAGE);
+if (import.meta.main) await runMain(() => main(Deno.args));

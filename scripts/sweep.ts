@@ -11,29 +11,16 @@
  *
  * Finished units are skipped, so rerunning after an interruption continues where it stopped.
  */
+import { runMain } from "../lib/util/main.ts";
 import { parseArgs } from "node:util";
-import { getGpu, GpuUnavailableError } from "../lib/gpu/device.ts";
-import { ConfigError } from "../lib/model/config.ts";
-import { CheckpointError } from "../lib/model/checkpoint.ts";
-import { DataError } from "../lib/data/errors.ts";
-import { TrainError } from "../lib/train/train.ts";
-import { TableError } from "../lib/analysis/tables.ts";
-import { SgldDivergenceError } from "../lib/estimate/sampler.ts";
-import { SgldOptionError } from "../lib/estimate/sgld.ts";
-import { ManifestError } from "../lib/util/manifest.ts";
+import { getGpu } from "../lib/gpu/device.ts";
 import type { Manifest } from "../lib/util/manifest.ts";
 import { readJsonFile } from "../lib/util/files.ts";
 import { Progress } from "../lib/util/progress.ts";
 import { UsageError } from "../lib/util/cli.ts";
-import {
-  parseSweepConfig,
-  readSweepConfig,
-  type SweepConfig,
-  SweepConfigError,
-} from "../lib/sweep/config.ts";
+import { parseSweepConfig, readSweepConfig, type SweepConfig } from "../lib/sweep/config.ts";
 import { resolveShard } from "../lib/sweep/shard.ts";
 import { changedInputs, runSweep, type SweepRunResult } from "../lib/sweep/run.ts";
-import { UnitError } from "../lib/sweep/units.ts";
 
 const HELP = `deno task sweep [flags]
   --config <sweep.json>        sweep config (schema: docs/sweep.md); default: the embedded synthetic default
@@ -110,7 +97,7 @@ async function main(): Promise<void> {
   try {
     parsed = parseArgs({ options: ARG_OPTIONS, strict: true });
   } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${HELP}`);
+    throw new UsageError(`${(err as Error).message} (deno task sweep --help lists the flags)`);
   }
   const { values } = parsed;
   if (values.help) {
@@ -190,26 +177,4 @@ async function main(): Promise<void> {
   console.log(summary(result));
 }
 
-try {
-  await main();
-} catch (err) {
-  const known = [
-    UsageError,
-    SweepConfigError,
-    ConfigError,
-    CheckpointError,
-    DataError,
-    TrainError,
-    TableError,
-    UnitError,
-    ManifestError,
-    SgldDivergenceError,
-    SgldOptionError,
-    GpuUnavailableError,
-  ];
-  if (known.some((k) => err instanceof k) || err instanceof RangeError) {
-    console.error(`sweep: ${(err as Error).message}`);
-    Deno.exit(2);
-  }
-  throw err;
-}
+await runMain(main);

@@ -3,6 +3,8 @@
  * creating devices is slow and llvmpipe gains nothing from several.
  */
 
+import { ChiInputError } from "../util/errors.ts";
+
 /** What a run manifest records about the adapter: numbers mean nothing without it. */
 export interface AdapterRecord {
   description: string;
@@ -27,7 +29,7 @@ export interface Gpu {
 }
 
 /** Thrown when no WebGPU adapter is available; the message says what to install. */
-export class GpuUnavailableError extends Error {
+export class GpuUnavailableError extends ChiInputError {
   constructor(detail: string) {
     super(
       `no WebGPU adapter available (${detail}). chi needs a WebGPU adapter: on a machine without a GPU install ` +

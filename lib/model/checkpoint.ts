@@ -10,6 +10,7 @@
  * `blocks.0.attn.mask` are skipped with a warning; a missing parameter, a wrong shape or an unexpected
  * parameter-like tensor is an error naming the tensor.
  */
+import { ChiInputError } from "../util/errors.ts";
 import { ConfigError, type ModelConfig, parseModelConfig, validateModelConfig } from "./config.ts";
 import { paramLayout } from "./params.ts";
 import { readSafetensors, SafetensorsFile, type TensorToWrite, writeSafetensors } from "./safetensors.ts";
@@ -22,7 +23,7 @@ export const TRAIN_STATE_FORMAT = "chi-train-state-1";
 const RESERVED_KEYS = new Set(["format", "config", "step", "data_cursor", "extra"]);
 
 /** Thrown for a checkpoint or train state that cannot be saved or loaded; names the file and the tensor. */
-export class CheckpointError extends Error {
+export class CheckpointError extends ChiInputError {
   constructor(readonly file: string, readonly tensorName: string | null, detail: string) {
     super(`${file}${tensorName === null ? "" : `: tensor "${tensorName}"`}: ${detail}`);
     this.name = "CheckpointError";

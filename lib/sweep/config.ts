@@ -6,6 +6,7 @@
  * The schema is documented in docs/sweep.md.
  */
 
+import { ChiInputError } from "../util/errors.ts";
 import {
   ConfigError,
   type ModelConfig,
@@ -18,7 +19,7 @@ import { TRAIN_DEFAULTS } from "../train/train.ts";
 import { readJsonFile } from "../util/files.ts";
 
 /** A config mistake; `field` is the dotted path of the field at fault. */
-export class SweepConfigError extends Error {
+export class SweepConfigError extends ChiInputError {
   constructor(readonly field: string, message: string, readonly source = "sweep config") {
     super(`${source}: field "${field}": ${message}`);
     this.name = "SweepConfigError";

@@ -14,6 +14,7 @@
  * everything the unit's numbers depend on; a finished unit with another fingerprint is an error, never reused.
  */
 
+import { ChiInputError } from "../util/errors.ts";
 import { basename, dirname, join } from "node:path";
 import {
   ABLATION_TABLE,
@@ -70,7 +71,7 @@ export interface WorkUnit {
 }
 
 /** A unit store problem (stale unit of another config, missing units at merge); names the folder. */
-export class UnitError extends Error {
+export class UnitError extends ChiInputError {
   constructor(message: string) {
     super(message);
     this.name = "UnitError";

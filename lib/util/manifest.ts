@@ -3,6 +3,7 @@
  * dependency versions (deno.json's import map), the git commit (read from .git without running git), the
  * command line, the time, the config, seeds, the WebGPU adapter and the SHA-256 of every input file.
  */
+import { ChiInputError } from "./errors.ts";
 import { fileURLToPath } from "node:url";
 import type { AdapterRecord } from "../gpu/device.ts";
 import { writeJsonAtomic } from "./files.ts";
@@ -12,7 +13,7 @@ import { HashError, sha256File, sha256Hex } from "./hash.ts";
 export const CHI_VERSION = "0.1.0";
 
 /** Thrown when a manifest cannot be built; names the input or file at fault. */
-export class ManifestError extends Error {
+export class ManifestError extends ChiInputError {
   constructor(detail: string) {
     super(detail);
     this.name = "ManifestError";
