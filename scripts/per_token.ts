@@ -7,6 +7,7 @@
  *   deno run --allow-read=. --allow-write=runs --allow-env scripts/per_token.ts \
  *     --checkpoints runs/train-tiny/checkpoints --contexts 8 --out runs/per-token-tiny [--no-ablation]
  */
+import { PER_TOKEN_DEFAULTS } from "../lib/estimate/sgld.ts";
 import { getGpu } from "../lib/gpu/device.ts";
 import { loadCheckpoint } from "../lib/model/checkpoint.ts";
 import { loadTokenizer } from "../lib/data/tokenizer.ts";
@@ -25,6 +26,7 @@ import {
   parseRun,
   parseSgld,
   progressLine,
+  requireProbeCoverage,
   selectCheckpoints,
 } from "../lib/estimate/script_inputs.ts";
 
@@ -48,6 +50,7 @@ async function main(args: string[]): Promise<void> {
   const restrictions = parseRestrictions(common, cfg);
   const sgld = parseSgld(common);
   const run = parseRun(common, cfg);
+  requireProbeCoverage(sgld, run.deltaH, PER_TOKEN_DEFAULTS);
   const data = await loadData(common);
   const tokenizerPath = v.tokenizer ?? data.tokenizerPath;
   if (!tokenizerPath) {

@@ -5,6 +5,7 @@
  *   deno run --allow-read=. --allow-write=runs --allow-env scripts/susceptibility.ts \
  *     --checkpoints runs/train-tiny/checkpoints --steps 0,500,2000 --out runs/chi-tiny [--probes induction,code]
  */
+import { SGLD_DEFAULTS } from "../lib/estimate/sgld.ts";
 import { getGpu } from "../lib/gpu/device.ts";
 import { loadCheckpoint } from "../lib/model/checkpoint.ts";
 import { writeSusceptibilityTable, writeTracesTable } from "../lib/analysis/tables.ts";
@@ -21,6 +22,7 @@ import {
   parseRun,
   parseSgld,
   progressLine,
+  requireProbeCoverage,
   selectCheckpoints,
 } from "../lib/estimate/script_inputs.ts";
 
@@ -35,6 +37,7 @@ async function main(args: string[]): Promise<void> {
   const restrictions = parseRestrictions(v, cfg);
   const sgld = parseSgld(v);
   const run = parseRun(v, cfg);
+  requireProbeCoverage(sgld, run.deltaH, SGLD_DEFAULTS);
   const data = await loadData(v);
   const gpu = await getGpu();
   const susceptibility = [], traces = [], health = [];

@@ -3,6 +3,7 @@
  * checkpoints, which data (the default synthetic dataset or explicit shards), which restrictions, and the
  * sampler settings. Parsing happens once at the edge; every bad flag is a UsageError naming it (exit code 2).
  */
+import { probeCoverageProblem } from "./probe_coverage.ts";
 import { ensureDefaultDataset } from "../data/default_dataset.ts";
 import { readShard } from "../data/shard.ts";
 import { listCheckpoints, loadCheckpoint } from "../model/checkpoint.ts";
@@ -197,4 +198,23 @@ export function progressLine(label: string) {
       ),
     );
   };
+}
+
+/** Refuses sampler settings under which no probe context enters any batch (lib/estimate/probe_coverage.ts). */
+export function requireProbeCoverage(
+  sgld: { draws?: number; batch?: number },
+  deltaH: number,
+  defaults: { draws: number; batchSize: number },
+): void {
+  const problem = probeCoverageProblem(
+    sgld.draws ?? defaults.draws,
+    sgld.batch ?? defaults.batchSize,
+    deltaH,
+    {
+      draws: "--draws",
+      batch: "--batch",
+      deltaH: "--delta-h",
+    },
+  );
+  if (problem !== null) throw new UsageError(problem);
 }
