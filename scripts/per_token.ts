@@ -57,6 +57,11 @@ async function main(args: string[]): Promise<void> {
     throw new UsageError("--tokenizer FILE is required with --base/--probe (to decode contexts)");
   }
   const tokenizer = await loadTokenizer(tokenizerPath);
+  if (data.tokenizerSha256 !== undefined && tokenizer.hash !== data.tokenizerSha256) {
+    throw new UsageError(
+      `--tokenizer: ${tokenizerPath} is not the tokenizer the --base shard ${common.base} was made with`,
+    );
+  }
   const probes = data.probes.map((p, i) => ({
     ...p,
     contexts: probeContexts(p.tokens, run.seqLen, count, run.seed + i),

@@ -97,6 +97,8 @@ export interface DataInput {
   /** Input name → path, for the manifest. */
   paths: Record<string, string>;
   tokenizerPath?: string;
+  /** The hash of the tokenizer the --base shard was made with (its metadata), to check --tokenizer against. */
+  tokenizerSha256?: string;
 }
 
 /** The base stream and the probe streams from --base/--probe or the default dataset (--data, --probes). */
@@ -121,7 +123,7 @@ export async function loadData(v: CommonValues, needProbes = true): Promise<Data
       probes.push({ name: m[1], tokens: shard.tokens });
       paths[`probe_${m[1]}`] = m[2];
     }
-    return { base: base.tokens, probes, paths };
+    return { base: base.tokens, probes, paths, tokenizerSha256: base.meta.tokenizerSha256 };
   }
   const dir = v.data ?? "runs/data/default";
   const ds = await ensureDefaultDataset(dir);

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Gpu } from "../gpu/device.ts";
 import { ensureDefaultDataset } from "../data/default_dataset.ts";
 import { contextBatch, readShard, readShardMeta } from "../data/shard.ts";
+import { loadTokenizer } from "../data/tokenizer.ts";
 import { type ModelConfig, validateModelConfig } from "../model/config.ts";
 import { checkpointPath, configDifferences, listCheckpoints, loadCheckpoint } from "../model/checkpoint.ts";
 import { FULL, restrictionName } from "../analysis/tables.ts";
@@ -43,6 +44,16 @@ export async function prepareData(cfg: SweepConfig): Promise<SweepData> {
   const baseMeta = await readShardMeta(d.base).catch((err) => {
     throw new SweepConfigError("data.base", (err as Error).message);
   });
+  // The shards record the hash of the tokenizer that made them: decoding with another one would label every
+  // per-token row with the wrong text, and the induction-name spans would be other tokens.
+  const tokenizerHash = (await loadTokenizer(d.tokenizer)).hash;
+  if (tokenizerHash !== baseMeta.tokenizerSha256) {
+    throw new SweepConfigError(
+      "data.tokenizer",
+      `${d.tokenizer} (sha256 ${tokenizerHash.slice(0, 12)}…) is not the tokenizer ${d.base} was made with ` +
+        `(sha256 ${baseMeta.tokenizerSha256.slice(0, 12)}…)`,
+    );
+  }
   const probes = pick(Object.entries(d.probes).map(([name, path]) => ({ name, path })), cfg.probes);
   for (const p of probes) {
     const meta = await readShardMeta(p.path).catch((err) => {
