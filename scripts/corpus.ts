@@ -15,7 +15,8 @@ const USAGE = `usage: corpus.ts --input PATH [--format text|jsonl|arrow|parquet]
                  [--split file|paragraph|line] [--limit N]
                  (--tokenizer tokenizer.json | --train-tokenizer --vocab-size N [--train-chars N]
                   [--tokenizer-out PATH])
-                 --out SHARD`;
+                 --out SHARD [--strict]
+  --strict   refuse text/JSONL input with bytes that are not UTF-8 (default: replace them, with a warning)`;
 
 async function main(args: string[]): Promise<void> {
   const v = parseFlags(args, {
@@ -30,6 +31,7 @@ async function main(args: string[]): Promise<void> {
     "train-chars": { type: "string" },
     "tokenizer-out": { type: "string" },
     out: { type: "string" },
+    strict: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   }).values;
   if (v.help) {
@@ -82,8 +84,15 @@ async function main(args: string[]): Promise<void> {
       }
       : undefined,
     onProgress: progress,
+    strictUtf8: v.strict,
   });
   if (progress) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
+  if (result.invalidUtf8 > 0) {
+    console.error(
+      `warning: ${input}: ${result.invalidUtf8} byte sequences that are not UTF-8 were replaced by U+FFFD ` +
+        `(--strict refuses such input)`,
+    );
+  }
   const s = (performance.now() - started) / 1000;
   const m = result.meta;
   console.log(

@@ -44,6 +44,15 @@ export async function prepareData(cfg: SweepConfig): Promise<SweepData> {
   const baseMeta = await readShardMeta(d.base).catch((err) => {
     throw new SweepConfigError("data.base", (err as Error).message);
   });
+  // Fewer tokens than one minibatch: every batch would repeat the same few tokens, a loss nothing like q's.
+  const oneBatch = cfg.sgld.batchSize * cfg.sgld.seqLen;
+  if (baseMeta.tokens < oneBatch) {
+    throw new SweepConfigError(
+      "data.base",
+      `${d.base} holds ${baseMeta.tokens} tokens, fewer than one batch (sgld.batchSize × sgld.seqLen = ` +
+        `${cfg.sgld.batchSize} × ${cfg.sgld.seqLen} = ${oneBatch})`,
+    );
+  }
   // The shards record the hash of the tokenizer that made them: decoding with another one would label every
   // per-token row with the wrong text, and the induction-name spans would be other tokens.
   const tokenizerHash = (await loadTokenizer(d.tokenizer)).hash;
