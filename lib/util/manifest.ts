@@ -8,6 +8,8 @@ import { fileURLToPath } from "node:url";
 import type { AdapterRecord } from "../gpu/device.ts";
 import { writeJsonAtomic } from "./files.ts";
 import { HashError, sha256File, sha256Hex } from "./hash.ts";
+import { codeFingerprint, type CodeRecord } from "./code_fingerprint.ts";
+import { gitCodeDirty } from "./git_dirty.ts";
 
 /** chi's version, recorded in every manifest. */
 export const CHI_VERSION = "0.1.0";
@@ -36,6 +38,12 @@ export interface GitRecord {
   commit: string;
   /** Branch ref HEAD points to ("refs/heads/main"), null when detached or unknown. */
   ref: string | null;
+  /**
+   * Whether the code (lib/, kernels/, scripts/) differs from the index or has files git does not track (see
+   * git_dirty.ts); null when it cannot tell or there is no repository. Numbers from a dirty tree cannot be
+   * reproduced from the commit alone.
+   */
+  dirty?: boolean | null;
 }
 
 export interface Manifest {
@@ -47,6 +55,8 @@ export interface Manifest {
   /** deno.json import map: name → specifier with version (e.g. "npm:ml-pca@4.1.1"). */
   dependencies: Record<string, string>;
   git: GitRecord;
+  /** Fingerprint of lib/ and kernels/ (code_fingerprint.ts). */
+  code?: CodeRecord;
   config: unknown;
   seeds: Record<string, number>;
   inputs: Record<string, InputRecord>;
@@ -125,6 +135,28 @@ export async function readGitCommit(root: string): Promise<GitRecord> {
     }
   }
   return { commit: "unknown", ref };
+}
+
+/** The commit, plus whether the code differs from it (`dirty`). */
+export async function gitRecord(root: string): Promise<GitRecord> {
+  const rec = await readGitCommit(root);
+  if (rec.commit === "unknown") return { ...rec, dirty: null };
+  const gitDir = await resolveGitDir(root);
+  return { ...rec, dirty: gitDir === null ? null : await gitCodeDirty(root, gitDir, CODE_DIRS) };
+}
+
+const CODE_DIRS = ["lib", "kernels", "scripts"];
+
+/** The git directory of `root` (following a `.git` file of a worktree), or null. */
+async function resolveGitDir(root: string): Promise<string | null> {
+  const gitDir = joinPath(root, ".git");
+  try {
+    if ((await Deno.stat(gitDir)).isDirectory) return gitDir;
+  } catch {
+    return null;
+  }
+  const m = /^gitdir:\s*(.+)$/m.exec((await readTextOrNull(gitDir)) ?? "");
+  return m ? joinPath(root, m[1].trim()) : null;
 }
 
 /** deno.json's import map (name → specifier); {} when there is no deno.json. */
@@ -215,7 +247,8 @@ export async function buildManifest(opts: BuildManifestOptions = {}): Promise<Ma
       arch: Deno.build.arch,
     },
     dependencies: await readDependencies(root),
-    git: await readGitCommit(root),
+    git: await gitRecord(root),
+    code: await codeFingerprint(),
     config: opts.config ?? null,
     seeds,
     inputs,
