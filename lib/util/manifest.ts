@@ -85,6 +85,8 @@ async function readTextOrNull(path: string): Promise<string | null> {
     return await Deno.readTextFile(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) return null;
+    // A worktree's git folder may lie outside what the script may read: the commit is then "unknown".
+    if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) return null;
     throw err;
   }
 }
