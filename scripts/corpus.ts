@@ -9,6 +9,7 @@ import { buildCorpus } from "../lib/data/corpus.ts";
 import { guessFormat, READER_FORMATS, type ReaderFormat } from "../lib/data/readers/mod.ts";
 import type { TextSplit } from "../lib/data/readers/text.ts";
 import { runMain } from "../lib/util/main.ts";
+import { requireOutputPath } from "../lib/util/output_path.ts";
 import { flagIntOptional, flagRequired, parseFlags, UsageError } from "../lib/util/cli.ts";
 
 const USAGE = `usage: corpus.ts --input PATH [--format text|jsonl|arrow|parquet] [--field NAME]
@@ -40,6 +41,8 @@ async function main(args: string[]): Promise<void> {
   }
   const input = flagRequired("--input", v.input);
   const out = flagRequired("--out", v.out);
+  requireOutputPath(out, "--out", ["runs"]);
+  if (v["tokenizer-out"] !== undefined) requireOutputPath(v["tokenizer-out"], "--tokenizer-out", ["runs"]);
   const format = (v.format ?? guessFormat(input)) as ReaderFormat | null;
   if (format === null) throw new UsageError(`--format is required: cannot tell the format of "${input}"`);
   if (!READER_FORMATS.includes(format)) {

@@ -15,6 +15,7 @@ import { writeHeadRolesTable } from "../lib/analysis/tables.ts";
 import { loadCheckpoint } from "../lib/model/checkpoint.ts";
 import { concatColumns } from "../lib/estimate/script_run.ts";
 import { runMain } from "../lib/util/main.ts";
+import { requireOutputPath } from "../lib/util/output_path.ts";
 import { type CommonValues, selectCheckpoints } from "../lib/estimate/script_inputs.ts";
 import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
 import { flagInt, flagIntOptional } from "../lib/util/cli.ts";
@@ -43,6 +44,7 @@ async function main(args: string[]): Promise<void> {
     strict: true,
   });
   if (v.help) return console.log(USAGE);
+  if (v.out) requireOutputPath(v.out, "--out", ["runs"]);
   const checkpoints = await selectCheckpoints(v as CommonValues);
   const opts = {
     sequences: flagIntOptional("--sequences", v.sequences, 1),

@@ -8,6 +8,7 @@
  */
 import { mixShards } from "../lib/data/mix_shards.ts";
 import { runMain } from "../lib/util/main.ts";
+import { requireOutputPath } from "../lib/util/output_path.ts";
 import { flagInt, flagNumber, flagRequired, parseFlags } from "../lib/util/cli.ts";
 
 const USAGE =
@@ -26,6 +27,7 @@ async function main(args: string[]): Promise<void> {
   });
   if (values.help) return console.log(USAGE);
   const out = flagRequired("--out", values.out);
+  requireOutputPath(out, "--out", ["runs"]);
   const meta = await mixShards({
     base: flagRequired("--base", values.base),
     probe: flagRequired("--probe", values.probe),

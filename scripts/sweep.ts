@@ -14,8 +14,10 @@
 import { runMain } from "../lib/util/main.ts";
 import { parseArgs } from "node:util";
 import { getGpu } from "../lib/gpu/device.ts";
-import type { Manifest } from "../lib/util/manifest.ts";
+import { buildManifest, type Manifest } from "../lib/util/manifest.ts";
+import { reproductionWarnings } from "../lib/sweep/reproduce.ts";
 import { readJsonFile } from "../lib/util/files.ts";
+import { requireOutputPath } from "../lib/util/output_path.ts";
 import { Progress } from "../lib/util/progress.ts";
 import { UsageError } from "../lib/util/cli.ts";
 import { parseSweepConfig, readSweepConfig, type SweepConfig } from "../lib/sweep/config.ts";
@@ -119,6 +121,10 @@ async function main(): Promise<void> {
   }
   if (values.out) cfg = { ...cfg, out: values.out };
   if (values.report) cfg = { ...cfg, report: values.report };
+  requireOutputPath(cfg.out, values.out ? "--out" : "out");
+  requireOutputPath(cfg.report, values.report ? "--report" : "report");
+  if (cfg.checkpoints === null) requireOutputPath(cfg.train.dir, "train.dir");
+  if (cfg.data === null) requireOutputPath(cfg.defaultDataDir, "defaultDataDir");
   const shard = resolveShard(
     values.shard,
     values["shard-count"],
@@ -136,6 +142,16 @@ async function main(): Promise<void> {
     console.error(
       `rerunning the sweep of ${values["from-manifest"]} (git ${manifest.git?.commit}) → ${cfg.out}`,
     );
+    const now = await buildManifest({ adapter: (await getGpu()).record });
+    const env = {
+      commit: now.git.commit,
+      dirty: now.git.dirty,
+      code: now.code?.sha256,
+      deno: now.runtime.deno,
+    };
+    for (const w of reproductionWarnings(manifest, { ...env, adapter: now.adapter })) {
+      console.error(`warning: ${w}; the numbers may differ`);
+    }
   }
 
   let train: Progress | undefined;

@@ -18,6 +18,7 @@ import { ensureDefaultDataset } from "../lib/data/default_dataset.ts";
 import { train, TRAIN_DEFAULTS, type TrainOptions } from "../lib/train/train.ts";
 import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
 import { readJsonFile } from "../lib/util/files.ts";
+import { requireOutputPath } from "../lib/util/output_path.ts";
 import { Progress } from "../lib/util/progress.ts";
 import { flagInt, flagNumber, UsageError } from "../lib/util/cli.ts";
 
@@ -73,6 +74,7 @@ async function main(): Promise<void> {
   }
   const name = values.config === "tiny" || values.config === "paper" ? values.config : "custom";
   const out = values.out ?? `runs/train-${name}`;
+  requireOutputPath(out, "--out");
 
   let dataPath = values.data;
   if (dataPath === undefined) {

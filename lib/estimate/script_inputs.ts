@@ -4,6 +4,7 @@
  * sampler settings. Parsing happens once at the edge; every bad flag is a UsageError naming it (exit code 2).
  */
 import { probeCoverageProblem } from "./probe_coverage.ts";
+import { requireOutputPath } from "../util/output_path.ts";
 import { ensureDefaultDataset } from "../data/default_dataset.ts";
 import { readShard } from "../data/shard.ts";
 import { listCheckpoints, loadCheckpoint } from "../model/checkpoint.ts";
@@ -182,6 +183,7 @@ export function parseRun(v: CommonValues, cfg: ModelConfig) {
   const seqLen = v["seq-len"] ? flagInt("--seq-len", v["seq-len"], 2) : cfg.n_ctx;
   if (seqLen > cfg.n_ctx) throw new UsageError(`--seq-len: ${seqLen} exceeds the model's n_ctx ${cfg.n_ctx}`);
   if (!v.out) throw new UsageError("--out DIR is required");
+  requireOutputPath(v.out, "--out", ["runs"]);
   return {
     seqLen,
     seed: flagInt("--seed", v.seed, 0),
