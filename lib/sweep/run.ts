@@ -32,7 +32,7 @@ import { tryClaim } from "./claims.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { codeFingerprint } from "../util/code_fingerprint.ts";
 import { mergeUnits } from "./merge.ts";
-import { loadSweepData, sweepCompute, unitCosts, unitSettings } from "./compute.ts";
+import { headRoleSpanProblem, loadSweepData, sweepCompute, unitCosts, unitSettings } from "./compute.ts";
 
 export interface SweepHooks {
   log?: (line: string) => void;
@@ -108,6 +108,9 @@ export async function runSweep(cfg: SweepConfig, o: SweepRunOptions): Promise<Sw
       `${cfg.sgld.seqLen} exceeds the model's n_ctx ${ck.modelConfig.n_ctx}`,
     );
   }
+  // Checked before any sampling: the head roles of each chi unit come after its SGLD run.
+  const spanProblem = headRoleSpanProblem(ck.modelConfig.n_ctx);
+  if (spanProblem !== null) throw new SweepConfigError("model", spanProblem);
   const restrictions = resolveRestrictions(cfg, ck.modelConfig);
   const probes = data.probes.map((p) => p.name);
   let perTokenStep: number | null = null;
