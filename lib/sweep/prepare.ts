@@ -227,3 +227,32 @@ export function resolveRestrictions(cfg: SweepConfig, model: ModelConfig): strin
   }
   return [...cfg.restrictions];
 }
+
+/**
+ * Every shard's token ids must be ids of the model: a shard of a larger vocabulary would fail deep inside the
+ * loss kernel ("token id 297 is not in [0, 256)") after training or sampling started. Names the shard, the
+ * probe and where d_vocab came from.
+ */
+export async function checkShardVocab(
+  data: SweepData,
+  model: ModelConfig,
+  modelSource: string,
+): Promise<void> {
+  const shards = [
+    { field: "data.base", path: data.base },
+    ...data.probes.map((p) => ({
+      field: `data.probes.${p.name}`,
+      path: p.path,
+    })),
+  ];
+  for (const s of shards) {
+    const meta = await readShardMeta(s.path);
+    if (meta.vocabSize > model.d_vocab) {
+      throw new SweepConfigError(
+        s.field,
+        `${s.path} was tokenized with ${meta.vocabSize} token ids, but the model's d_vocab is ${model.d_vocab} ` +
+          `(from ${modelSource}): token ids would not be in [0, ${model.d_vocab})`,
+      );
+    }
+  }
+}

@@ -18,7 +18,13 @@ import { writeJsonAtomic, writeTextFileAtomic } from "../util/files.ts";
 import { sha256File } from "../util/hash.ts";
 import { shardPaths } from "../data/shard.ts";
 import { type SweepConfig, SweepConfigError, sweepConfigToJson } from "./config.ts";
-import { prepareCheckpoints, prepareData, resolveRestrictions, type SweepData } from "./prepare.ts";
+import {
+  checkShardVocab,
+  prepareCheckpoints,
+  prepareData,
+  resolveRestrictions,
+  type SweepData,
+} from "./prepare.ts";
 import { shardItems, type ShardSpec, SINGLE_SHARD } from "./shard.ts";
 import {
   checkUnitStore,
@@ -111,6 +117,11 @@ export async function runSweep(cfg: SweepConfig, o: SweepRunOptions): Promise<Sw
   // Checked before any sampling: the head roles of each chi unit come after its SGLD run.
   const spanProblem = headRoleSpanProblem(ck.modelConfig.n_ctx);
   if (spanProblem !== null) throw new SweepConfigError("model", spanProblem);
+  await checkShardVocab(
+    data,
+    ck.modelConfig,
+    cfg.checkpoints !== null ? `the checkpoints in ${ck.dir}` : `model ${JSON.stringify(cfg.model)}`,
+  );
   const restrictions = resolveRestrictions(cfg, ck.modelConfig);
   const probes = data.probes.map((p) => p.name);
   let perTokenStep: number | null = null;
@@ -200,7 +211,13 @@ async function mergeAndReport(
   // Tables and manifest go to a folder of their own, renamed into place whole (publishResults): a full disk or
   // a kill mid-merge leaves the previous results/ or none, never some tables without their manifest.
   const staging = await stagingDir(resultsDir);
-  const merged = await mergeUnits(cfg.out, units, staging);
+  let merged;
+  try {
+    merged = await mergeUnits(cfg.out, units, staging);
+  } catch (err) {
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
+    throw err;
+  }
   const gpu = await o.gpu();
   const manifest = await buildManifest({
     config: sweepConfigToJson(cfg),

@@ -2,7 +2,8 @@
  * A fingerprint of the code that computes numbers: SHA-256 over the files of lib/ and kernels/ (each folder
  * hashed as manifest inputs are). It goes into every sweep unit's fingerprint, so a unit computed by other
  * code is never merged with units of this code under one manifest. Run from a URL (a published package),
- * there are no folders to list: the module URL, which carries the version, stands in.
+ * there are no folders to list: the module URL, which carries the version, stands in (also when the script
+ * may not read its own code folders: source "unreadable").
  */
 import { fileURLToPath } from "node:url";
 import { hashInput } from "./manifest.ts";
@@ -11,7 +12,7 @@ import { sha256Hex } from "./hash.ts";
 export interface CodeRecord {
   sha256: string;
   /** "files": hashed lib/ and kernels/; "url": the module URL of a package run from a registry. */
-  source: "files" | "url";
+  source: "files" | "url" | "unreadable";
   files: number;
 }
 
@@ -32,7 +33,13 @@ async function compute(): Promise<CodeRecord> {
   const lines: string[] = [];
   let files = 0;
   for (const dir of CODE_DIRS) {
-    const rec = await hashInput(`code ${dir}/`, `${root}/${dir}`);
+    let rec;
+    try {
+      rec = await hashInput(`code ${dir}/`, `${root}/${dir}`);
+    } catch {
+      // Run from a folder whose read permission does not reach the code: the module URL stands in.
+      return { sha256: sha256Hex(rootUrl.href), source: "unreadable", files: 0 };
+    }
     lines.push(`${rec.sha256}  ${dir}\n`);
     files += rec.files ?? 1;
   }
