@@ -66,13 +66,13 @@ Deno.test("sweep faults: refused reruns write nothing; corrupt unit records are 
 
     // Another seed: every finished unit is of another config. Refused before config.json is touched.
     const reseeded = await runScript(fx.root, "sweep", "sweep", writeCfg("reseeded", (c) => (c.seed = 7)));
-    refusedWithOneLine(reseeded, /2 finished units cannot be reused.*chi\/step_0000000/, "another seed");
     assert.equal(
       await Deno.readTextFile(at("runs/micro/config.json")),
       configBefore,
       "config.json rewritten",
     );
     assert.deepEqual(await files(at("runs/micro/results")), resultsBefore, "results/ touched");
+    refusedWithOneLine(reseeded, /2 finished units cannot be reused.*chi\/step_0000000/, "another seed");
 
     // A corrupt unit.json, then a unit folder without one.
     const unitJson = at("runs/micro/units/chi/step_0000010/unit.json");
