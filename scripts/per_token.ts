@@ -27,6 +27,7 @@ import {
   parseSgld,
   progressLine,
   requireProbeCoverage,
+  requireVocabFits,
   selectCheckpoints,
 } from "../lib/estimate/script_inputs.ts";
 
@@ -52,6 +53,7 @@ async function main(args: string[]): Promise<void> {
   const run = parseRun(common, cfg);
   requireProbeCoverage(sgld, run.deltaH, PER_TOKEN_DEFAULTS);
   const data = await loadData(common);
+  await requireVocabFits(data, cfg.d_vocab, `checkpoint ${ck.path}`);
   const tokenizerPath = v.tokenizer ?? data.tokenizerPath;
   if (!tokenizerPath) {
     throw new UsageError("--tokenizer FILE is required with --base/--probe (to decode contexts)");

@@ -31,6 +31,7 @@ import {
   parseRun,
   parseSgld,
   progressLine,
+  requireVocabFits,
   selectCheckpoints,
 } from "../lib/estimate/script_inputs.ts";
 
@@ -108,6 +109,7 @@ async function main(args: string[]): Promise<void> {
   const sgld = parseSgld(v);
   const run = parseRun(v, cfg);
   const data = await loadData(v, false);
+  await requireVocabFits(data, cfg.d_vocab, `checkpoint ${checkpoints[0].path}`);
   const gpu = await getGpu();
   if (cal) {
     const ck = checkpoints[0];

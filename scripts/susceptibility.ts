@@ -23,6 +23,7 @@ import {
   parseSgld,
   progressLine,
   requireProbeCoverage,
+  requireVocabFits,
   selectCheckpoints,
 } from "../lib/estimate/script_inputs.ts";
 
@@ -39,6 +40,7 @@ async function main(args: string[]): Promise<void> {
   const run = parseRun(v, cfg);
   requireProbeCoverage(sgld, run.deltaH, SGLD_DEFAULTS);
   const data = await loadData(v);
+  await requireVocabFits(data, cfg.d_vocab, `checkpoint ${checkpoints[0].path}`);
   const gpu = await getGpu();
   const susceptibility = [], traces = [], health = [];
   for (const ck of checkpoints) {

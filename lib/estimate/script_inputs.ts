@@ -6,7 +6,7 @@
 import { probeCoverageProblem } from "./probe_coverage.ts";
 import { requireOutputPath } from "../util/output_path.ts";
 import { ensureDefaultDataset } from "../data/default_dataset.ts";
-import { readShard } from "../data/shard.ts";
+import { readShard, readShardMeta } from "../data/shard.ts";
 import { listCheckpoints, loadCheckpoint } from "../model/checkpoint.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { flagInt, flagNumber, parseFlags, UsageError } from "../util/cli.ts";
@@ -115,7 +115,9 @@ export async function loadData(v: CommonValues, needProbes = true): Promise<Data
     for (const spec of v.probe ?? []) {
       const m = /^([^=]+)=(.+)$/.exec(spec);
       if (!m) throw new UsageError(`--probe: expected NAME=SHARD, got "${spec}"`);
-      const shard = await readShard(m[2]);
+      const shard = await readShard(m[2]).catch((err) => {
+        throw new UsageError(`--probe ${m[1]}: ${(err as Error).message}`);
+      });
       if (shard.meta.tokenizerSha256 !== base.meta.tokenizerSha256) {
         throw new UsageError(
           `--probe ${m[1]}: shard ${m[2]} was tokenized with a different tokenizer than --base`,
@@ -221,4 +223,22 @@ export function requireProbeCoverage(
     },
   );
   if (problem !== null) throw new UsageError(problem);
+}
+
+/**
+ * Every shard's vocabulary must fit the model's: otherwise a token id beyond d_vocab fails deep inside the loss
+ * kernel after sampling started. Names the shard (and probe) and where d_vocab came from.
+ */
+export async function requireVocabFits(data: DataInput, dVocab: number, dVocabSource: string): Promise<void> {
+  for (const [name, path] of Object.entries(data.paths)) {
+    if (name === "tokenizer") continue;
+    const meta = await readShardMeta(path);
+    if (meta.vocabSize > dVocab) {
+      const what = name === "base" ? "--base" : `--probe ${name.replace(/^probe_/, "")}`;
+      throw new UsageError(
+        `${what}: ${path} was tokenized with ${meta.vocabSize} token ids, but d_vocab is ${dVocab} ` +
+          `(from ${dVocabSource}): token ids would not be in [0, ${dVocab})`,
+      );
+    }
+  }
 }
