@@ -509,6 +509,21 @@ function cases(fx: Fixtures): Case[] {
       /--seq-len.*n_ctx 16/,
     ),
     {
+      name: "train: unknown flag",
+      category: "config",
+      task: "train",
+      args: ["--bogus"],
+      line: /--bogus/,
+    },
+    {
+      name: "bench-matmul: --seconds not positive",
+      category: "numerics",
+      task: "bench",
+      script: "bench_matmul",
+      args: ["--seconds=-1"],
+      line: /--seconds/,
+    },
+    {
       name: "train: --lr 0",
       category: "numerics",
       task: "train",

@@ -66,6 +66,8 @@ export function isInputError(err: unknown): err is Error {
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     if (typeof code === "string" && OS_CODES.has(code)) return true;
+    // node:util parseArgs (unknown flag, missing value) in scripts that call it directly.
+    if (typeof code === "string" && code.startsWith("ERR_PARSE_ARGS_")) return true;
     if (OS_MESSAGE.test(err.message)) return true;
   }
   return false;

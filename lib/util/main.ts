@@ -19,14 +19,37 @@ export function errorLine(err: Error): string {
   return `error: ${err.message.replace(/\s*\n\s*/g, " ")}`;
 }
 
+function fail(err: Error): never {
+  console.error(errorLine(err));
+  if (debug()) console.error(err.stack);
+  Deno.exit(2);
+}
+
 /** Runs `main`; see the module comment. */
 export async function runMain(main: () => Promise<void> | void): Promise<void> {
   try {
     await main();
   } catch (err) {
     if (!isInputError(err)) throw err;
-    console.error(errorLine(err));
-    if (debug()) console.error(err.stack);
-    Deno.exit(2);
+    fail(err);
   }
+}
+
+/**
+ * The same edge for a script written as top-level statements rather than a main function: input failures
+ * that escape the module (an uncaught error or a rejected top-level await) end the same way.
+ */
+export function installErrorEdge(): void {
+  addEventListener("error", (e) => {
+    if (isInputError(e.error)) {
+      e.preventDefault();
+      fail(e.error);
+    }
+  });
+  addEventListener("unhandledrejection", (e) => {
+    if (isInputError(e.reason)) {
+      e.preventDefault();
+      fail(e.reason);
+    }
+  });
 }
