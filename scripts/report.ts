@@ -14,6 +14,7 @@
 
 import { ChiInputError } from "../lib/util/errors.ts";
 import { runMain } from "../lib/util/main.ts";
+import { OUTPUT_ROOTS, requireOutputPath } from "../lib/util/output_path.ts";
 import { parseArgs } from "node:util";
 import { basename, dirname, join, resolve } from "node:path";
 import { loadResults } from "../lib/analysis/results.ts";
@@ -66,7 +67,11 @@ export interface ReportRun {
 }
 
 /** Parses `args`, optionally writes the demo results, builds and writes the report. */
-export async function runReport(args: string[]): Promise<ReportRun | undefined> {
+export async function runReport(
+  args: string[],
+  /** Where outputs may go (the script: runs/ and reports/, symlinks resolved); null = anywhere (tests). */
+  outputRoots: readonly string[] | null = null,
+): Promise<ReportRun | undefined> {
   let values;
   try {
     ({ values } = parseArgs({
@@ -107,6 +112,10 @@ export async function runReport(args: string[]): Promise<ReportRun | undefined> 
     probes: list(values.probes),
   };
   let dir = values.results;
+  if (outputRoots !== null) {
+    if (values.out !== undefined) requireOutputPath(values.out, "--out", outputRoots);
+    if (values.demo && dir !== undefined) requireOutputPath(dir, "--results", outputRoots);
+  }
   if (values.demo) {
     const scale = values.scale ?? "small";
     if (scale !== "small" && scale !== "paper") {
@@ -130,7 +139,7 @@ export async function runReport(args: string[]): Promise<ReportRun | undefined> 
 
 if (import.meta.main) {
   await runMain(async () => {
-    const run = await runReport(Deno.args);
+    const run = await runReport(Deno.args, OUTPUT_ROOTS);
     if (run) {
       const { out, report } = run;
       console.log(

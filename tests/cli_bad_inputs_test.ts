@@ -545,6 +545,10 @@ function cases(fx: Fixtures): Case[] {
       /out: runs\/link\/x resolves to .*_outside\/x, outside runs\/ and reports\//,
       "filesystem",
     ),
+    sweep("config the task may not read", /\/etc\/hostname.*read access/, "filesystem", [
+      "--config",
+      "/etc/hostname",
+    ]),
     sweep("report_outside", /report: \/tmp\/chi_report_outside/, "filesystem"),
     chi(
       "--out outside runs/",
@@ -557,7 +561,15 @@ function cases(fx: Fixtures): Case[] {
       category: "filesystem",
       task: "report",
       args: ["--demo", "--results", "runs/report_demo", "--out", "/tmp/chi_report_denied.html"],
-      line: /chi_report_denied\.html|write access/,
+      line: /--out: \/tmp\/chi_report_denied\.html.*outside runs\/ and reports\//,
+      absent: ["runs/report_demo"],
+    },
+    {
+      name: "report: --out through a symlink",
+      category: "filesystem",
+      task: "report",
+      args: ["--demo", "--results", "runs/link/demo"],
+      line: /--results: runs\/link\/demo resolves to .*_outside/,
       absent: [],
     },
     {
