@@ -148,6 +148,7 @@ async function writeBadInputs(fx: Fixtures): Promise<void> {
   await cfg("tokenizer", (c) => void (data(c).tokenizer = fx.otherTokenizer));
   await cfg("tokenizer_missing", (c) => void (data(c).tokenizer = `${FIX}/nope.json`));
   await cfg("probe_tokenizer", (c) => void (data(c).probes = { p: fx.otherProbe }));
+  await cfg("probe_short", (c) => void (data(c).probes = { p: fx.tinyBase }));
   await cfg("base_missing", (c) => void (data(c).base = `${FIX}/nope`));
   await cfg("restriction", (c) => void (c.restrictions = ["full", "9:9"]));
   await cfg("seqlen", (c) => void (sgld(c).seqLen = 64));
@@ -452,6 +453,7 @@ function cases(fx: Fixtures): Case[] {
     sweep("draws", /sgld\.draws/),
     sweep("probe_name", /probes\[0\].*"q"/),
     sweep("tiny_base", /data\.base.*tiny.*fewer than one batch/),
+    sweep("probe_short", /data\.probes\.p.*runs\/fix\/tiny.*fewer than one context/, "shard"),
     sweep("base_missing", /data\.base.*nope/),
     sweep("restriction", /restrictions\[1\].*9:9/),
     sweep("seqlen", /sgld\.seqLen/),

@@ -68,6 +68,12 @@ export async function prepareData(cfg: SweepConfig): Promise<SweepData> {
     const meta = await readShardMeta(p.path).catch((err) => {
       throw new SweepConfigError(`data.probes.${p.name}`, (err as Error).message);
     });
+    if (meta.tokens < cfg.sgld.seqLen) {
+      throw new SweepConfigError(
+        `data.probes.${p.name}`,
+        `${p.path} holds ${meta.tokens} tokens, fewer than one context (sgld.seqLen = ${cfg.sgld.seqLen})`,
+      );
+    }
     if (meta.tokenizerSha256 !== baseMeta.tokenizerSha256) {
       throw new SweepConfigError(
         `data.probes.${p.name}`,
