@@ -11,6 +11,7 @@
  *
  * Weights are a random initialization and tokens uniform random ids: speed does not depend on their values.
  */
+import { runMain } from "../lib/util/main.ts";
 import { parseArgs } from "node:util";
 import { getGpu, type Gpu } from "../lib/gpu/device.ts";
 import { type ModelConfig, PAPER_CONFIG, TINY_CONFIG } from "../lib/model/config.ts";
@@ -233,4 +234,4 @@ async function main() {
   }
 }
 
-await main();
+await runMain(main);

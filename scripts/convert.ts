@@ -17,7 +17,8 @@ import {
 import { convertCheckpoint } from "../lib/model/convert.ts";
 import { skippedNote } from "../lib/model/checkpoint.ts";
 import { selectCheckpoints } from "../lib/estimate/script_inputs.ts";
-import { runScript } from "../lib/estimate/script_run.ts";
+import { runMain } from "../lib/util/main.ts";
+import { requireOutputPath } from "../lib/util/output_path.ts";
 
 const USAGE = `usage: convert.ts --checkpoints DIR [--steps a,b,c] | --checkpoint FILE… [--step N]  --out DIR
   inputs:  .pth/.pt (torch.save state dicts, plain or under "model"/"state_dict") or config-less .safetensors;
@@ -38,6 +39,7 @@ async function main(args: string[]): Promise<void> {
   });
   if (v.help) return console.log(USAGE);
   const out = flagRequired("--out", v.out);
+  requireOutputPath(out, "--out", ["runs"]);
   const model = await flagModel(v.model);
   const step = flagIntOptional("--step", v.step, 0);
   if (v.checkpoint && v.checkpoints) throw new UsageError("give --checkpoint or --checkpoints, not both");
@@ -58,4 +60,4 @@ async function main(args: string[]): Promise<void> {
   }
 }
 
-if (import.meta.main) await runScript(() => main(Deno.args), USAGE);
+if (import.meta.main) await runMain(() => main(Deno.args));

@@ -12,7 +12,9 @@
  */
 import { headRoles, headRolesColumns } from "../lib/analysis/head_roles.ts";
 import { writeHeadRolesTable } from "../lib/analysis/tables.ts";
-import { concatColumns, runScript } from "../lib/estimate/script_run.ts";
+import { concatColumns } from "../lib/estimate/script_run.ts";
+import { runMain } from "../lib/util/main.ts";
+import { requireOutputPath } from "../lib/util/output_path.ts";
 import { loadScriptCheckpoint, selectCheckpoints } from "../lib/estimate/script_inputs.ts";
 import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
 import { flagInt, flagIntOptional, flagModel, MODEL_USAGE, parseFlags } from "../lib/util/cli.ts";
@@ -39,6 +41,7 @@ async function main(args: string[]): Promise<void> {
     help: { type: "boolean", default: false },
   });
   if (v.help) return console.log(USAGE);
+  if (v.out) requireOutputPath(v.out, "--out", ["runs"]);
   const model = await flagModel(v.model);
   const checkpoints = await selectCheckpoints(v, false, model);
   const opts = {
@@ -81,4 +84,4 @@ async function main(args: string[]): Promise<void> {
   console.log(`${v.out}: head_roles.arrow (${parts.length} checkpoints), manifest.json`);
 }
 
-if (import.meta.main) await runScript(() => main(Deno.args), USAGE);
+if (import.meta.main) await runMain(() => main(Deno.args));

@@ -21,7 +21,8 @@ import { flagModel, flagNumber, parseFlags } from "../lib/util/cli.ts";
 import type { ModelConfig } from "../lib/model/config.ts";
 import type { Gpu } from "../lib/gpu/device.ts";
 import { COMMON_OPTIONS, type CommonValues } from "../lib/estimate/script_inputs.ts";
-import { concatColumns, runScript } from "../lib/estimate/script_run.ts";
+import { concatColumns } from "../lib/estimate/script_run.ts";
+import { runMain } from "../lib/util/main.ts";
 import {
   COMMON_USAGE,
   loadData,
@@ -30,6 +31,7 @@ import {
   parseRun,
   parseSgld,
   progressLine,
+  requireVocabFits,
   selectCheckpoints,
 } from "../lib/estimate/script_inputs.ts";
 
@@ -108,6 +110,7 @@ async function main(args: string[]): Promise<void> {
   const sgld = parseSgld(v);
   const run = parseRun(v, cfg);
   const data = await loadData(v, false);
+  await requireVocabFits(data, cfg.d_vocab, `checkpoint ${checkpoints[0].path}`);
   const gpu = await getGpu();
   if (cal) {
     const ck = checkpoints[0];
@@ -162,4 +165,4 @@ async function main(args: string[]): Promise<void> {
   console.log(`${run.out}: llc.json, traces.arrow, manifest.json`);
 }
 
-if (import.meta.main) await runScript(() => main(Deno.args), USAGE);
+if (import.meta.main) await runMain(() => main(Deno.args));

@@ -3,8 +3,10 @@
  * checkpoints, which data (the default synthetic dataset or explicit shards), which restrictions, and the
  * sampler settings. Parsing happens once at the edge; every bad flag is a UsageError naming it (exit code 2).
  */
+import { probeCoverageProblem } from "./probe_coverage.ts";
+import { requireOutputPath } from "../util/output_path.ts";
 import { ensureDefaultDataset } from "../data/default_dataset.ts";
-import { readShard } from "../data/shard.ts";
+import { readShard, readShardMeta } from "../data/shard.ts";
 import {
   CHECKPOINT_NAMES,
   listCheckpoints,
@@ -128,6 +130,8 @@ export interface DataInput {
   /** Input name → path, for the manifest. */
   paths: Record<string, string>;
   tokenizerPath?: string;
+  /** The hash of the tokenizer the --base shard was made with (its metadata), to check --tokenizer against. */
+  tokenizerSha256?: string;
 }
 
 /** The base stream and the probe streams from --base/--probe or the default dataset (--data, --probes). */
@@ -143,7 +147,9 @@ export async function loadData(v: CommonValues, needProbes = true): Promise<Data
     for (const spec of v.probe ?? []) {
       const m = /^([^=]+)=(.+)$/.exec(spec);
       if (!m) throw new UsageError(`--probe: expected NAME=SHARD, got "${spec}"`);
-      const shard = await readShard(m[2]);
+      const shard = await readShard(m[2]).catch((err) => {
+        throw new UsageError(`--probe ${m[1]}: ${(err as Error).message}`);
+      });
       if (shard.meta.tokenizerSha256 !== base.meta.tokenizerSha256) {
         throw new UsageError(
           `--probe ${m[1]}: shard ${m[2]} was tokenized with a different tokenizer than --base`,
@@ -152,7 +158,7 @@ export async function loadData(v: CommonValues, needProbes = true): Promise<Data
       probes.push({ name: m[1], tokens: shard.tokens });
       paths[`probe_${m[1]}`] = m[2];
     }
-    return { base: base.tokens, probes, paths };
+    return { base: base.tokens, probes, paths, tokenizerSha256: base.meta.tokenizerSha256 };
   }
   const dir = v.data ?? "runs/data/default";
   const ds = await ensureDefaultDataset(dir);
@@ -211,6 +217,7 @@ export function parseRun(v: CommonValues, cfg: ModelConfig) {
   const seqLen = v["seq-len"] ? flagInt("--seq-len", v["seq-len"], 2) : cfg.n_ctx;
   if (seqLen > cfg.n_ctx) throw new UsageError(`--seq-len: ${seqLen} exceeds the model's n_ctx ${cfg.n_ctx}`);
   if (!v.out) throw new UsageError("--out DIR is required");
+  requireOutputPath(v.out, "--out", ["runs"]);
   return {
     seqLen,
     seed: flagInt("--seed", v.seed, 0),
@@ -229,4 +236,41 @@ export function progressLine(label: string) {
       ),
     );
   };
+}
+
+/** Refuses sampler settings under which no probe context enters any batch (lib/estimate/probe_coverage.ts). */
+export function requireProbeCoverage(
+  sgld: { draws?: number; batch?: number },
+  deltaH: number,
+  defaults: { draws: number; batchSize: number },
+): void {
+  const problem = probeCoverageProblem(
+    sgld.draws ?? defaults.draws,
+    sgld.batch ?? defaults.batchSize,
+    deltaH,
+    {
+      draws: "--draws",
+      batch: "--batch",
+      deltaH: "--delta-h",
+    },
+  );
+  if (problem !== null) throw new UsageError(problem);
+}
+
+/**
+ * Every shard's vocabulary must fit the model's: otherwise a token id beyond d_vocab fails deep inside the loss
+ * kernel after sampling started. Names the shard (and probe) and where d_vocab came from.
+ */
+export async function requireVocabFits(data: DataInput, dVocab: number, dVocabSource: string): Promise<void> {
+  for (const [name, path] of Object.entries(data.paths)) {
+    if (name === "tokenizer") continue;
+    const meta = await readShardMeta(path);
+    if (meta.vocabSize > dVocab) {
+      const what = name === "base" ? "--base" : `--probe ${name.replace(/^probe_/, "")}`;
+      throw new UsageError(
+        `${what}: ${path} was tokenized with ${meta.vocabSize} token ids, but d_vocab is ${dVocab} ` +
+          `(from ${dVocabSource}): token ids would not be in [0, ${dVocab})`,
+      );
+    }
+  }
 }

@@ -11,6 +11,7 @@
  * `blocks.0.attn.mask` are skipped with a warning; a missing parameter, a wrong shape or an unexpected
  * parameter-like tensor is an error naming the tensor.
  */
+import { ChiInputError } from "../util/errors.ts";
 import { ConfigError, type ModelConfig, parseModelConfig, validateModelConfig } from "./config.ts";
 import { paramLayout } from "./params.ts";
 import { readSafetensors, SafetensorsFile, type TensorToWrite, writeSafetensors } from "./safetensors.ts";
@@ -24,7 +25,7 @@ export const TRAIN_STATE_FORMAT = "chi-train-state-1";
 const RESERVED_KEYS = new Set(["format", "config", "step", "data_cursor", "extra"]);
 
 /** Thrown for a checkpoint or train state that cannot be saved or loaded; names the file and the tensor. */
-export class CheckpointError extends Error {
+export class CheckpointError extends ChiInputError {
   constructor(readonly file: string, readonly tensorName: string | null, detail: string) {
     super(`${file}${tensorName === null ? "" : `: tensor "${tensorName}"`}: ${detail}`);
     this.name = "CheckpointError";
@@ -266,9 +267,10 @@ export function skippedNote(path: string, loaded: LoadedCheckpoint): string | nu
 /** Last path component a TransformerLens state dict uses for buffers rather than parameters. */
 const BUFFER_NAMES = new Set(["IGNORE", "mask", "rotary_sin", "rotary_cos"]);
 
-function isBufferTensor(name: string, dtype: string): boolean {
-  const last = name.slice(name.lastIndexOf(".") + 1);
-  return BUFFER_NAMES.has(last) || dtype === "BOOL" || dtype.startsWith("I") || dtype.startsWith("U");
+// Only TransformerLens's own buffers are skipped: an unknown tensor, whatever its dtype, may be a parameter of
+// another architecture (an int8-quantised weight, say), and loading without it would give wrong numbers.
+function isBufferTensor(name: string): boolean {
+  return BUFFER_NAMES.has(name.slice(name.lastIndexOf(".") + 1));
 }
 
 async function resolveConfig(
@@ -343,7 +345,17 @@ function parseStep(path: string, metadata: Record<string, string>): number | nul
         `__metadata__.step must be an integer ≥ 0, got "${metadata.step}"`,
       );
     }
-    return Number(metadata.step);
+    const step = Number(metadata.step);
+    // A file renamed to another step (or metadata written wrong) would put χ at the wrong place on every curve.
+    const named = stepFromFileName(path);
+    if (named !== null && named !== step) {
+      throw new CheckpointError(
+        path,
+        null,
+        `__metadata__.step is ${step} but the file name says step ${named}: rename the file or fix its metadata`,
+      );
+    }
+    return step;
   }
   return stepFromFileName(path);
 }
@@ -387,7 +399,7 @@ export async function loadCheckpoint(path: string, expectCfg?: ModelConfig): Pro
   const warnings: string[] = [];
   for (const e of file.entries) {
     if (layout.byName.has(e.name)) continue;
-    if (isBufferTensor(e.name, e.dtype)) {
+    if (isBufferTensor(e.name)) {
       warnings.push(`ignored non-parameter tensor "${e.name}" (${e.dtype} [${e.shape.join(", ")}])`);
       continue;
     }

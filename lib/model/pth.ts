@@ -17,10 +17,11 @@
  * lib/model/checkpoint.ts decides what is a parameter.
  */
 import { unzipSync } from "fflate";
+import { ChiInputError } from "../util/errors.ts";
 import { encodeSafetensors, SafetensorsFile, type TensorToWrite, type WritableDtype } from "./safetensors.ts";
 
 /** A .pth file chi cannot read (not a zip, an unsupported opcode or storage type, …); names the file. */
-export class PthError extends Error {
+export class PthError extends ChiInputError {
   constructor(readonly file: string, readonly tensorName: string | null, detail: string) {
     super(`${file}${tensorName === null ? "" : `: tensor "${tensorName}"`}: ${detail}`);
     this.name = "PthError";

@@ -8,6 +8,7 @@
  * Reading validates everything before any tensor is decoded and names the file and the tensor in every error.
  * Tensors whose bytes are not aligned for their element type are copied before a typed view is made.
  */
+import { ChiInputError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/files.ts";
 
 /** The dtypes this module can read. */
@@ -84,7 +85,7 @@ export interface TensorToWrite {
 }
 
 /** Thrown for a malformed safetensors file or a bad request; the message names the file and the tensor. */
-export class SafetensorsError extends Error {
+export class SafetensorsError extends ChiInputError {
   constructor(readonly file: string, readonly tensorName: string | null, detail: string) {
     super(`${file}${tensorName === null ? "" : `: tensor "${tensorName}"`}: ${detail}`);
     this.name = "SafetensorsError";

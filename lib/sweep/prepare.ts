@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Gpu } from "../gpu/device.ts";
 import { ensureDefaultDataset } from "../data/default_dataset.ts";
 import { contextBatch, readShard, readShardMeta } from "../data/shard.ts";
+import { loadTokenizer } from "../data/tokenizer.ts";
 import { type ModelConfig, validateModelConfig } from "../model/config.ts";
 import {
   CHECKPOINT_NAMES,
@@ -50,11 +51,36 @@ export async function prepareData(cfg: SweepConfig): Promise<SweepData> {
   const baseMeta = await readShardMeta(d.base).catch((err) => {
     throw new SweepConfigError("data.base", (err as Error).message);
   });
+  // Fewer tokens than one minibatch: every batch would repeat the same few tokens, a loss nothing like q's.
+  const oneBatch = cfg.sgld.batchSize * cfg.sgld.seqLen;
+  if (baseMeta.tokens < oneBatch) {
+    throw new SweepConfigError(
+      "data.base",
+      `${d.base} holds ${baseMeta.tokens} tokens, fewer than one batch (sgld.batchSize × sgld.seqLen = ` +
+        `${cfg.sgld.batchSize} × ${cfg.sgld.seqLen} = ${oneBatch})`,
+    );
+  }
+  // The shards record the hash of the tokenizer that made them: decoding with another one would label every
+  // per-token row with the wrong text, and the induction-name spans would be other tokens.
+  const tokenizerHash = (await loadTokenizer(d.tokenizer)).hash;
+  if (tokenizerHash !== baseMeta.tokenizerSha256) {
+    throw new SweepConfigError(
+      "data.tokenizer",
+      `${d.tokenizer} (sha256 ${tokenizerHash.slice(0, 12)}…) is not the tokenizer ${d.base} was made with ` +
+        `(sha256 ${baseMeta.tokenizerSha256.slice(0, 12)}…)`,
+    );
+  }
   const probes = pick(Object.entries(d.probes).map(([name, path]) => ({ name, path })), cfg.probes);
   for (const p of probes) {
     const meta = await readShardMeta(p.path).catch((err) => {
       throw new SweepConfigError(`data.probes.${p.name}`, (err as Error).message);
     });
+    if (meta.tokens < cfg.sgld.seqLen) {
+      throw new SweepConfigError(
+        `data.probes.${p.name}`,
+        `${p.path} holds ${meta.tokens} tokens, fewer than one context (sgld.seqLen = ${cfg.sgld.seqLen})`,
+      );
+    }
     if (meta.tokenizerSha256 !== baseMeta.tokenizerSha256) {
       throw new SweepConfigError(
         `data.probes.${p.name}`,
@@ -216,4 +242,33 @@ export function resolveRestrictions(cfg: SweepConfig, model: ModelConfig): strin
     }
   }
   return [...cfg.restrictions];
+}
+
+/**
+ * Every shard's token ids must be ids of the model: a shard of a larger vocabulary would fail deep inside the
+ * loss kernel ("token id 297 is not in [0, 256)") after training or sampling started. Names the shard, the
+ * probe and where d_vocab came from.
+ */
+export async function checkShardVocab(
+  data: SweepData,
+  model: ModelConfig,
+  modelSource: string,
+): Promise<void> {
+  const shards = [
+    { field: "data.base", path: data.base },
+    ...data.probes.map((p) => ({
+      field: `data.probes.${p.name}`,
+      path: p.path,
+    })),
+  ];
+  for (const s of shards) {
+    const meta = await readShardMeta(s.path);
+    if (meta.vocabSize > model.d_vocab) {
+      throw new SweepConfigError(
+        s.field,
+        `${s.path} was tokenized with ${meta.vocabSize} token ids, but the model's d_vocab is ${model.d_vocab} ` +
+          `(from ${modelSource}): token ids would not be in [0, ${model.d_vocab})`,
+      );
+    }
+  }
 }

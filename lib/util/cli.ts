@@ -2,12 +2,13 @@
  * Flag validation shared by the scripts: parse once at the edge, with errors that name the flag and say what
  * was expected. Scripts catch UsageError (and the library's own errors), print the message and exit 2.
  */
+import { ChiInputError } from "./errors.ts";
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { ConfigError, type ModelConfig, PAPER_CONFIG, TINY_CONFIG } from "../model/config.ts";
 import { configFromJson } from "../model/checkpoint.ts";
 
 /** A bad command-line flag; the message names it. */
-export class UsageError extends Error {
+export class UsageError extends ChiInputError {
   constructor(message: string) {
     super(message);
     this.name = "UsageError";
