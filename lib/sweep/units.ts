@@ -201,11 +201,11 @@ export interface UnitRecord {
 export async function isUnitDone(out: string, unit: WorkUnit): Promise<boolean> {
   const dir = unitDir(out, unit.id);
   const file = join(dir, UNIT_FILE);
+  // The folder first: writeUnit renames a finished folder into place with its unit.json inside, so once the
+  // folder exists the file does too. (File first would race a concurrent rename between the two checks.)
+  if (!(await exists(dir))) return false;
   if (!(await exists(file))) {
-    if (await exists(dir)) {
-      throw new UnitError(`${dir}: a unit folder without ${UNIT_FILE}: not written by this tool; remove it`);
-    }
-    return false;
+    throw new UnitError(`${dir}: a unit folder without ${UNIT_FILE}: not written by this tool; remove it`);
   }
   const rec = await readJsonFile(file) as Partial<UnitRecord>;
   if (rec === null || typeof rec !== "object" || typeof rec.fingerprint !== "string") {
