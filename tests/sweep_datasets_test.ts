@@ -140,7 +140,7 @@ Deno.test("configs/paper.json: the paper's model, checkpoint set S, 14 probes, Î
   );
   const pt = c.perToken;
   assert.deepStrictEqual(
-    [pt.enabled, pt.step, pt.contexts, pt.chains, pt.draws, pt.batchSize],
-    [true, 49900, 160, 4, 100, 16],
+    [pt.enabled, pt.step, pt.contexts, pt.contextChoice, pt.chains, pt.draws, pt.batchSize],
+    [true, 49900, 160, "documents", 4, 100, 16],
   );
 });

@@ -175,6 +175,13 @@ Deno.test("sweep --plan: bad stand-ins are refused with one line naming the file
         e instanceof SweepConfigError && e.field === "data.probes.alpha" &&
         e.message.includes("another tokenizer"),
     );
+    // Per-token contexts chosen as documents: 12 asked for, the probes have 10 documents each.
+    await refused(
+      { ...raw, perToken: { ...raw.perToken, contexts: 12, contextChoice: "documents" } },
+      (e) =>
+        e instanceof SweepConfigError && e.field === "data.probes.alpha" &&
+        e.message.includes("10 documents"),
+    );
     // A checkpoint folder that is not there.
     await refused(
       { ...raw, checkpoints: join(dir, "nowhere") },

@@ -102,6 +102,12 @@ export interface SweepPerTokenConfig {
   step: number;
   /** Probe contexts per probe whose every token gets a χ. */
   contexts: number;
+  /**
+   * How the contexts are chosen: "windows" = T-token windows at seeded random offsets of the probe stream;
+   * "documents" = the first `contexts` documents in a seeded order, each from its first token (appendix C.2;
+   * lib/data/document_contexts.ts).
+   */
+  contextChoice: "windows" | "documents";
   chains: number;
   draws: number;
   batchSize: number;
@@ -157,6 +163,7 @@ export const SWEEP_DEFAULTS = Object.freeze({
     enabled: true,
     step: -1,
     contexts: 4,
+    contextChoice: "windows" as "windows" | "documents",
     chains: 2,
     draws: 20,
     batchSize: 8,
@@ -297,6 +304,14 @@ function parseRestrictions(r: Reader, v: unknown): "heads" | string[] {
   });
   if (new Set(out).size !== out.length) r.fail("restrictions", "lists a restriction twice");
   return out;
+}
+
+function parseContextChoice(r: Reader, v: unknown): SweepPerTokenConfig["contextChoice"] {
+  const c = r.str(v, "perToken.contextChoice", SWEEP_DEFAULTS.perToken.contextChoice);
+  if (c !== "windows" && c !== "documents") {
+    r.fail("perToken.contextChoice", `expected "windows" or "documents", got ${JSON.stringify(c)}`);
+  }
+  return c;
 }
 
 const DATA_FORMATS: readonly SweepDataFormat[] = ["shard", ...READER_FORMATS];
@@ -466,6 +481,7 @@ export async function parseSweepConfig(raw: unknown, source = "sweep config"): P
     enabled: r.bool(p.enabled, "perToken.enabled", pd.enabled),
     step: r.int(p.step, "perToken.step", pd.step, -1),
     contexts: r.int(p.contexts, "perToken.contexts", pd.contexts, 1),
+    contextChoice: parseContextChoice(r, p.contextChoice),
     chains: r.int(p.chains, "perToken.chains", pd.chains, 2),
     draws: r.int(p.draws, "perToken.draws", pd.draws, 2),
     batchSize: r.int(p.batchSize, "perToken.batchSize", pd.batchSize, 1),

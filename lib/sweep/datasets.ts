@@ -79,14 +79,15 @@ export async function ensureDatasetShard(
 }
 
 /**
- * Tokens of a dataset, counted by tokenizing its documents until `atLeast` tokens are seen (or the end):
- * enough to say whether it is long enough without tokenizing a 100k-row dataset whole. Documents are
- * followed by the separator, as in a shard.
+ * Tokens of a dataset, counted by tokenizing its documents until `atLeast` tokens and `atLeastDocuments`
+ * documents are seen (or the end): enough to say whether it is long enough without tokenizing a 100k-row
+ * dataset whole. Documents are followed by the separator, as in a shard.
  */
 export async function countDatasetTokens(
   src: SweepDataSource,
   tokenizer: Tokenizer,
   atLeast: number,
+  atLeastDocuments = 0,
 ): Promise<{ tokens: number; documents: number; complete: boolean }> {
   let tokens = 0, documents = 0;
   const sep = tokenizer.endOfTextId === null ? 0 : 1;
@@ -94,7 +95,7 @@ export async function countDatasetTokens(
   for await (const doc of docs) {
     tokens += tokenizer.encode(doc).length + sep;
     documents++;
-    if (tokens >= atLeast) {
+    if (tokens >= atLeast && documents >= atLeastDocuments) {
       await docs.return(undefined);
       return { tokens, documents, complete: false };
     }

@@ -11,7 +11,8 @@
  *
  * "Enough tokens": the base must hold one minibatch of distinct contexts (max(sgld.batchSize,
  * perToken.batchSize) × seqLen); a probe must hold one context (seqLen) and, with per-token χ, its
- * perToken.contexts contexts without overlap (contexts × seqLen).
+ * perToken.contexts contexts without overlap (contexts × seqLen) — and as many documents when the contexts are
+ * chosen as documents (perToken.contextChoice).
  */
 
 import type { Gpu } from "../gpu/device.ts";
@@ -37,6 +38,10 @@ export interface PlannedInput {
   source: SweepDataSource | null;
   /** Tokens counted (a lower bound when `complete` is false: counting stopped once enough were seen). */
   tokens: number;
+  /** Documents counted (likewise). */
+  documents: number;
+  /** Documents needed (per-token contexts chosen as documents), else 0. */
+  neededDocuments: number;
   complete: boolean;
   needed: number;
 }
@@ -80,8 +85,9 @@ async function checkInput(
   tokenizer: Tokenizer,
   tokenizerPath: string,
   needed: number,
+  neededDocuments: number,
 ): Promise<PlannedInput> {
-  let tokens: number, complete: boolean;
+  let tokens: number, documents: number, complete: boolean;
   if (src.format === "shard") {
     const meta = await readShardMeta(src.path).catch((err) => {
       throw new SweepConfigError(field, (err as Error).message);
@@ -104,10 +110,11 @@ async function checkInput(
       );
     }
     tokens = meta.tokens;
+    documents = meta.documents;
     complete = true;
   } else {
     try {
-      ({ tokens, complete } = await countDatasetTokens(src, tokenizer, needed));
+      ({ tokens, documents, complete } = await countDatasetTokens(src, tokenizer, needed, neededDocuments));
     } catch (err) {
       throw new SweepConfigError(field, (err as Error).message);
     }
@@ -121,7 +128,14 @@ async function checkInput(
           : "(its per-token contexts without overlap: perToken.contexts × sgld.seqLen)"),
     );
   }
-  return { name, field, source: src, tokens, complete, needed };
+  if (documents < neededDocuments) {
+    throw new SweepConfigError(
+      field,
+      `${src.path} holds ${documents} documents, fewer than the ${neededDocuments} per-token contexts ` +
+        `(perToken.contexts, chosen as documents)`,
+    );
+  }
+  return { name, field, source: src, tokens, documents, complete, needed, neededDocuments };
 }
 
 /** Checks the inputs of `cfg`, counts its work and (by default) estimates its time; writes nothing. */
@@ -204,11 +218,14 @@ export async function planSweep(cfg: SweepConfig, o: PlanOptions = {}): Promise<
       );
     }
     tokenizer = { path: d.tokenizer, vocabSize: tok.vocabSize };
-    inputs.push(await checkInput("base", "data.base", d.base, tok, d.tokenizer, tokensNeeded(cfg, false)));
+    inputs.push(await checkInput("base", "data.base", d.base, tok, d.tokenizer, tokensNeeded(cfg, false), 0));
+    const docs = cfg.perToken.enabled && cfg.perToken.contextChoice === "documents"
+      ? cfg.perToken.contexts
+      : 0;
     probes = cfg.probes ?? Object.keys(d.probes);
     for (const p of probes) {
       inputs.push(
-        await checkInput(p, `data.probes.${p}`, d.probes[p], tok, d.tokenizer, tokensNeeded(cfg, true)),
+        await checkInput(p, `data.probes.${p}`, d.probes[p], tok, d.tokenizer, tokensNeeded(cfg, true), docs),
       );
     }
   }
@@ -279,8 +296,11 @@ export function formatPlan(cfg: SweepConfig, p: SweepPlan): string[] {
       ? "shard"
       : `${i.source?.format} dataset, field "${i.source?.field}"`;
     lines.push(
-      `${i.field}: ${i.source?.path} (${what}): ${i.complete ? "" : "≥ "}${n(i.tokens)} tokens ` +
-        `(needs ${n(i.needed)})${i.complete ? "" : " — counted up to what is needed"}`,
+      `${i.field}: ${i.source?.path} (${what}): ${i.complete ? "" : "≥ "}${n(i.tokens)} tokens, ` +
+        `${i.complete ? "" : "≥ "}${n(i.documents)} documents (needs ${n(i.needed)} tokens` +
+        `${i.neededDocuments > 0 ? `, ${n(i.neededDocuments)} documents` : ""})${
+          i.complete ? "" : " — counted up to what is needed"
+        }`,
     );
   }
   if (p.checkpoints) {
