@@ -143,6 +143,7 @@ async function main(): Promise<void> {
   if (values.report) cfg = { ...cfg, report: values.report };
   if (values.plan) {
     const plan = await planSweep(cfg, {
+      source: values.config ?? values["from-manifest"] ?? "the default sweep",
       estimate: !values["no-estimate"],
       gpu: getGpu,
       log: (l) => console.error(l),

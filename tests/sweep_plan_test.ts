@@ -132,9 +132,10 @@ Deno.test("sweep --plan: stand-in files give the hand-counted work and an estima
 /** planSweep's error for `raw`, which must be one line and satisfy `check`. */
 async function refused(raw: unknown, check: (e: Error) => boolean): Promise<void> {
   const cfg = await parseSweepConfig(raw, "stand-in.json");
-  await assert.rejects(() => planSweep(cfg, { estimate: false }), (e: unknown) => {
+  await assert.rejects(() => planSweep(cfg, { estimate: false, source: "stand-in.json" }), (e: unknown) => {
     assert.ok(e instanceof Error);
     assert.ok(!e.message.includes("\n"), `one line: ${e.message}`);
+    if (e instanceof SweepConfigError) assert.ok(e.message.startsWith("stand-in.json: field"), e.message);
     assert.ok(check(e), e.message);
     return true;
   });

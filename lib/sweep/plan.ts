@@ -67,6 +67,8 @@ export interface PlanOptions {
   /** Measure the adapter and estimate the time (default true). */
   estimate?: boolean;
   gpu?: () => Promise<Gpu>;
+  /** The config's file, named in errors (default "sweep config"). */
+  source?: string;
   /** Bound on growing each measured size, seconds (default 20). */
   budgetSeconds?: number;
   log?: (line: string) => void;
@@ -138,8 +140,24 @@ async function checkInput(
   return { name, field, source: src, tokens, documents, complete, needed, neededDocuments };
 }
 
-/** Checks the inputs of `cfg`, counts its work and (by default) estimates its time; writes nothing. */
+/**
+ * Checks the inputs of `cfg`, counts its work and (by default) estimates its time; writes nothing. A config
+ * error names `o.source`.
+ */
 export async function planSweep(cfg: SweepConfig, o: PlanOptions = {}): Promise<SweepPlan> {
+  try {
+    return await plan(cfg, o);
+  } catch (err) {
+    if (err instanceof SweepConfigError && o.source !== undefined && err.source !== o.source) {
+      const prefix = `${err.source}: field "${err.field}": `;
+      const detail = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
+      throw new SweepConfigError(err.field, detail, o.source);
+    }
+    throw err;
+  }
+}
+
+async function plan(cfg: SweepConfig, o: PlanOptions): Promise<SweepPlan> {
   const log = o.log ?? (() => {});
   // Model and checkpoints first: the model's vocabulary is what the tokenizer must fit.
   let model: ModelConfig | null = cfg.modelConfig ? { ...cfg.modelConfig } : null;
