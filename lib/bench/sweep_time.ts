@@ -3,9 +3,10 @@
  * real unit computations (lib/estimate/unit.ts) are timed at the sweep's model and context length but with
  * fewer copies, a smaller batch and fewer probes; the per-step time is the difference of two draw counts (so
  * setup and pipeline compilation drop out), and the sweep's time is its FLOPs (lib/sweep/work.ts) divided by the
- * best FLOP rate measured. On a GPU the measured size is grown (×2 copies, ×4 batch) until a step takes long
- * enough to fill it, since small sizes underuse it (the estimate is then an upper bound); the best rate rather
- * than the last is kept because a CPU adapter shared with other jobs can measure one size at a bad moment.
+ * FLOP rate of the largest size measured. The size is grown (×2 copies, ×4 batch, ×2 probes) until a step takes
+ * a quarter second or the budget is spent: a GPU needs large steps to fill it, and on a CPU the smallest steps
+ * are too short to time reliably (one of a few milliseconds measured a rate 15× the real one on this
+ * project's 2-core llvmpipe machine). Small sizes underuse an adapter, so the estimate is an upper bound.
  *
  * Used by scripts/bench_sweep.ts (the default and the paper workloads) and `deno task sweep --plan`.
  * Weights are a random initialization and tokens uniform random ids: speed does not depend on their values.
@@ -85,10 +86,10 @@ export async function secondsPerStep(
 
 export interface KindEstimate {
   kind: SampledKind;
-  /** The measured size of the best FLOP rate, and its seconds per step. */
+  /** The largest size measured, and its seconds per step. */
   size: MeasuredSize;
   stepSeconds: number;
-  /** The best FLOP/s measured. */
+  /** FLOP/s measured at that size. */
   flopsPerSecond: number;
   /** The sweep's FLOPs of this kind divided by the measured rate. */
   seconds: number;
@@ -140,7 +141,6 @@ async function measureKind(
     contexts: kind === "chi" ? 0 : 1,
   };
   let t = await secondsPerStep(gpu, cfg, T, deltaH, s, kind);
-  let best = { size: s, t, rate: flops(s) / t };
   log(`  ${kind}: measured ${JSON.stringify(s)} → ${(t * 1000).toFixed(1)} ms/step`);
   const started = performance.now();
   while (t < 0.25 && flops(s) < flops(full) && (performance.now() - started) / 1000 < budgetSeconds) {
@@ -163,16 +163,16 @@ async function measureKind(
       break;
     }
     s = next;
-    if (flops(s) / t > best.rate) best = { size: s, t, rate: flops(s) / t };
     log(`  ${kind}: measured ${JSON.stringify(s)} → ${(t * 1000).toFixed(1)} ms/step`);
   }
+  const rate = flops(s) / t;
   const work = sweepWork(shape);
   return {
     kind,
-    size: best.size,
-    stepSeconds: best.t,
-    flopsPerSecond: best.rate,
-    seconds: (kind === "chi" ? work.flops.chi : work.flops.perToken) / best.rate,
+    size: s,
+    stepSeconds: t,
+    flopsPerSecond: rate,
+    seconds: (kind === "chi" ? work.flops.chi : work.flops.perToken) / rate,
   };
 }
 
@@ -195,6 +195,6 @@ export async function estimateSweepTime(
     totalSeconds: chi.seconds + (perToken?.seconds ?? 0) + ablationSeconds,
     method: `timed SGLD steps of the real unit code at this model and T = ${shape.seqLen} on reduced sizes ` +
       `(chi ${JSON.stringify(chi.size)}${perToken ? `, per-token ${JSON.stringify(perToken.size)}` : ""}), ` +
-      `scaled by FLOPs at the best measured rate; sampling only (no training, loading or report), one adapter`,
+      `scaled by FLOPs at the largest size's rate; sampling only (no training, loading or report), one adapter`,
   };
 }
