@@ -164,9 +164,7 @@ async function plan(cfg: SweepConfig, o: PlanOptions): Promise<SweepPlan> {
   let checkpoints: SweepPlan["checkpoints"] = null;
   let steps: number[] = [];
   let trainSteps: number | null = null;
-  if (cfg.checkpoints !== null) {
-    const dir = cfg.checkpoints;
-    if (!(await exists(dir))) throw new SweepConfigError("checkpoints", `${dir}: folder not found`);
+  const checkFolder = async (dir: string) => {
     const available = await listCheckpoints(dir);
     if (available.length === 0) {
       throw new SweepConfigError("checkpoints", `${dir}: no step_NNNNNNN.safetensors checkpoints`);
@@ -186,18 +184,24 @@ async function plan(cfg: SweepConfig, o: PlanOptions): Promise<SweepPlan> {
     }
     checkpoints = { dir, available: available.length, steps: chosen.map((c) => c.step) };
     steps = checkpoints.steps;
+  };
+  if (cfg.checkpoints !== null) {
+    if (!(await exists(cfg.checkpoints))) {
+      throw new SweepConfigError("checkpoints", `${cfg.checkpoints}: folder not found`);
+    }
+    await checkFolder(cfg.checkpoints);
   } else {
     validateModelConfig(model!, `model ${cfg.model}`);
     trainSteps = cfg.train.steps;
     const dir = `${cfg.train.dir}/checkpoints`;
     const available = (await exists(dir)) ? await listCheckpoints(dir) : [];
-    // Training writes train.checkpoints log-spaced checkpoints (0 and the last included); before it has run,
-    // the selection is counted on that number.
-    steps = available.length > 0 && available[available.length - 1].step === cfg.train.steps
-      ? selectCheckpoints(available, cfg.select, dir).map((c) => c.step)
-      : cfg.select.kind === "steps"
-      ? cfg.select.steps
-      : Array.from(
+    if (available.length > 0 && available[available.length - 1].step === cfg.train.steps) {
+      // Trained already (the sweep will reuse the run): check its checkpoints like given ones.
+      await checkFolder(dir);
+    } else {
+      // Training writes train.checkpoints log-spaced checkpoints (0 and the last included): the selection is
+      // counted on that number.
+      steps = cfg.select.kind === "steps" ? cfg.select.steps : Array.from(
         {
           length: cfg.select.kind === "all"
             ? cfg.train.checkpoints
@@ -205,6 +209,7 @@ async function plan(cfg: SweepConfig, o: PlanOptions): Promise<SweepPlan> {
         },
         (_, i) => i,
       );
+    }
   }
   const m = model!;
   if (cfg.sgld.seqLen > m.n_ctx) {
@@ -324,7 +329,8 @@ export function formatPlan(cfg: SweepConfig, p: SweepPlan): string[] {
   if (p.checkpoints) {
     const st = p.checkpoints.steps;
     lines.push(
-      `checkpoints: ${st.length} selected of ${p.checkpoints.available} in ${p.checkpoints.dir} ` +
+      `checkpoints: ${st.length} selected of ${p.checkpoints.available} in ${p.checkpoints.dir}` +
+        `${p.trainSteps !== null ? " (trained already; the sweep reuses them)" : ""} ` +
         `(steps ${st.join(", ")}); every one loads with the model above`,
     );
   } else {
