@@ -28,6 +28,7 @@ import { type SweepConfig, SweepConfigError, type SweepDataSource } from "./conf
 import { resolveRestrictions } from "./prepare.ts";
 import { selectCheckpoints } from "./select.ts";
 import { countDatasetTokens } from "./datasets.ts";
+import { COMPONENT_NAMES } from "../data/synthetic.ts";
 import { type SweepShape, type SweepWork, sweepWork } from "./work.ts";
 
 /** One checked data input. */
@@ -221,7 +222,7 @@ async function plan(cfg: SweepConfig, o: PlanOptions): Promise<SweepPlan> {
   const inputs: PlannedInput[] = [];
   let probes: string[];
   if (cfg.data === null) {
-    probes = cfg.probes ?? [];
+    probes = cfg.probes ?? [...COMPONENT_NAMES];
     log(`data: the embedded synthetic dataset in ${cfg.defaultDataDir} (built on the first run if missing)`);
   } else {
     const d = cfg.data;
@@ -264,7 +265,7 @@ async function plan(cfg: SweepConfig, o: PlanOptions): Promise<SweepPlan> {
   const shape: SweepShape = {
     model: m,
     checkpoints: steps.length,
-    probes: cfg.data === null ? (cfg.probes?.length ?? 6) : probes.length,
+    probes: probes.length,
     restrictions: restrictions.includes("full") ? restrictions.length : restrictions.length + 1,
     heads: restrictions.filter((r) => r !== "full").length,
     deltaH: cfg.deltaH,
@@ -311,6 +312,12 @@ export function formatPlan(cfg: SweepConfig, p: SweepPlan): string[] {
       n(p.parameters)
     } parameters)`,
   ];
+  if (cfg.data === null) {
+    lines.push(
+      `data: the embedded synthetic dataset in ${cfg.defaultDataDir} (built on the first run if missing), ` +
+        `probes ${p.probes.join(", ")}`,
+    );
+  }
   if (p.tokenizer) {
     lines.push(`tokenizer: ${p.tokenizer.path} (${n(p.tokenizer.vocabSize)} tokens), made every shard`);
   }
