@@ -45,6 +45,14 @@ export {
   saveCheckpoint,
 } from "./lib/model/checkpoint.ts";
 export { readSafetensors, SafetensorsError, writeSafetensors } from "./lib/model/safetensors.ts";
+/**
+ * PyTorch `.pth` / `.pt` state dicts (torch.save's zip format) read without Python. `loadCheckpoint` takes them
+ * like safetensors files, e.g. `await loadCheckpoint("checkpoint_0049900.pth", PAPER_CONFIG)` (the config is
+ * needed when no config.json lies beside the file); `readPth` gives the state dict's tensors as stored;
+ * `convertCheckpoint` writes a chi safetensors checkpoint (config and step in its metadata).
+ */
+export { parsePth, PthError, type PthStateDict, type PthTensor, readPth } from "./lib/model/pth.ts";
+export { convertCheckpoint, type Converted } from "./lib/model/convert.ts";
 
 // Training
 export { train, TRAIN_DEFAULTS, TrainError, type TrainOptions } from "./lib/train/train.ts";

@@ -4,12 +4,13 @@
  *
  *   deno task bench [--paper-batch 2] [--steps 5] [--skip-paper]
  */
+import { runMain } from "../lib/util/main.ts";
 import { parseArgs } from "node:util";
-import { getGpu, GpuUnavailableError } from "../lib/gpu/device.ts";
+import { getGpu } from "../lib/gpu/device.ts";
 import { measureMatmul } from "../lib/bench/matmul.ts";
 import { measureGpuTrainStep, measureTypeScriptTrainStep } from "../lib/bench/train_step.ts";
 import { PAPER_CONFIG, TINY_CONFIG } from "../lib/model/config.ts";
-import { flagInt, UsageError } from "../lib/util/cli.ts";
+import { flagInt } from "../lib/util/cli.ts";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -57,12 +58,4 @@ async function main(): Promise<void> {
   }
 }
 
-try {
-  await main();
-} catch (err) {
-  if (err instanceof GpuUnavailableError || err instanceof UsageError) {
-    console.error(`error: ${err.message}`);
-    Deno.exit(2);
-  }
-  throw err;
-}
+await runMain(main);

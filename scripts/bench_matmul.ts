@@ -9,10 +9,13 @@
  * --all-variants also runs the reference and gpu kernels on the big shapes (minutes on llvmpipe).
  */
 import { parseArgs } from "node:util";
+import { installErrorEdge } from "../lib/util/main.ts";
+import { UsageError } from "../lib/util/cli.ts";
 import { getGpu } from "../lib/gpu/device.ts";
 import { type MatmulBenchSpec, measureMatmul } from "../lib/bench/matmul.ts";
 import type { MatmulVariant } from "../lib/model/matmul_spec.ts";
 
+installErrorEdge();
 const { values } = parseArgs({
   args: Deno.args,
   options: {
@@ -22,10 +25,10 @@ const { values } = parseArgs({
   },
 });
 const seconds = Number(values.seconds);
-if (!(seconds > 0)) throw new Error(`--seconds: expected a positive number, got ${values.seconds}`);
+if (!(seconds > 0)) throw new UsageError(`--seconds: expected a positive number, got ${values.seconds}`);
 const trials = Number(values.trials);
 if (!Number.isInteger(trials) || trials < 1) {
-  throw new Error(`--trials: expected a positive integer, got ${values.trials}`);
+  throw new UsageError(`--trials: expected a positive integer, got ${values.trials}`);
 }
 
 const gpu = await getGpu();

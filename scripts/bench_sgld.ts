@@ -9,6 +9,7 @@
  * Parameters are random (initParams): throughput does not depend on their values. FLOPs are counted as
  * 2·(multiply-adds) of the matmuls and attention products; the backward pass as twice the forward.
  */
+import { runMain } from "../lib/util/main.ts";
 import { parseArgs } from "node:util";
 import { getGpu } from "../lib/gpu/device.ts";
 import { PAPER_CONFIG, TINY_CONFIG } from "../lib/model/config.ts";
@@ -151,13 +152,5 @@ async function main(): Promise<void> {
 }
 
 if (import.meta.main) {
-  try {
-    await main();
-  } catch (e) {
-    if (e instanceof UsageError) {
-      console.error(e.message);
-      Deno.exit(2);
-    }
-    throw e;
-  }
+  await runMain(main);
 }

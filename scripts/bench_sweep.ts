@@ -6,6 +6,7 @@
  *
  *   deno run --allow-read=. --allow-env scripts/bench_sweep.ts [--only default|paper] [--budget-s 60]
  */
+import { runMain } from "../lib/util/main.ts";
 import { parseArgs } from "node:util";
 import { getGpu } from "../lib/gpu/device.ts";
 import { type ModelConfig, PAPER_CONFIG, TINY_CONFIG } from "../lib/model/config.ts";
@@ -93,4 +94,4 @@ async function main() {
   }
 }
 
-await main();
+await runMain(main);

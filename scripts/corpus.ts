@@ -8,14 +8,16 @@
 import { buildCorpus } from "../lib/data/corpus.ts";
 import { guessFormat, READER_FORMATS, type ReaderFormat } from "../lib/data/readers/mod.ts";
 import type { TextSplit } from "../lib/data/readers/text.ts";
-import { runScript } from "../lib/estimate/script_run.ts";
+import { runMain } from "../lib/util/main.ts";
+import { requireOutputPath } from "../lib/util/output_path.ts";
 import { flagIntOptional, flagRequired, parseFlags, UsageError } from "../lib/util/cli.ts";
 
 const USAGE = `usage: corpus.ts --input PATH [--format text|jsonl|arrow|parquet] [--field NAME]
                  [--split file|paragraph|line] [--limit N]
                  (--tokenizer tokenizer.json | --train-tokenizer --vocab-size N [--train-chars N]
                   [--tokenizer-out PATH])
-                 --out SHARD`;
+                 --out SHARD [--strict]
+  --strict   refuse text/JSONL input with bytes that are not UTF-8 (default: replace them, with a warning)`;
 
 async function main(args: string[]): Promise<void> {
   const v = parseFlags(args, {
@@ -30,6 +32,7 @@ async function main(args: string[]): Promise<void> {
     "train-chars": { type: "string" },
     "tokenizer-out": { type: "string" },
     out: { type: "string" },
+    strict: { type: "boolean", default: false },
     help: { type: "boolean", default: false },
   }).values;
   if (v.help) {
@@ -38,6 +41,8 @@ async function main(args: string[]): Promise<void> {
   }
   const input = flagRequired("--input", v.input);
   const out = flagRequired("--out", v.out);
+  requireOutputPath(out, "--out", ["runs"]);
+  if (v["tokenizer-out"] !== undefined) requireOutputPath(v["tokenizer-out"], "--tokenizer-out", ["runs"]);
   const format = (v.format ?? guessFormat(input)) as ReaderFormat | null;
   if (format === null) throw new UsageError(`--format is required: cannot tell the format of "${input}"`);
   if (!READER_FORMATS.includes(format)) {
@@ -82,8 +87,15 @@ async function main(args: string[]): Promise<void> {
       }
       : undefined,
     onProgress: progress,
+    strictUtf8: v.strict,
   });
   if (progress) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[2K"));
+  if (result.invalidUtf8 > 0) {
+    console.error(
+      `warning: ${input}: ${result.invalidUtf8} byte sequences that are not UTF-8 were replaced by U+FFFD ` +
+        `(--strict refuses such input)`,
+    );
+  }
   const s = (performance.now() - started) / 1000;
   const m = result.meta;
   console.log(
@@ -94,4 +106,4 @@ async function main(args: string[]): Promise<void> {
   );
 }
 
-if (import.meta.main) await runScript(() => main(Deno.args), USAGE);
+if (import.meta.main) await runMain(() => main(Deno.args));

@@ -5,44 +5,45 @@
  *
  *   deno task heads --checkpoints runs/train-tiny/checkpoints [--steps 0,500,2000] [--out runs/heads-tiny]
  *
- * Flags: --checkpoints DIR | --checkpoint FILE (repeatable)  --steps a,b,c  --sequences N  --span S  --seed N
+ * Flags: --checkpoints DIR | --checkpoint FILE (repeatable)  --steps a,b,c  --model paper|tiny|CONFIG_JSON
+ *        --sequences N  --span S  --seed N
  *        --names TOKENIZER_JSON (draw the spans from the synthetic corpus's induction names, as that tokenizer
  *        encodes them, instead of the whole vocabulary)  --out DIR (default: print only)
  */
-import { parseArgs } from "node:util";
 import { headRoles, headRolesColumns } from "../lib/analysis/head_roles.ts";
 import { writeHeadRolesTable } from "../lib/analysis/tables.ts";
-import { loadCheckpoint } from "../lib/model/checkpoint.ts";
-import { concatColumns, runScript } from "../lib/estimate/script_run.ts";
-import { type CommonValues, selectCheckpoints } from "../lib/estimate/script_inputs.ts";
+import { concatColumns } from "../lib/estimate/script_run.ts";
+import { runMain } from "../lib/util/main.ts";
+import { requireOutputPath } from "../lib/util/output_path.ts";
+import { loadScriptCheckpoint, selectCheckpoints } from "../lib/estimate/script_inputs.ts";
 import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
-import { flagInt, flagIntOptional } from "../lib/util/cli.ts";
+import { flagInt, flagIntOptional, flagModel, MODEL_USAGE, parseFlags } from "../lib/util/cli.ts";
 import { loadTokenizer } from "../lib/data/tokenizer.ts";
 import { inductionNameIds } from "../lib/data/synthetic/induction.ts";
 
-const USAGE = `usage: heads.ts --checkpoints DIR | --checkpoint FILE… [--steps a,b,c]
+const USAGE = `usage: heads.ts --checkpoints DIR | --checkpoint FILE… [--steps a,b,c] (.safetensors or .pth)
+  [${MODEL_USAGE}]
   [--sequences N (default ≈ 2048 query positions)] [--span S (default n_ctx/2)] [--seed N (default 0)]
   [--names TOKENIZER_JSON (spans of the synthetic corpus's induction names, e.g. runs/data/default/tokenizer.json)]
   [--out DIR (writes head_roles.arrow and manifest.json)]`;
 
 async function main(args: string[]): Promise<void> {
-  const { values: v } = parseArgs({
-    args,
-    options: {
-      checkpoints: { type: "string" },
-      checkpoint: { type: "string", multiple: true },
-      steps: { type: "string" },
-      sequences: { type: "string" },
-      span: { type: "string" },
-      seed: { type: "string", default: "0" },
-      names: { type: "string" },
-      out: { type: "string" },
-      help: { type: "boolean", default: false },
-    },
-    strict: true,
+  const { values: v } = parseFlags(args, {
+    checkpoints: { type: "string" },
+    checkpoint: { type: "string", multiple: true },
+    steps: { type: "string" },
+    model: { type: "string" },
+    sequences: { type: "string" },
+    span: { type: "string" },
+    seed: { type: "string", default: "0" },
+    names: { type: "string" },
+    out: { type: "string" },
+    help: { type: "boolean", default: false },
   });
   if (v.help) return console.log(USAGE);
-  const checkpoints = await selectCheckpoints(v as CommonValues);
+  if (v.out) requireOutputPath(v.out, "--out", ["runs"]);
+  const model = await flagModel(v.model);
+  const checkpoints = await selectCheckpoints(v, false, model);
   const opts = {
     sequences: flagIntOptional("--sequences", v.sequences, 1),
     span: flagIntOptional("--span", v.span, 2),
@@ -51,7 +52,7 @@ async function main(args: string[]): Promise<void> {
   };
   const parts = [];
   for (const ck of checkpoints) {
-    const loaded = await loadCheckpoint(ck.path);
+    const loaded = await loadScriptCheckpoint(ck.path, model);
     const roles = headRoles(loaded.config, loaded.params, opts);
     const cols = headRolesColumns(ck.step, roles);
     parts.push(cols);
@@ -83,4 +84,4 @@ async function main(args: string[]): Promise<void> {
   console.log(`${v.out}: head_roles.arrow (${parts.length} checkpoints), manifest.json`);
 }
 
-if (import.meta.main) await runScript(() => main(Deno.args), USAGE);
+if (import.meta.main) await runMain(() => main(Deno.args));

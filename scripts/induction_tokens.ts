@@ -11,7 +11,7 @@
  */
 import { splitByInductionRule } from "../lib/analysis/induction_rule.ts";
 import { readAblationTable, readContextsTable, readPerTokenTable } from "../lib/analysis/tables.ts";
-import { runScript } from "../lib/estimate/script_run.ts";
+import { runMain } from "../lib/util/main.ts";
 import { exists } from "../lib/util/files.ts";
 import { flagRequired, parseFlags } from "../lib/util/cli.ts";
 
@@ -64,4 +64,4 @@ async function main(args: string[]): Promise<void> {
   }
 }
 
-if (import.meta.main) await runScript(() => main(Deno.args), USAGE);
+if (import.meta.main) await runMain(() => main(Deno.args));

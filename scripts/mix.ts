@@ -7,7 +7,8 @@
  *     --delta-h 0.1 --n-ctx 64 --count 10000 --seed 1 --out mixed_code_0.1
  */
 import { mixShards } from "../lib/data/mix_shards.ts";
-import { runScript } from "../lib/estimate/script_run.ts";
+import { runMain } from "../lib/util/main.ts";
+import { requireOutputPath } from "../lib/util/output_path.ts";
 import { flagInt, flagNumber, flagRequired, parseFlags } from "../lib/util/cli.ts";
 
 const USAGE =
@@ -26,6 +27,7 @@ async function main(args: string[]): Promise<void> {
   });
   if (values.help) return console.log(USAGE);
   const out = flagRequired("--out", values.out);
+  requireOutputPath(out, "--out", ["runs"]);
   const meta = await mixShards({
     base: flagRequired("--base", values.base),
     probe: flagRequired("--probe", values.probe),
@@ -42,4 +44,4 @@ async function main(args: string[]): Promise<void> {
   );
 }
 
-if (import.meta.main) await runScript(() => main(Deno.args), USAGE);
+if (import.meta.main) await runMain(() => main(Deno.args));

@@ -7,24 +7,27 @@
  *   deno run --allow-read=. --allow-write=runs --allow-env scripts/per_token.ts \
  *     --checkpoints runs/train-tiny/checkpoints --contexts 8 --out runs/per-token-tiny [--no-ablation]
  */
+import { PER_TOKEN_DEFAULTS } from "../lib/estimate/sgld.ts";
 import { getGpu } from "../lib/gpu/device.ts";
-import { loadCheckpoint } from "../lib/model/checkpoint.ts";
 import { loadTokenizer } from "../lib/data/tokenizer.ts";
 import { writeAblationTable, writeContextsTable, writePerTokenTable } from "../lib/analysis/tables.ts";
 import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
-import { flagInt, parseFlags, UsageError } from "../lib/util/cli.ts";
+import { flagInt, flagModel, parseFlags, UsageError } from "../lib/util/cli.ts";
 import { probeContexts, runAblation, runPerTokenSusceptibilities } from "../lib/estimate/unit.ts";
-import { runScript } from "../lib/estimate/script_run.ts";
+import { runMain } from "../lib/util/main.ts";
 import { formatHealth, healthSummary } from "../lib/estimate/health.ts";
 import {
   COMMON_OPTIONS,
   COMMON_USAGE,
   type CommonValues,
   loadData,
+  loadScriptCheckpoint,
   parseRestrictions,
   parseRun,
   parseSgld,
   progressLine,
+  requireProbeCoverage,
+  requireVocabFits,
   selectCheckpoints,
 } from "../lib/estimate/script_inputs.ts";
 
@@ -42,18 +45,26 @@ async function main(args: string[]): Promise<void> {
   if (v.help) return console.log(USAGE);
   const common = v as unknown as CommonValues;
   const count = flagInt("--contexts", v.contexts, 1);
-  const [ck] = await selectCheckpoints(common, true);
-  const loaded = await loadCheckpoint(ck.path);
+  const model = await flagModel(common.model);
+  const [ck] = await selectCheckpoints(common, true, model);
+  const loaded = await loadScriptCheckpoint(ck.path, model);
   const cfg = loaded.config;
   const restrictions = parseRestrictions(common, cfg);
   const sgld = parseSgld(common);
   const run = parseRun(common, cfg);
+  requireProbeCoverage(sgld, run.deltaH, PER_TOKEN_DEFAULTS);
   const data = await loadData(common);
+  await requireVocabFits(data, cfg.d_vocab, `checkpoint ${ck.path}`);
   const tokenizerPath = v.tokenizer ?? data.tokenizerPath;
   if (!tokenizerPath) {
     throw new UsageError("--tokenizer FILE is required with --base/--probe (to decode contexts)");
   }
   const tokenizer = await loadTokenizer(tokenizerPath);
+  if (data.tokenizerSha256 !== undefined && tokenizer.hash !== data.tokenizerSha256) {
+    throw new UsageError(
+      `--tokenizer: ${tokenizerPath} is not the tokenizer the --base shard ${common.base} was made with`,
+    );
+  }
   const probes = data.probes.map((p, i) => ({
     ...p,
     contexts: probeContexts(p.tokens, run.seqLen, count, run.seed + i),
@@ -130,4 +141,4 @@ async function main(args: string[]): Promise<void> {
   console.log(`${run.out}: ${files.join(", ")}, manifest.json`);
 }
 
-if (import.meta.main) await runScript(() => main(Deno.args), USAGE);
+if (import.meta.main) await runMain(() => main(Deno.args));

@@ -12,6 +12,9 @@
  * model) to runs/demo/results (or --results) and reports on it, to reports/demo/index.html by default.
  */
 
+import { ChiInputError } from "../lib/util/errors.ts";
+import { runMain } from "../lib/util/main.ts";
+import { OUTPUT_ROOTS, requireOutputPath } from "../lib/util/output_path.ts";
 import { parseArgs } from "node:util";
 import { basename, dirname, join, resolve } from "node:path";
 import { loadResults } from "../lib/analysis/results.ts";
@@ -29,9 +32,9 @@ const USAGE = "usage: report.ts --results <dir> [--out <file>] [--heads l:h,...]
   "       report.ts --demo [--scale small|paper] [--results <dir>] [--out <file>] [options as above]";
 
 /** A command-line mistake; printed with the usage line. */
-export class UsageError extends Error {
+export class UsageError extends ChiInputError {
   constructor(message: string) {
-    super(`${message}\n${USAGE}`);
+    super(`${message} (usage: report.ts --help)`);
     this.name = "UsageError";
   }
 }
@@ -64,7 +67,11 @@ export interface ReportRun {
 }
 
 /** Parses `args`, optionally writes the demo results, builds and writes the report. */
-export async function runReport(args: string[]): Promise<ReportRun | undefined> {
+export async function runReport(
+  args: string[],
+  /** Where outputs may go (the script: runs/ and reports/, symlinks resolved); null = anywhere (tests). */
+  outputRoots: readonly string[] | null = null,
+): Promise<ReportRun | undefined> {
   let values;
   try {
     ({ values } = parseArgs({
@@ -105,6 +112,10 @@ export async function runReport(args: string[]): Promise<ReportRun | undefined> 
     probes: list(values.probes),
   };
   let dir = values.results;
+  if (outputRoots !== null) {
+    if (values.out !== undefined) requireOutputPath(values.out, "--out", outputRoots);
+    if (values.demo && dir !== undefined) requireOutputPath(dir, "--results", outputRoots);
+  }
   if (values.demo) {
     const scale = values.scale ?? "small";
     if (scale !== "small" && scale !== "paper") {
@@ -127,8 +138,8 @@ export async function runReport(args: string[]): Promise<ReportRun | undefined> 
 }
 
 if (import.meta.main) {
-  try {
-    const run = await runReport(Deno.args);
+  await runMain(async () => {
+    const run = await runReport(Deno.args, OUTPUT_ROOTS);
     if (run) {
       const { out, report } = run;
       console.log(
@@ -138,8 +149,5 @@ if (import.meta.main) {
       );
       for (const n of report.notes) console.log(`note: ${n}`);
     }
-  } catch (err) {
-    console.error(`report: ${(err as Error).message}`);
-    Deno.exit(1);
-  }
+  });
 }

@@ -9,7 +9,6 @@
  *     --checkpoints runs/train-tiny/checkpoints --steps 2000 --restrictions full --out runs/llc-tiny
  */
 import { getGpu } from "../lib/gpu/device.ts";
-import { loadCheckpoint } from "../lib/model/checkpoint.ts";
 import { writeTracesTable } from "../lib/analysis/tables.ts";
 import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
 import { writeJsonAtomic } from "../lib/util/files.ts";
@@ -18,18 +17,21 @@ import { calibrate, formatCalibration } from "../lib/estimate/calibrate.ts";
 import { formatHealth, healthSummary } from "../lib/estimate/health.ts";
 import { createTransformerTarget, lossAtWStar, wStarBuffer } from "../lib/estimate/transformer_target.ts";
 import { SGLD_DEFAULTS } from "../lib/estimate/sgld.ts";
-import { flagNumber, parseFlags } from "../lib/util/cli.ts";
+import { flagModel, flagNumber, parseFlags } from "../lib/util/cli.ts";
 import type { ModelConfig } from "../lib/model/config.ts";
 import type { Gpu } from "../lib/gpu/device.ts";
 import { COMMON_OPTIONS, type CommonValues } from "../lib/estimate/script_inputs.ts";
-import { concatColumns, runScript } from "../lib/estimate/script_run.ts";
+import { concatColumns } from "../lib/estimate/script_run.ts";
+import { runMain } from "../lib/util/main.ts";
 import {
   COMMON_USAGE,
   loadData,
+  loadScriptCheckpoint,
   parseRestrictions,
   parseRun,
   parseSgld,
   progressLine,
+  requireVocabFits,
   selectCheckpoints,
 } from "../lib/estimate/script_inputs.ts";
 
@@ -101,18 +103,20 @@ async function main(args: string[]): Promise<void> {
   if (v.help) return console.log(USAGE);
   const cal = parsed.values.calibrate;
   const calNbeta = parsed.values["calibrate-nbeta"];
-  const checkpoints = await selectCheckpoints(v);
-  const cfg = (await loadCheckpoint(checkpoints[0].path)).config;
+  const model = await flagModel(v.model);
+  const checkpoints = await selectCheckpoints(v, false, model);
+  const cfg = (await loadScriptCheckpoint(checkpoints[0].path, model)).config;
   const restrictions = parseRestrictions(v, cfg);
   const sgld = parseSgld(v);
   const run = parseRun(v, cfg);
   const data = await loadData(v, false);
+  await requireVocabFits(data, cfg.d_vocab, `checkpoint ${checkpoints[0].path}`);
   const gpu = await getGpu();
   if (cal) {
     const ck = checkpoints[0];
     const eps = numberList("--calibrate", cal);
     const nbeta = calNbeta ? numberList("--calibrate-nbeta", calNbeta) : undefined;
-    await runCalibration(gpu, cfg, (await loadCheckpoint(ck.path, cfg)).params, data.base, {
+    await runCalibration(gpu, cfg, (await loadScriptCheckpoint(ck.path, cfg)).params, data.base, {
       eps,
       nbeta,
       sgld,
@@ -122,7 +126,7 @@ async function main(args: string[]): Promise<void> {
   }
   const rows = [], traces = [];
   for (const ck of checkpoints) {
-    const loaded = await loadCheckpoint(ck.path, cfg);
+    const loaded = await loadScriptCheckpoint(ck.path, cfg);
     const res = await runCheckpointLlc(gpu, {
       cfg,
       params: loaded.params,
@@ -161,4 +165,4 @@ async function main(args: string[]): Promise<void> {
   console.log(`${run.out}: llc.json, traces.arrow, manifest.json`);
 }
 
-if (import.meta.main) await runScript(() => main(Deno.args), USAGE);
+if (import.meta.main) await runMain(() => main(Deno.args));

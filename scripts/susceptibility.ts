@@ -5,21 +5,26 @@
  *   deno run --allow-read=. --allow-write=runs --allow-env scripts/susceptibility.ts \
  *     --checkpoints runs/train-tiny/checkpoints --steps 0,500,2000 --out runs/chi-tiny [--probes induction,code]
  */
+import { SGLD_DEFAULTS } from "../lib/estimate/sgld.ts";
 import { getGpu } from "../lib/gpu/device.ts";
-import { loadCheckpoint } from "../lib/model/checkpoint.ts";
+import { flagModel } from "../lib/util/cli.ts";
 import { writeSusceptibilityTable, writeTracesTable } from "../lib/analysis/tables.ts";
 import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
 import { runCheckpointSusceptibilities } from "../lib/estimate/unit.ts";
 import { formatHealth, healthSummary } from "../lib/estimate/health.ts";
-import { concatColumns, runScript } from "../lib/estimate/script_run.ts";
+import { concatColumns } from "../lib/estimate/script_run.ts";
+import { runMain } from "../lib/util/main.ts";
 import {
   COMMON_USAGE,
   loadData,
+  loadScriptCheckpoint,
   parseCommon,
   parseRestrictions,
   parseRun,
   parseSgld,
   progressLine,
+  requireProbeCoverage,
+  requireVocabFits,
   selectCheckpoints,
 } from "../lib/estimate/script_inputs.ts";
 
@@ -28,17 +33,20 @@ const USAGE = `usage: susceptibility.ts [flags]${COMMON_USAGE}`;
 async function main(args: string[]): Promise<void> {
   const { values: v } = parseCommon(args);
   if (v.help) return console.log(USAGE);
-  const checkpoints = await selectCheckpoints(v);
-  const first = await loadCheckpoint(checkpoints[0].path);
+  const model = await flagModel(v.model);
+  const checkpoints = await selectCheckpoints(v, false, model);
+  const first = await loadScriptCheckpoint(checkpoints[0].path, model);
   const cfg = first.config;
   const restrictions = parseRestrictions(v, cfg);
   const sgld = parseSgld(v);
   const run = parseRun(v, cfg);
+  requireProbeCoverage(sgld, run.deltaH, SGLD_DEFAULTS);
   const data = await loadData(v);
+  await requireVocabFits(data, cfg.d_vocab, `checkpoint ${checkpoints[0].path}`);
   const gpu = await getGpu();
   const susceptibility = [], traces = [], health = [];
   for (const ck of checkpoints) {
-    const loaded = await loadCheckpoint(ck.path, cfg);
+    const loaded = await loadScriptCheckpoint(ck.path, cfg);
     const res = await runCheckpointSusceptibilities(gpu, {
       cfg,
       params: loaded.params,
@@ -83,4 +91,4 @@ async function main(args: string[]): Promise<void> {
   );
 }
 
-if (import.meta.main) await runScript(() => main(Deno.args), USAGE);
+if (import.meta.main) await runMain(() => main(Deno.args));

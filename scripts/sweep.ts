@@ -12,29 +12,18 @@
  *
  * Finished units are skipped, so rerunning after an interruption continues where it stopped.
  */
+import { runMain } from "../lib/util/main.ts";
 import { parseArgs } from "node:util";
-import { getGpu, GpuUnavailableError } from "../lib/gpu/device.ts";
-import { ConfigError } from "../lib/model/config.ts";
-import { CheckpointError } from "../lib/model/checkpoint.ts";
-import { DataError } from "../lib/data/errors.ts";
-import { TrainError } from "../lib/train/train.ts";
-import { TableError } from "../lib/analysis/tables.ts";
-import { SgldDivergenceError } from "../lib/estimate/sampler.ts";
-import { SgldOptionError } from "../lib/estimate/sgld.ts";
-import { ManifestError } from "../lib/util/manifest.ts";
-import type { Manifest } from "../lib/util/manifest.ts";
+import { getGpu } from "../lib/gpu/device.ts";
+import { buildManifest, type Manifest } from "../lib/util/manifest.ts";
+import { reproductionWarnings } from "../lib/sweep/reproduce.ts";
 import { readJsonFile } from "../lib/util/files.ts";
+import { requireOutputPath } from "../lib/util/output_path.ts";
 import { Progress } from "../lib/util/progress.ts";
 import { UsageError } from "../lib/util/cli.ts";
-import {
-  parseSweepConfig,
-  readSweepConfig,
-  type SweepConfig,
-  SweepConfigError,
-} from "../lib/sweep/config.ts";
+import { parseSweepConfig, readSweepConfig, type SweepConfig } from "../lib/sweep/config.ts";
 import { resolveShard } from "../lib/sweep/shard.ts";
 import { changedInputs, runSweep, type SweepRunResult } from "../lib/sweep/run.ts";
-import { UnitError } from "../lib/sweep/units.ts";
 import { formatPlan, planSweep } from "../lib/sweep/plan.ts";
 
 const HELP = `deno task sweep [flags]
@@ -116,7 +105,7 @@ async function main(): Promise<void> {
   try {
     parsed = parseArgs({ options: ARG_OPTIONS, strict: true });
   } catch (err) {
-    throw new UsageError(`${(err as Error).message}\n${HELP}`);
+    throw new UsageError(`${(err as Error).message} (deno task sweep --help lists the flags)`);
   }
   const { values } = parsed;
   if (values.help) {
@@ -141,6 +130,10 @@ async function main(): Promise<void> {
   }
   if (values.out) cfg = { ...cfg, out: values.out };
   if (values.report) cfg = { ...cfg, report: values.report };
+  requireOutputPath(cfg.out, values.out ? "--out" : "out");
+  requireOutputPath(cfg.report, values.report ? "--report" : "report");
+  if (cfg.checkpoints === null) requireOutputPath(cfg.train.dir, "train.dir");
+  if (cfg.data === null) requireOutputPath(cfg.defaultDataDir, "defaultDataDir");
   if (values.plan) {
     const plan = await planSweep(cfg, {
       source: values.config ?? values["from-manifest"] ?? "the default sweep",
@@ -168,6 +161,16 @@ async function main(): Promise<void> {
     console.error(
       `rerunning the sweep of ${values["from-manifest"]} (git ${manifest.git?.commit}) → ${cfg.out}`,
     );
+    const now = await buildManifest({ adapter: (await getGpu()).record });
+    const env = {
+      commit: now.git.commit,
+      dirty: now.git.dirty,
+      code: now.code?.sha256,
+      deno: now.runtime.deno,
+    };
+    for (const w of reproductionWarnings(manifest, { ...env, adapter: now.adapter })) {
+      console.error(`warning: ${w}; the numbers may differ`);
+    }
   }
 
   let train: Progress | undefined;
@@ -209,26 +212,4 @@ async function main(): Promise<void> {
   console.log(summary(result));
 }
 
-try {
-  await main();
-} catch (err) {
-  const known = [
-    UsageError,
-    SweepConfigError,
-    ConfigError,
-    CheckpointError,
-    DataError,
-    TrainError,
-    TableError,
-    UnitError,
-    ManifestError,
-    SgldDivergenceError,
-    SgldOptionError,
-    GpuUnavailableError,
-  ];
-  if (known.some((k) => err instanceof k) || err instanceof RangeError) {
-    console.error(`sweep: ${(err as Error).message}`);
-    Deno.exit(2);
-  }
-  throw err;
-}
+await runMain(main);

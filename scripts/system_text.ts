@@ -11,7 +11,8 @@ import {
   systemTextSources,
   writeSystemText,
 } from "../lib/data/system_text.ts";
-import { runScript } from "../lib/estimate/script_run.ts";
+import { runMain } from "../lib/util/main.ts";
+import { requireOutputPath } from "../lib/util/output_path.ts";
 import { flagInt, parseFlags } from "../lib/util/cli.ts";
 
 const USAGE =
@@ -30,6 +31,7 @@ async function main(args: string[]): Promise<void> {
     console.log(USAGE);
     return;
   }
+  requireOutputPath(v.out!, "--out", ["runs"]);
   const t0 = performance.now();
   const ds = await buildSystemText(systemTextSources(), {
     baseChars: flagInt("--base-chars", v["base-chars"], 1),
@@ -54,4 +56,4 @@ async function main(args: string[]): Promise<void> {
   );
 }
 
-if (import.meta.main) await runScript(() => main(Deno.args), USAGE);
+if (import.meta.main) await runMain(() => main(Deno.args));

@@ -8,23 +8,17 @@
  * Flags: --config tiny|paper|<config.json>  --data <token shard>  --out <folder>  --steps  --batch  --seq-len
  *        --lr  --warmup  --weight-decay  --seed  --checkpoints <log-spaced count>  --log-every
  */
+import { runMain } from "../lib/util/main.ts";
 import { parseArgs } from "node:util";
-import { getGpu, GpuUnavailableError } from "../lib/gpu/device.ts";
-import {
-  ConfigError,
-  type ModelConfig,
-  PAPER_CONFIG,
-  parseModelConfig,
-  TINY_CONFIG,
-} from "../lib/model/config.ts";
-import { CheckpointError } from "../lib/model/checkpoint.ts";
+import { getGpu } from "../lib/gpu/device.ts";
+import { type ModelConfig, PAPER_CONFIG, parseModelConfig, TINY_CONFIG } from "../lib/model/config.ts";
 import { paramLayout } from "../lib/model/params.ts";
 import { contextBatch, readShard } from "../lib/data/shard.ts";
 import { ensureDefaultDataset } from "../lib/data/default_dataset.ts";
-import { DataError } from "../lib/data/errors.ts";
-import { train, TRAIN_DEFAULTS, TrainError, type TrainOptions } from "../lib/train/train.ts";
+import { train, TRAIN_DEFAULTS, type TrainOptions } from "../lib/train/train.ts";
 import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
 import { readJsonFile } from "../lib/util/files.ts";
+import { requireOutputPath } from "../lib/util/output_path.ts";
 import { Progress } from "../lib/util/progress.ts";
 import { flagInt, flagNumber, UsageError } from "../lib/util/cli.ts";
 
@@ -80,6 +74,7 @@ async function main(): Promise<void> {
   }
   const name = values.config === "tiny" || values.config === "paper" ? values.config : "custom";
   const out = values.out ?? `runs/train-${name}`;
+  requireOutputPath(out, "--out");
 
   let dataPath = values.data;
   if (dataPath === undefined) {
@@ -147,13 +142,4 @@ async function main(): Promise<void> {
   console.log(`checkpoints: ${out}/checkpoints (${result.checkpoints.length} written this run)`);
 }
 
-try {
-  await main();
-} catch (err) {
-  const known = [UsageError, ConfigError, CheckpointError, DataError, TrainError, GpuUnavailableError];
-  if (known.some((k) => err instanceof k) || err instanceof RangeError) {
-    console.error(`error: ${(err as Error).message}`);
-    Deno.exit(2);
-  }
-  throw err;
-}
+await runMain(main);

@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { getGpu } from "../lib/gpu/device.ts";
 import { runPlantedValidation } from "../lib/estimate/planted_validation.ts";
-import { runScript } from "../lib/estimate/script_run.ts";
+import { runMain } from "../lib/util/main.ts";
 import { flagInt } from "../lib/util/cli.ts";
 
 const USAGE = "usage: validate_planted.ts [--chains K] [--draws R] [--batch B] [--unpaired] [--seed S]";
@@ -55,4 +55,4 @@ async function main(args: string[]): Promise<void> {
   );
 }
 
-if (import.meta.main) await runScript(() => main(Deno.args), USAGE);
+if (import.meta.main) await runMain(() => main(Deno.args));

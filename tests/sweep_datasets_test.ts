@@ -69,7 +69,10 @@ Deno.test("sweep prepare: a raw JSONL probe is tokenized once into <out>/data an
     );
     const tok = trainBpe(texts, 300);
     await Deno.writeTextFile(join(dir, "tokenizer.json"), tok.toHfJson());
-    await buildShard(texts, tok, join(dir, "base"), { source: "base" });
+    // The base must hold one minibatch (8 × 64 tokens by default): the texts ten times over.
+    await buildShard(Array.from({ length: 10 }, () => texts).flat(), tok, join(dir, "base"), {
+      source: "base",
+    });
     const jsonl = join(dir, "probe.jsonl");
     await Deno.writeTextFile(
       jsonl,

@@ -69,7 +69,7 @@ async function standIns() {
     select: "all",
     restrictions: "heads",
     sgld: { eps: 0.001, nbeta: 30, gamma: 300, chains: 2, draws: 3, batchSize: 4, seqLen: 16 },
-    perToken: { contexts: 2, chains: 2, draws: 2, batchSize: 2 },
+    perToken: { contexts: 2, chains: 2, draws: 5, batchSize: 2 },
   };
   return { dir, raw };
 }
@@ -91,10 +91,10 @@ Deno.test("sweep --plan: stand-in files give the hand-counted work and an estima
     const plan = await planSweep(cfg, { gpu: getGpu, budgetSeconds: 0 });
     const w = plan.work;
     // Hand count. Restrictions: full, 0:0, 0:1 (3; 2 heads). Units: a chi unit per checkpoint (2), one per-token, one
-    // ablation. SGLD steps: 2 checkpoints × 3 draws, + 2 per-token draws.
+    // ablation. SGLD steps: 2 checkpoints × 3 draws, + 5 per-token draws.
     assert.deepStrictEqual(plan.restrictions, ["full", "0:0", "0:1"]);
     assert.deepStrictEqual(w.units, { chi: 2, perToken: 1, ablation: 1, total: 4 });
-    assert.deepStrictEqual(w.sgldSteps, { chi: 6, perToken: 2, total: 8 });
+    assert.deepStrictEqual(w.sgldSteps, { chi: 6, perToken: 5, total: 11 });
     assert.equal(w.chiStep.copies, 6); // 3 restrictions × 2 chains
     assert.equal(w.perTokenStep.copies, 6);
     // Forward FLOPs per token, L·(2·4·D·H·E + 2·2·(T/2)·H·E) + 2·D·V = 2048 + 512 + 2·16·300 = 12160.
@@ -103,8 +103,8 @@ Deno.test("sweep --plan: stand-in files give the hand-counted work and an estima
     // A chi step: 6 copies × (3·4 fwd+bwd rows + 2 probes × ⌈0.1·4⌉ = 1 replaced row) = 84 sequences of 16 tokens;
     // a unit is 3 steps plus L0 (2 chains × 4 rows): (3·84 + 8)·16·f; two units.
     assert.equal(w.flops.chi, 2 * (3 * 84 + 8) * 16 * f);
-    // A per-token step: 6 × (3·2 + 2·⌈0.2⌉ + 2 probes × 2 contexts) = 72 sequences; 2 steps plus L0 (2 × 2 rows).
-    assert.equal(w.flops.perToken, (2 * 72 + 4) * 16 * f);
+    // A per-token step: 6 × (3·2 + 2·⌈0.2⌉ + 2 probes × 2 contexts) = 72 sequences; 5 steps plus L0 (2 × 2 rows).
+    assert.equal(w.flops.perToken, (5 * 72 + 4) * 16 * f);
     // Ablation: 2 probes × 2 contexts × 16 tokens, unablated and with each of 2 heads zeroed.
     assert.equal(w.flops.ablation, 2 * 2 * 16 * 3 * f);
     assert.equal(w.flops.total, w.flops.chi + w.flops.perToken + w.flops.ablation);
@@ -120,7 +120,7 @@ Deno.test("sweep --plan: stand-in files give the hand-counted work and an estima
     assert.ok(Math.abs(e.chi.seconds - w.flops.chi / e.chi.flopsPerSecond) < 1e-9 * e.chi.seconds);
     const text = formatPlan(cfg, plan).join("\n");
     assert.match(text, /work: 4 units \(2 chi, 1 per-token, 1 ablation\)/);
-    assert.match(text, /SGLD steps: 6 chi \(2 × 3\) \+ 2 per-token = 8/);
+    assert.match(text, /SGLD steps: 6 chi \(2 × 3\) \+ 5 per-token = 11/);
     assert.match(text, /estimate on .+: /);
     assert.match(text, /how: timed SGLD steps/);
     assert.deepStrictEqual(await listTree(dir), before, "--plan wrote nothing");

@@ -5,6 +5,7 @@
  * fast atomic writer that takes typed arrays (no per-row objects are built for ~1M-row tables).
  */
 
+import { ChiInputError } from "../util/errors.ts";
 import {
   type Data,
   DataType,
@@ -60,7 +61,7 @@ export type WriteColumns<C extends Record<string, ColumnKind>> = { [K in keyof C
 export type Row<C extends Record<string, ColumnKind>> = { [K in keyof C]: ValueKind<C[K]> };
 
 /** Bad table content or shape; names the file (or "(in memory)") and the column. */
-export class TableError extends Error {
+export class TableError extends ChiInputError {
   constructor(readonly file: string, readonly column: string, message: string) {
     super(`${file}: column "${column}": ${message}`);
     this.name = "TableError";

@@ -15,11 +15,12 @@
  *   matrix we also divide by the column standard deviations, so π_d(t) are exactly the rows of UΣ.
  */
 
+import { ChiInputError } from "../util/errors.ts";
 import { PCA } from "ml-pca";
 import type { TrajectoryMatrix } from "./trajectory_matrix.ts";
 
 /** Bad PCA input; says what was expected. */
-export class PcaError extends Error {
+export class PcaError extends ChiInputError {
   constructor(message: string) {
     super(message);
     this.name = "PcaError";

@@ -4,6 +4,7 @@
  * entry χ_j^d(t). The unrestricted model ("full") is not a column.
  */
 
+import { ChiInputError } from "../util/errors.ts";
 import { compareRestrictions, FULL, type SusceptibilityColumns } from "./tables.ts";
 
 /** X with its row and column labels. */
@@ -21,7 +22,7 @@ export interface TrajectoryMatrix {
 }
 
 /** Thrown when the susceptibility table cannot form a complete matrix; names the missing cell. */
-export class TrajectoryMatrixError extends Error {
+export class TrajectoryMatrixError extends ChiInputError {
   constructor(message: string) {
     super(message);
     this.name = "TrajectoryMatrixError";

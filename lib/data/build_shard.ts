@@ -5,6 +5,7 @@
  */
 
 import { type ShardMeta, ShardWriter } from "./shard.ts";
+import { ShardError } from "./errors.ts";
 import type { Tokenizer } from "./tokenizer.ts";
 
 export interface BuildShardOptions {
@@ -44,6 +45,10 @@ export async function buildShard(
       if (opts.onProgress && writer.documents % every === 0) {
         opts.onProgress({ documents: writer.documents, tokens: writer.tokens, chars });
       }
+    }
+    if (writer.tokens === 0) {
+      // An empty shard would be taken as valid input later and fail far from its cause.
+      throw new ShardError(`${path}: the input gave no documents (nothing to tokenize); no shard written`);
     }
     writer.setExtra({ chars, ...(typeof opts.extra === "function" ? opts.extra() : opts.extra) });
     return await writer.close();

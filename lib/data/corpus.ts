@@ -26,12 +26,16 @@ export interface CorpusOptions {
   /** Train a byte-level BPE tokenizer on the input first, and save it to `savePath`. */
   train?: { vocabSize: number; trainChars?: number; savePath?: string };
   onProgress?: (p: { documents: number; tokens: number; chars: number }) => void;
+  /** Refuse text or JSONL input with bytes that are not UTF-8 (else they are counted: `invalidUtf8`). */
+  strictUtf8?: boolean;
 }
 
 export interface CorpusResult {
   meta: ShardMeta;
   tokenizerPath: string;
   tokenizer: Tokenizer;
+  /** Byte sequences of the input that were not UTF-8 and became U+FFFD (0 with strictUtf8). */
+  invalidUtf8: number;
 }
 
 /** Default characters of input a trained tokenizer sees (bounded memory for any input size). */
@@ -40,7 +44,8 @@ export const DEFAULT_TRAIN_CHARS = 20_000_000;
 async function trainOnInput(opts: CorpusOptions, vocabSize: number, trainChars: number): Promise<Tokenizer> {
   const texts: string[] = [];
   let chars = 0;
-  for await (const doc of readDocuments(opts.format, opts.input, opts)) {
+  const utf8 = opts.strictUtf8 ? { strict: true, invalid: 0 } : undefined;
+  for await (const doc of readDocuments(opts.format, opts.input, { ...opts, utf8 })) {
     texts.push(doc);
     chars += doc.length;
     if (chars >= trainChars) break;
@@ -71,10 +76,16 @@ export async function buildCorpus(opts: CorpusOptions): Promise<CorpusResult> {
   }
   const source = `${opts.format}:${opts.input}${opts.field ? ` field=${opts.field}` : ""}` +
     (opts.limit !== undefined ? ` limit=${opts.limit}` : "");
-  const meta = await buildShard(readDocuments(opts.format, opts.input, opts), tokenizer, opts.out, {
-    source,
-    extra: { tokenizerPath },
-    onProgress: opts.onProgress,
-  });
-  return { meta, tokenizerPath, tokenizer };
+  const utf8 = { strict: opts.strictUtf8 ?? false, invalid: 0 };
+  const meta = await buildShard(
+    readDocuments(opts.format, opts.input, { ...opts, utf8 }),
+    tokenizer,
+    opts.out,
+    {
+      source,
+      extra: { tokenizerPath },
+      onProgress: opts.onProgress,
+    },
+  );
+  return { meta, tokenizerPath, tokenizer, invalidUtf8: utf8.invalid };
 }

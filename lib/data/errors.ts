@@ -3,8 +3,10 @@
  * sees one clear line instead of a stack trace from deep inside a parser.
  */
 
+import { ChiInputError } from "../util/errors.ts";
+
 /** Base class: any failure turning text into token batches. */
-export class DataError extends Error {
+export class DataError extends ChiInputError {
   constructor(message: string) {
     super(message);
     this.name = "DataError";

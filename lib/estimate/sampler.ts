@@ -9,6 +9,7 @@
  *  - losses and observables go to GPU ring buffers read back (one map) every `readEvery` steps, where the
  *    divergence checks run.
  */
+import { ChiInputError } from "../util/errors.ts";
 import type { Gpu } from "../gpu/device.ts";
 import { readBuffers, storageBuffer } from "../gpu/buffers.ts";
 import { createSgld, FLAG_HEALTHY, SGLD_DEFAULTS, SgldOptionError } from "./sgld.ts";
@@ -125,7 +126,7 @@ export interface SgldResult {
 }
 
 /** A chain produced a non-finite or exploding loss or weight; names chain, step and what to lower. */
-export class SgldDivergenceError extends Error {
+export class SgldDivergenceError extends ChiInputError {
   constructor(
     readonly chain: number,
     readonly step: number,

@@ -3,11 +3,19 @@
  * checkpoints, which data (the default synthetic dataset or explicit shards), which restrictions, and the
  * sampler settings. Parsing happens once at the edge; every bad flag is a UsageError naming it (exit code 2).
  */
+import { probeCoverageProblem } from "./probe_coverage.ts";
+import { requireOutputPath } from "../util/output_path.ts";
 import { ensureDefaultDataset } from "../data/default_dataset.ts";
-import { readShard } from "../data/shard.ts";
-import { listCheckpoints, loadCheckpoint } from "../model/checkpoint.ts";
+import { readShard, readShardMeta } from "../data/shard.ts";
+import {
+  CHECKPOINT_NAMES,
+  listCheckpoints,
+  loadCheckpoint,
+  type LoadedCheckpoint,
+  skippedNote,
+} from "../model/checkpoint.ts";
 import type { ModelConfig } from "../model/config.ts";
-import { flagInt, flagNumber, parseFlags, UsageError } from "../util/cli.ts";
+import { flagInt, flagNumber, MODEL_USAGE, parseFlags, UsageError } from "../util/cli.ts";
 import { allRestrictions, type UnitSgldOptions } from "./unit.ts";
 import type { ProbeStream } from "./transformer_target.ts";
 
@@ -16,6 +24,7 @@ export const COMMON_OPTIONS = {
   checkpoint: { type: "string", multiple: true },
   checkpoints: { type: "string" },
   steps: { type: "string" },
+  model: { type: "string" },
   data: { type: "string" },
   base: { type: "string" },
   probe: { type: "string", multiple: true },
@@ -40,6 +49,8 @@ export const COMMON_OPTIONS = {
 
 export const COMMON_USAGE = `
   checkpoints:  --checkpoint FILE (repeatable) | --checkpoints DIR [--steps 0,100,…]
+                (.safetensors or torch.save .pth/.pt; folders of step_NNNNNNN.* or checkpoint_NNNNNNN.*)
+  model:        ${MODEL_USAGE}
   data:         [--data DIR (default runs/data/default, built if missing)] [--probes name,…]
                 | --base SHARD --probe NAME=SHARD (repeatable)
   restrictions: --restrictions all | full,0:0,1:3,…   (default all: "full" and every head)
@@ -60,20 +71,43 @@ export interface CheckpointInput {
   path: string;
 }
 
-/** The checkpoints named by --checkpoint / --checkpoints [--steps]; `lastOnly` keeps the latest one. */
-export async function selectCheckpoints(v: CommonValues, lastOnly = false): Promise<CheckpointInput[]> {
+let noted = false;
+
+/**
+ * loadCheckpoint with the --model config (undefined: from the checkpoint), printing the first skipped-buffers
+ * note of the run to stderr: TransformerLens files repeat the same buffers in every checkpoint.
+ */
+export async function loadScriptCheckpoint(path: string, model?: ModelConfig): Promise<LoadedCheckpoint> {
+  const loaded = await loadCheckpoint(path, model);
+  const note = skippedNote(path, loaded);
+  if (note !== null && !noted) {
+    noted = true;
+    console.error(`note: ${note}`);
+  }
+  return loaded;
+}
+
+/**
+ * The checkpoints named by --checkpoint / --checkpoints [--steps]; `lastOnly` keeps the latest one. `model`
+ * (--model) is needed to read the step of a --checkpoint file that has no config.
+ */
+export async function selectCheckpoints(
+  v: Pick<CommonValues, "checkpoint" | "checkpoints" | "steps">,
+  lastOnly = false,
+  model?: ModelConfig,
+): Promise<CheckpointInput[]> {
   if (v.checkpoint && v.checkpoints) throw new UsageError("give --checkpoint or --checkpoints, not both");
   let out: CheckpointInput[];
   if (v.checkpoint) {
     out = [];
     for (const path of v.checkpoint) {
-      const ck = await loadCheckpoint(path);
+      const ck = await loadScriptCheckpoint(path, model);
       out.push({ step: ck.step ?? 0, path });
     }
   } else if (v.checkpoints) {
     out = await listCheckpoints(v.checkpoints);
     if (out.length === 0) {
-      throw new UsageError(`--checkpoints: no step_NNNNNNN.safetensors in ${v.checkpoints}`);
+      throw new UsageError(`--checkpoints: no ${CHECKPOINT_NAMES} in ${v.checkpoints}`);
     }
     if (v.steps) {
       const want = v.steps.split(",").map((s) => flagInt("--steps", s.trim(), 0));
@@ -96,6 +130,8 @@ export interface DataInput {
   /** Input name → path, for the manifest. */
   paths: Record<string, string>;
   tokenizerPath?: string;
+  /** The hash of the tokenizer the --base shard was made with (its metadata), to check --tokenizer against. */
+  tokenizerSha256?: string;
 }
 
 /** The base stream and the probe streams from --base/--probe or the default dataset (--data, --probes). */
@@ -111,7 +147,9 @@ export async function loadData(v: CommonValues, needProbes = true): Promise<Data
     for (const spec of v.probe ?? []) {
       const m = /^([^=]+)=(.+)$/.exec(spec);
       if (!m) throw new UsageError(`--probe: expected NAME=SHARD, got "${spec}"`);
-      const shard = await readShard(m[2]);
+      const shard = await readShard(m[2]).catch((err) => {
+        throw new UsageError(`--probe ${m[1]}: ${(err as Error).message}`);
+      });
       if (shard.meta.tokenizerSha256 !== base.meta.tokenizerSha256) {
         throw new UsageError(
           `--probe ${m[1]}: shard ${m[2]} was tokenized with a different tokenizer than --base`,
@@ -120,7 +158,7 @@ export async function loadData(v: CommonValues, needProbes = true): Promise<Data
       probes.push({ name: m[1], tokens: shard.tokens });
       paths[`probe_${m[1]}`] = m[2];
     }
-    return { base: base.tokens, probes, paths };
+    return { base: base.tokens, probes, paths, tokenizerSha256: base.meta.tokenizerSha256 };
   }
   const dir = v.data ?? "runs/data/default";
   const ds = await ensureDefaultDataset(dir);
@@ -179,6 +217,7 @@ export function parseRun(v: CommonValues, cfg: ModelConfig) {
   const seqLen = v["seq-len"] ? flagInt("--seq-len", v["seq-len"], 2) : cfg.n_ctx;
   if (seqLen > cfg.n_ctx) throw new UsageError(`--seq-len: ${seqLen} exceeds the model's n_ctx ${cfg.n_ctx}`);
   if (!v.out) throw new UsageError("--out DIR is required");
+  requireOutputPath(v.out, "--out", ["runs"]);
   return {
     seqLen,
     seed: flagInt("--seed", v.seed, 0),
@@ -197,4 +236,41 @@ export function progressLine(label: string) {
       ),
     );
   };
+}
+
+/** Refuses sampler settings under which no probe context enters any batch (lib/estimate/probe_coverage.ts). */
+export function requireProbeCoverage(
+  sgld: { draws?: number; batch?: number },
+  deltaH: number,
+  defaults: { draws: number; batchSize: number },
+): void {
+  const problem = probeCoverageProblem(
+    sgld.draws ?? defaults.draws,
+    sgld.batch ?? defaults.batchSize,
+    deltaH,
+    {
+      draws: "--draws",
+      batch: "--batch",
+      deltaH: "--delta-h",
+    },
+  );
+  if (problem !== null) throw new UsageError(problem);
+}
+
+/**
+ * Every shard's vocabulary must fit the model's: otherwise a token id beyond d_vocab fails deep inside the loss
+ * kernel after sampling started. Names the shard (and probe) and where d_vocab came from.
+ */
+export async function requireVocabFits(data: DataInput, dVocab: number, dVocabSource: string): Promise<void> {
+  for (const [name, path] of Object.entries(data.paths)) {
+    if (name === "tokenizer") continue;
+    const meta = await readShardMeta(path);
+    if (meta.vocabSize > dVocab) {
+      const what = name === "base" ? "--base" : `--probe ${name.replace(/^probe_/, "")}`;
+      throw new UsageError(
+        `${what}: ${path} was tokenized with ${meta.vocabSize} token ids, but d_vocab is ${dVocab} ` +
+          `(from ${dVocabSource}): token ids would not be in [0, ${dVocab})`,
+      );
+    }
+  }
 }

@@ -1,43 +1,6 @@
 /**
- * The error handling and table plumbing of the estimation scripts: known errors (bad flags, bad files, bad
- * options, a diverging chain) print one clear line; bad flags exit with code 2, other known errors with 1.
+ * Table plumbing of the estimation scripts. (Their error edge is lib/util/main.ts, shared by every script.)
  */
-import { UsageError } from "../util/cli.ts";
-import { CheckpointError } from "../model/checkpoint.ts";
-import { ConfigError } from "../model/config.ts";
-import { DataError } from "../data/errors.ts";
-import { GpuUnavailableError } from "../gpu/device.ts";
-import { TableError } from "../analysis/tables.ts";
-import { SgldOptionError } from "./sgld.ts";
-import { SgldDivergenceError } from "./sampler.ts";
-
-/** Runs a script's main, mapping errors to messages and exit codes (2 for usage errors). */
-export async function runScript(main: () => Promise<void>, usage: string): Promise<void> {
-  try {
-    await main();
-  } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`error: ${err.message}\n${usage}`);
-      Deno.exit(2);
-    }
-    const known = [
-      CheckpointError,
-      ConfigError,
-      DataError,
-      GpuUnavailableError,
-      TableError,
-      SgldOptionError,
-      SgldDivergenceError,
-      RangeError,
-      Deno.errors.NotFound,
-    ];
-    if (known.some((k) => err instanceof k)) {
-      console.error(`error: ${(err as Error).message}`);
-      Deno.exit(1);
-    }
-    throw err;
-  }
-}
 
 type Column = ArrayLike<number> | readonly string[];
 

@@ -9,6 +9,7 @@
  * V ← 0.99V + 0.01g² (V starts at 0), and ξ from Philox with counter (element/4, step, streamBase + c, 0) and key
  * (seed_lo, seed_hi) (lib/util/philox.ts regenerates any ξ on the host).
  */
+import { ChiInputError } from "../util/errors.ts";
 import type { Gpu } from "../gpu/device.ts";
 import { params, storageBuffer, storageFrom, uniformFrom, upload } from "../gpu/buffers.ts";
 import { type Dispatch, encodeDispatches, prepare } from "../gpu/dispatch.ts";
@@ -34,7 +35,7 @@ export const SGLD_DEFAULTS = Object.freeze({
 export const PER_TOKEN_DEFAULTS = Object.freeze({ ...SGLD_DEFAULTS, draws: 100, batchSize: 16 });
 
 /** Thrown for an invalid sampler option; names the option. */
-export class SgldOptionError extends Error {
+export class SgldOptionError extends ChiInputError {
   constructor(readonly option: string, message: string) {
     super(`SGLD option "${option}": ${message}`);
     this.name = "SgldOptionError";

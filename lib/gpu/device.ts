@@ -3,6 +3,8 @@
  * creating devices is slow and llvmpipe gains nothing from several.
  */
 
+import { ChiInputError } from "../util/errors.ts";
+
 /** What a run manifest records about the adapter: numbers mean nothing without it. */
 export interface AdapterRecord {
   description: string;
@@ -27,7 +29,7 @@ export interface Gpu {
 }
 
 /** Thrown when no WebGPU adapter is available; the message says what to install. */
-export class GpuUnavailableError extends Error {
+export class GpuUnavailableError extends ChiInputError {
   constructor(detail: string) {
     super(
       `no WebGPU adapter available (${detail}). chi needs a WebGPU adapter: on a machine without a GPU install ` +
@@ -67,10 +69,24 @@ export function getGpu(): Promise<Gpu> {
   return shared;
 }
 
+/**
+ * The Vulkan/Mesa loader prints "error: XDG_RUNTIME_DIR is invalid or not set" (twice) when the variable is
+ * unset, which would make a healthy run print an error line; the deno.json task shell cannot default a
+ * variable, so it is set here, before the adapter is requested. Without permission to read or set it, no-op.
+ */
+function ensureRuntimeDir(): void {
+  try {
+    if (!Deno.env.get("XDG_RUNTIME_DIR")) Deno.env.set("XDG_RUNTIME_DIR", "/tmp");
+  } catch {
+    // No --allow-env for it: leave the environment as it is.
+  }
+}
+
 async function acquireGpu(): Promise<Gpu> {
   if (typeof navigator === "undefined" || !("gpu" in navigator) || !navigator.gpu) {
     throw new GpuUnavailableError("navigator.gpu is missing in this runtime; use Deno ≥ 2.8.3");
   }
+  ensureRuntimeDir();
   const adapter = await navigator.gpu.requestAdapter({ powerPreference: "high-performance" });
   if (!adapter) {
     const backend = Deno.env.get("DENO_WEBGPU_BACKEND");

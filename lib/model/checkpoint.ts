@@ -3,16 +3,19 @@
  *
  * A checkpoint is `<dir>/step_<step padded to 7 digits>.safetensors` holding every parameter tensor under its
  * TransformerLens name and shape (lib/model/params.ts), with `__metadata__` {format: "chi-checkpoint-1",
- * config: JSON of the ModelConfig, step}. The paper's published checkpoints, converted from PyTorch `.pth`
- * state dicts, carry no metadata: their config is given by the caller or read from a `config.json` beside them
- * (chi's ModelConfig fields, or a TransformerLens HookedTransformerConfig dump), and their step is read from the
- * file name (`step_0049900` or `checkpoint_0049900`). TransformerLens buffers such as `blocks.0.attn.IGNORE` and
+ * config: JSON of the ModelConfig, step}. The paper's published checkpoints are PyTorch `.pth` state dicts
+ * (read directly by lib/model/pth.ts, or converted to safetensors): they carry no metadata, so their config is
+ * given by the caller or read from a `config.json` beside them (chi's ModelConfig fields, or a TransformerLens
+ * HookedTransformerConfig dump), and their step is read from the file name (`step_0049900` or
+ * `checkpoint_0049900`, `.safetensors`, `.pth` or `.pt`). TransformerLens buffers such as `blocks.0.attn.IGNORE` and
  * `blocks.0.attn.mask` are skipped with a warning; a missing parameter, a wrong shape or an unexpected
  * parameter-like tensor is an error naming the tensor.
  */
+import { ChiInputError } from "../util/errors.ts";
 import { ConfigError, type ModelConfig, parseModelConfig, validateModelConfig } from "./config.ts";
 import { paramLayout } from "./params.ts";
 import { readSafetensors, SafetensorsFile, type TensorToWrite, writeSafetensors } from "./safetensors.ts";
+import { isPthPath, pthAsSafetensors, readPth } from "./pth.ts";
 import { exists, readJsonFile, writeJsonAtomic } from "../util/files.ts";
 
 export const CHECKPOINT_FORMAT = "chi-checkpoint-1";
@@ -22,7 +25,7 @@ export const TRAIN_STATE_FORMAT = "chi-train-state-1";
 const RESERVED_KEYS = new Set(["format", "config", "step", "data_cursor", "extra"]);
 
 /** Thrown for a checkpoint or train state that cannot be saved or loaded; names the file and the tensor. */
-export class CheckpointError extends Error {
+export class CheckpointError extends ChiInputError {
   constructor(readonly file: string, readonly tensorName: string | null, detail: string) {
     super(`${file}${tensorName === null ? "" : `: tensor "${tensorName}"`}: ${detail}`);
     this.name = "CheckpointError";
@@ -47,7 +50,10 @@ function dirOf(path: string): string {
   return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
 }
 
-const STEP_FILE = /^(?:step|checkpoint)_(\d+)\.safetensors$/;
+const STEP_FILE = /^(?:step|checkpoint)_(\d+)\.(?:safetensors|pth|pt)$/;
+
+/** The checkpoint file names a folder may hold, for messages. */
+export const CHECKPOINT_NAMES = "step_NNNNNNN.safetensors or checkpoint_NNNNNNN.pth files";
 
 /** The step encoded in a checkpoint file name, or null. */
 export function stepFromFileName(path: string): number | null {
@@ -245,12 +251,26 @@ export interface LoadedCheckpoint {
   warnings: string[];
 }
 
+const FLOAT_DTYPES = new Set(["F32", "F16", "BF16", "F64"]);
+
+/**
+ * The skipped tensors of a loaded checkpoint as one line (scripts print it once per run), or null when none
+ * were skipped.
+ */
+export function skippedNote(path: string, loaded: LoadedCheckpoint): string | null {
+  if (loaded.warnings.length === 0) return null;
+  const names = loaded.warnings.map((w) => /"([^"]+)"/.exec(w)?.[1] ?? w);
+  return `${path}: skipped ${names.length} non-parameter tensor${names.length === 1 ? "" : "s"} ` +
+    `(TransformerLens buffers: ${names.join(", ")})`;
+}
+
 /** Last path component a TransformerLens state dict uses for buffers rather than parameters. */
 const BUFFER_NAMES = new Set(["IGNORE", "mask", "rotary_sin", "rotary_cos"]);
 
-function isBufferTensor(name: string, dtype: string): boolean {
-  const last = name.slice(name.lastIndexOf(".") + 1);
-  return BUFFER_NAMES.has(last) || dtype === "BOOL" || dtype.startsWith("I") || dtype.startsWith("U");
+// Only TransformerLens's own buffers are skipped: an unknown tensor, whatever its dtype, may be a parameter of
+// another architecture (an int8-quantised weight, say), and loading without it would give wrong numbers.
+function isBufferTensor(name: string): boolean {
+  return BUFFER_NAMES.has(name.slice(name.lastIndexOf(".") + 1));
 }
 
 async function resolveConfig(
@@ -297,7 +317,7 @@ async function resolveConfig(
         path,
         null,
         `no model config: the file has no __metadata__.config and there is no ${cfgPath}; pass the config ` +
-          `or write config.json beside the checkpoint`,
+          `(--model paper|tiny|CONFIG_JSON, a sweep config's "model") or write config.json beside the checkpoint`,
       );
     }
     validateModelConfig(expectCfg, "expected config");
@@ -325,7 +345,17 @@ function parseStep(path: string, metadata: Record<string, string>): number | nul
         `__metadata__.step must be an integer ≥ 0, got "${metadata.step}"`,
       );
     }
-    return Number(metadata.step);
+    const step = Number(metadata.step);
+    // A file renamed to another step (or metadata written wrong) would put χ at the wrong place on every curve.
+    const named = stepFromFileName(path);
+    if (named !== null && named !== step) {
+      throw new CheckpointError(
+        path,
+        null,
+        `__metadata__.step is ${step} but the file name says step ${named}: rename the file or fix its metadata`,
+      );
+    }
+    return step;
   }
   return stepFromFileName(path);
 }
@@ -337,7 +367,7 @@ function parseStep(path: string, metadata: Record<string, string>): number | nul
  * tensors are errors naming the tensor.
  */
 export async function loadCheckpoint(path: string, expectCfg?: ModelConfig): Promise<LoadedCheckpoint> {
-  const file = await readSafetensors(path);
+  const file = isPthPath(path) ? pthAsSafetensors(await readPth(path), path) : await readSafetensors(path);
   const format = file.metadata.format;
   if (format !== undefined && format !== CHECKPOINT_FORMAT) {
     throw new CheckpointError(
@@ -369,7 +399,7 @@ export async function loadCheckpoint(path: string, expectCfg?: ModelConfig): Pro
   const warnings: string[] = [];
   for (const e of file.entries) {
     if (layout.byName.has(e.name)) continue;
-    if (isBufferTensor(e.name, e.dtype)) {
+    if (isBufferTensor(e.name)) {
       warnings.push(`ignored non-parameter tensor "${e.name}" (${e.dtype} [${e.shape.join(", ")}])`);
       continue;
     }
@@ -390,6 +420,13 @@ export async function loadCheckpoint(path: string, expectCfg?: ModelConfig): Pro
         `wrong shape: expected [${t.shape.join(", ")}], found [${e.shape.join(", ")}] (${described})`,
       );
     }
+    if (!FLOAT_DTYPES.has(e.dtype)) {
+      throw new CheckpointError(
+        path,
+        t.name,
+        `dtype ${e.dtype}: a parameter must be floating-point (F32, F16, BF16 or F64)`,
+      );
+    }
     const data = file.float32(t.name);
     for (let i = 0; i < data.length; i++) {
       if (!Number.isFinite(data[i])) {
@@ -408,8 +445,8 @@ export interface CheckpointEntry {
 }
 
 /**
- * The checkpoints of a folder (`step_NNNNNNN.safetensors`, also `checkpoint_NNNNNNN.safetensors`), sorted by
- * step. Two files for one step are an error.
+ * The checkpoints of a folder (`step_NNNNNNN` or `checkpoint_NNNNNNN`, each `.safetensors`, `.pth` or `.pt`),
+ * sorted by step. Two files for one step are an error.
  */
 export async function listCheckpoints(dir: string): Promise<CheckpointEntry[]> {
   const out: CheckpointEntry[] = [];

@@ -3,6 +3,8 @@
  * TransformerLens layout. One typed object with defaults, validated once at the edge.
  */
 
+import { ChiInputError } from "../util/errors.ts";
+
 export type Normalization = "LN" | "none";
 export type PositionalEmbedding = "shortformer" | "standard";
 
@@ -48,7 +50,7 @@ export const TINY_CONFIG: Readonly<ModelConfig> = Object.freeze({
 });
 
 /** Thrown for a configuration that does not describe a buildable model; names the field. */
-export class ConfigError extends Error {
+export class ConfigError extends ChiInputError {
   constructor(readonly field: string, message: string) {
     super(`config field "${field}": ${message}`);
     this.name = "ConfigError";

@@ -8,13 +8,28 @@
  * Reading validates everything before any tensor is decoded and names the file and the tensor in every error.
  * Tensors whose bytes are not aligned for their element type are copied before a typed view is made.
  */
+import { ChiInputError } from "../util/errors.ts";
 import { writeFileAtomic } from "../util/files.ts";
 
 /** The dtypes this module can read. */
 export type Dtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "U32" | "I16" | "I8" | "U8" | "BOOL";
 
-/** The dtypes this module can write (stored bytes are copied verbatim; no conversion). */
-export type WritableDtype = "F64" | "F32" | "I64" | "I32" | "U32" | "U8";
+/**
+ * The dtypes this module can write (stored bytes are copied verbatim; no conversion). F16 and BF16 take their
+ * bit patterns as a Uint16Array (a .pth converted as stored).
+ */
+export type WritableDtype =
+  | "F64"
+  | "F32"
+  | "F16"
+  | "BF16"
+  | "I64"
+  | "I32"
+  | "U32"
+  | "I16"
+  | "I8"
+  | "U8"
+  | "BOOL";
 
 const DTYPE_BYTES: Readonly<Record<Dtype, number>> = {
   F64: 8,
@@ -56,12 +71,21 @@ export interface SafetensorsEntry {
 /** A tensor to write. Float32Array defaults to F32, Int32Array to I32, and so on. */
 export interface TensorToWrite {
   shape: readonly number[];
-  data: Float64Array | Float32Array | BigInt64Array | Int32Array | Uint32Array | Uint8Array;
+  data:
+    | Float64Array
+    | Float32Array
+    | BigInt64Array
+    | Int32Array
+    | Uint32Array
+    | Uint16Array
+    | Int16Array
+    | Int8Array
+    | Uint8Array;
   dtype?: WritableDtype;
 }
 
 /** Thrown for a malformed safetensors file or a bad request; the message names the file and the tensor. */
-export class SafetensorsError extends Error {
+export class SafetensorsError extends ChiInputError {
   constructor(readonly file: string, readonly tensorName: string | null, detail: string) {
     super(`${file}${tensorName === null ? "" : `: tensor "${tensorName}"`}: ${detail}`);
     this.name = "SafetensorsError";
@@ -403,16 +427,23 @@ function defaultDtype(t: TensorToWrite): WritableDtype {
   if (d instanceof Int32Array) return "I32";
   if (d instanceof Uint32Array) return "U32";
   if (d instanceof BigInt64Array) return "I64";
+  if (d instanceof Int16Array) return "I16";
+  if (d instanceof Int8Array) return "I8";
   return "U8";
 }
 
 const DTYPE_ARRAY: Readonly<Record<WritableDtype, abstract new (...args: never[]) => object>> = {
   F64: Float64Array,
   F32: Float32Array,
+  F16: Uint16Array,
+  BF16: Uint16Array,
   I64: BigInt64Array,
   I32: Int32Array,
   U32: Uint32Array,
+  I16: Int16Array,
+  I8: Int8Array,
   U8: Uint8Array,
+  BOOL: Uint8Array,
 };
 
 /**

@@ -1,5 +1,6 @@
 /** Report options, their defaults, and the default choice of heads for the per-token sections. */
 
+import { ChiInputError } from "../util/errors.ts";
 import type { Config, TopLevelSpec } from "vega-lite";
 import { parseRestriction } from "../analysis/tables.ts";
 
@@ -36,7 +37,7 @@ export interface ReportOptions {
 }
 
 /** Bad option value; names the option and what was expected. */
-export class ReportOptionError extends Error {
+export class ReportOptionError extends ChiInputError {
   constructor(readonly option: string, message: string) {
     super(`option ${option}: ${message}`);
     this.name = "ReportOptionError";

@@ -76,9 +76,17 @@ export function sweepContexts(
 export const HEAD_ROLES_VERSION = "repeated-2";
 
 /** Head-role options of a sweep: names spans on the embedded synthetic data (see HEAD_ROLES_VERSION). */
-export function sweepHeadRoleOptions(cfg: SweepConfig, tokenizer: Tokenizer): HeadRoleOptions {
+export function sweepHeadRoleOptions(cfg: SweepConfig, tokenizer: Tokenizer, nCtx: number): HeadRoleOptions {
   if (cfg.data !== null) return { seed: cfg.seed };
-  return { seed: cfg.seed, span: 16, tokens: inductionNameIds(tokenizer) };
+  // Two spans must fit in the context: 16 names, or half of a smaller n_ctx (headRoleSpanProblem checks ≥ 2).
+  return { seed: cfg.seed, span: Math.min(16, Math.floor(nCtx / 2)), tokens: inductionNameIds(tokenizer) };
+}
+
+/** Why a model with context `nCtx` cannot get head roles (two spans of ≥ 2 tokens), or null when it can. */
+export function headRoleSpanProblem(nCtx: number): string | null {
+  return nCtx >= 4
+    ? null
+    : `n_ctx ${nCtx} is below 4: the head-role diagnostic needs two spans of ≥ 2 tokens`;
 }
 
 /** What each unit kind's numbers depend on besides checkpoint, probes, restrictions and seed. */
@@ -118,13 +126,13 @@ export function unitCosts(cfg: SweepConfig, restrictions: number, probes: number
 /** The unit computation of a sweep on `gpu`. */
 export function sweepCompute(gpu: Gpu, cfg: SweepConfig, data: LoadedData): ComputeUnit {
   const contexts = new Map<string, Int32Array>();
-  const roleOptions = sweepHeadRoleOptions(cfg, data.tokenizer);
   const contextsOf = (name: string, tokens: ArrayLike<number>, separatorId: number | null) => {
     if (!contexts.has(name)) contexts.set(name, sweepContexts(cfg, name, tokens, separatorId));
     return contexts.get(name)!;
   };
   return async (unit, progress) => {
-    const ckpt = await loadCheckpoint(unit.checkpoint);
+    // The configured model serves checkpoints that carry no config (.pth files); null: from the checkpoints.
+    const ckpt = await loadCheckpoint(unit.checkpoint, cfg.modelConfig ?? undefined);
     const probes = unit.probes.map((name) => {
       const p = data.probes.find((p) => p.name === name);
       if (!p) throw new Error(`unit ${unit.id}: probe "${name}" is not loaded`);
@@ -157,7 +165,11 @@ export function sweepCompute(gpu: Gpu, cfg: SweepConfig, data: LoadedData): Comp
         onProgress,
       });
       // Mechanistic roles of the same checkpoint's heads (float64 reference pass on the CPU), to read χ against.
-      const roles = headRoles(ckpt.config, ckpt.params, roleOptions);
+      const roles = headRoles(
+        ckpt.config,
+        ckpt.params,
+        sweepHeadRoleOptions(cfg, data.tokenizer, ckpt.config.n_ctx),
+      );
       return {
         tables: {
           susceptibility: r.susceptibility,

@@ -6,6 +6,7 @@
  * The schema is documented in docs/sweep.md.
  */
 
+import { ChiInputError } from "../util/errors.ts";
 import {
   ConfigError,
   type ModelConfig,
@@ -18,9 +19,10 @@ import { TRAIN_DEFAULTS } from "../train/train.ts";
 import { PAPER_CHECKPOINT_STEPS } from "../train/schedule.ts";
 import { readJsonFile } from "../util/files.ts";
 import { guessFormat, READER_FORMATS, type ReaderFormat } from "../data/readers/mod.ts";
+import { probeCoverageProblem } from "../estimate/probe_coverage.ts";
 
 /** A config mistake; `field` is the dotted path of the field at fault. */
-export class SweepConfigError extends Error {
+export class SweepConfigError extends ChiInputError {
   constructor(readonly field: string, message: string, readonly source = "sweep config") {
     super(`${source}: field "${field}": ${message}`);
     this.name = "SweepConfigError";
@@ -488,6 +490,22 @@ export async function parseSweepConfig(raw: unknown, source = "sweep config"): P
     ablation: r.bool(p.ablation, "perToken.ablation", pd.ablation),
   };
 
+  const deltaH = r.num(o.deltaH, "deltaH", SWEEP_DEFAULTS.deltaH, 0, 1, true);
+  const coverage = probeCoverageProblem(sgld.draws, sgld.batchSize, deltaH, {
+    draws: "sgld.draws",
+    batch: "sgld.batchSize",
+    deltaH: "deltaH",
+  });
+  if (coverage !== null) r.fail("deltaH", coverage);
+  if (perToken.enabled) {
+    const ptCoverage = probeCoverageProblem(perToken.draws, perToken.batchSize, deltaH, {
+      draws: "perToken.draws",
+      batch: "perToken.batchSize",
+      deltaH: "deltaH",
+    });
+    if (ptCoverage !== null) r.fail("deltaH", ptCoverage);
+  }
+
   return {
     name,
     out: r.str(o.out, "out", `runs/${name}`),
@@ -499,7 +517,7 @@ export async function parseSweepConfig(raw: unknown, source = "sweep config"): P
     data,
     defaultDataDir: r.str(o.defaultDataDir, "defaultDataDir", "runs/data/default"),
     probes,
-    deltaH: r.num(o.deltaH, "deltaH", SWEEP_DEFAULTS.deltaH, 0, 1, true),
+    deltaH,
     select: parseSelect(r, o.select),
     restrictions: parseRestrictions(r, o.restrictions),
     sgld,

@@ -17,7 +17,7 @@
 
 import type { Gpu } from "../gpu/device.ts";
 import { type ModelConfig, validateModelConfig } from "../model/config.ts";
-import { configDifferences, listCheckpoints, loadCheckpoint } from "../model/checkpoint.ts";
+import { CHECKPOINT_NAMES, configDifferences, listCheckpoints, loadCheckpoint } from "../model/checkpoint.ts";
 import { paramLayout } from "../model/params.ts";
 import { dtypeBytes, readShardMeta, shardPaths } from "../data/shard.ts";
 import { loadTokenizer, type Tokenizer } from "../data/tokenizer.ts";
@@ -168,7 +168,7 @@ async function plan(cfg: SweepConfig, o: PlanOptions): Promise<SweepPlan> {
   const checkFolder = async (dir: string) => {
     const available = await listCheckpoints(dir);
     if (available.length === 0) {
-      throw new SweepConfigError("checkpoints", `${dir}: no step_NNNNNNN.safetensors checkpoints`);
+      throw new SweepConfigError("checkpoints", `${dir}: no ${CHECKPOINT_NAMES}`);
     }
     const chosen = selectCheckpoints(available, cfg.select, dir);
     for (const c of chosen) {

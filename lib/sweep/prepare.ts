@@ -10,7 +10,14 @@ import type { Gpu } from "../gpu/device.ts";
 import { ensureDefaultDataset } from "../data/default_dataset.ts";
 import { contextBatch, readShard, readShardMeta } from "../data/shard.ts";
 import { type ModelConfig, validateModelConfig } from "../model/config.ts";
-import { checkpointPath, configDifferences, listCheckpoints, loadCheckpoint } from "../model/checkpoint.ts";
+import {
+  CHECKPOINT_NAMES,
+  checkpointPath,
+  configDifferences,
+  listCheckpoints,
+  loadCheckpoint,
+  skippedNote,
+} from "../model/checkpoint.ts";
 import { FULL, restrictionName } from "../analysis/tables.ts";
 import { train, TRAIN_DEFAULTS, type TrainOptions } from "../train/train.ts";
 import { exists } from "../util/files.ts";
@@ -68,12 +75,38 @@ export async function prepareData(
   const baseMeta = await readShardMeta(base).catch((err) => {
     throw new SweepConfigError("data.base", (err as Error).message);
   });
+  // Fewer tokens than one minibatch: every batch would repeat the same few tokens, a loss nothing like q's.
+  const oneBatch = cfg.sgld.batchSize * cfg.sgld.seqLen;
+  if (baseMeta.tokens < oneBatch) {
+    throw new SweepConfigError(
+      "data.base",
+      `${base} holds ${baseMeta.tokens} tokens, fewer than one batch (sgld.batchSize × sgld.seqLen = ` +
+        `${cfg.sgld.batchSize} × ${cfg.sgld.seqLen} = ${oneBatch})`,
+    );
+  }
+  // The shards record the hash of the tokenizer that made them: decoding with another one would label every
+  // per-token row with the wrong text, and the induction-name spans would be other tokens.
+  tokenizer ??= await loadTokenizer(d.tokenizer);
+  const tokenizerHash = tokenizer.hash;
+  if (tokenizerHash !== baseMeta.tokenizerSha256) {
+    throw new SweepConfigError(
+      "data.tokenizer",
+      `${d.tokenizer} (sha256 ${tokenizerHash.slice(0, 12)}…) is not the tokenizer ${base} was made with ` +
+        `(sha256 ${baseMeta.tokenizerSha256.slice(0, 12)}…)`,
+    );
+  }
   const probes = [];
   for (const p of pick(Object.entries(d.probes).map(([name, src]) => ({ name, src })), cfg.probes)) {
     const path = await shardOf(p.src, p.name);
     const meta = await readShardMeta(path).catch((err) => {
       throw new SweepConfigError(`data.probes.${p.name}`, (err as Error).message);
     });
+    if (meta.tokens < cfg.sgld.seqLen) {
+      throw new SweepConfigError(
+        `data.probes.${p.name}`,
+        `${path} holds ${meta.tokens} tokens, fewer than one context (sgld.seqLen = ${cfg.sgld.seqLen})`,
+      );
+    }
     if (meta.tokenizerSha256 !== baseMeta.tokenizerSha256) {
       throw new SweepConfigError(
         `data.probes.${p.name}`,
@@ -146,9 +179,12 @@ export async function prepareCheckpoints(
     dir = cfg.checkpoints;
     const list = await listCheckpoints(dir);
     if (list.length === 0) {
-      throw new SweepConfigError("checkpoints", `${dir}: no step_NNNNNNN.safetensors files`);
+      throw new SweepConfigError("checkpoints", `${dir}: no ${CHECKPOINT_NAMES}`);
     }
-    const first = await loadCheckpoint(list[list.length - 1].path);
+    // The configured model is the config of checkpoints that carry none (.pth files, converted ones).
+    const first = await loadCheckpoint(list[list.length - 1].path, cfg.modelConfig ?? undefined);
+    const note = skippedNote(list[list.length - 1].path, first);
+    if (note !== null) o.log?.(`note: ${note}`);
     modelConfig = first.config;
     if (cfg.modelConfig) {
       const diff = configDifferences(cfg.modelConfig, modelConfig);
@@ -233,4 +269,33 @@ export function resolveRestrictions(cfg: SweepConfig, model: ModelConfig): strin
     }
   }
   return [...cfg.restrictions];
+}
+
+/**
+ * Every shard's token ids must be ids of the model: a shard of a larger vocabulary would fail deep inside the
+ * loss kernel ("token id 297 is not in [0, 256)") after training or sampling started. Names the shard, the
+ * probe and where d_vocab came from.
+ */
+export async function checkShardVocab(
+  data: SweepData,
+  model: ModelConfig,
+  modelSource: string,
+): Promise<void> {
+  const shards = [
+    { field: "data.base", path: data.base },
+    ...data.probes.map((p) => ({
+      field: `data.probes.${p.name}`,
+      path: p.path,
+    })),
+  ];
+  for (const s of shards) {
+    const meta = await readShardMeta(s.path);
+    if (meta.vocabSize > model.d_vocab) {
+      throw new SweepConfigError(
+        s.field,
+        `${s.path} was tokenized with ${meta.vocabSize} token ids, but the model's d_vocab is ${model.d_vocab} ` +
+          `(from ${modelSource}): token ids would not be in [0, ${model.d_vocab})`,
+      );
+    }
+  }
 }

@@ -9,7 +9,7 @@
  *   reports/<name>/index.html          the report (+ manifest.json)
  */
 
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { Gpu } from "../gpu/device.ts";
 import { loadResults } from "../analysis/results.ts";
 import { buildReport } from "../report/build_report.ts";
@@ -18,11 +18,27 @@ import { writeJsonAtomic, writeTextFileAtomic } from "../util/files.ts";
 import { sha256File } from "../util/hash.ts";
 import { shardPaths } from "../data/shard.ts";
 import { type SweepConfig, SweepConfigError, sweepConfigToJson } from "./config.ts";
-import { prepareCheckpoints, prepareData, resolveRestrictions, type SweepData } from "./prepare.ts";
+import {
+  checkShardVocab,
+  prepareCheckpoints,
+  prepareData,
+  resolveRestrictions,
+  type SweepData,
+} from "./prepare.ts";
 import { shardItems, type ShardSpec, SINGLE_SHARD } from "./shard.ts";
-import { missingUnits, planUnits, runUnits, type WorkUnit } from "./units.ts";
+import {
+  checkUnitStore,
+  missingUnits,
+  type PlannedCheckpoint,
+  planUnits,
+  runUnits,
+  type WorkUnit,
+} from "./units.ts";
+import { tryClaim } from "./claims.ts";
+import type { ModelConfig } from "../model/config.ts";
+import { codeFingerprint } from "../util/code_fingerprint.ts";
 import { mergeUnits } from "./merge.ts";
-import { loadSweepData, sweepCompute, unitCosts, unitSettings } from "./compute.ts";
+import { headRoleSpanProblem, loadSweepData, sweepCompute, unitCosts, unitSettings } from "./compute.ts";
 
 export interface SweepHooks {
   log?: (line: string) => void;
@@ -98,6 +114,14 @@ export async function runSweep(cfg: SweepConfig, o: SweepRunOptions): Promise<Sw
       `${cfg.sgld.seqLen} exceeds the model's n_ctx ${ck.modelConfig.n_ctx}`,
     );
   }
+  // Checked before any sampling: the head roles of each chi unit come after its SGLD run.
+  const spanProblem = headRoleSpanProblem(ck.modelConfig.n_ctx);
+  if (spanProblem !== null) throw new SweepConfigError("model", spanProblem);
+  await checkShardVocab(
+    data,
+    ck.modelConfig,
+    cfg.checkpoints !== null ? `the checkpoints in ${ck.dir}` : `model ${JSON.stringify(cfg.model)}`,
+  );
   const restrictions = resolveRestrictions(cfg, ck.modelConfig);
   const probes = data.probes.map((p) => p.name);
   let perTokenStep: number | null = null;
@@ -117,7 +141,10 @@ export async function runSweep(cfg: SweepConfig, o: SweepRunOptions): Promise<Sw
     ablation: cfg.perToken.ablation,
     settings: unitSettings(cfg, ck.modelConfig, hashes),
     cost: unitCosts(cfg, restrictions.length, probes.length),
+    code: (await codeFingerprint()).sha256,
   });
+  // Every check that can refuse the run comes before the first write to the sweep folder.
+  await checkUnitStore(cfg.out, units);
   await Deno.mkdir(cfg.out, { recursive: true });
   await writeJsonAtomic(join(cfg.out, "config.json"), sweepConfigToJson(cfg));
   seconds.prepare = (performance.now() - t0) / 1000 - seconds.train;
@@ -137,7 +164,10 @@ export async function runSweep(cfg: SweepConfig, o: SweepRunOptions): Promise<Sw
     o.hooks?.onUnitsStart?.(mine);
     const r = await runUnits(cfg.out, mine, compute, {
       onProgress: o.hooks?.onUnitProgress,
-      onUnit: (u, status) => status === "skipped" && log(`unit ${u.id}: already finished, skipped`),
+      onUnit: (u, status) => {
+        if (status === "skipped") log(`unit ${u.id}: already finished, skipped`);
+        if (status === "elsewhere") log(`unit ${u.id}: another process is computing it, left to it`);
+      },
     });
     result.computed = r.computed;
     result.skipped = r.skipped;
@@ -150,9 +180,44 @@ export async function runSweep(cfg: SweepConfig, o: SweepRunOptions): Promise<Sw
     log(`${missing.length} of ${units.length} units are still to do in other shards; merge when they finish`);
     return finish(result, t0);
   }
+  // One merger at a time: the others leave it to the process holding the merge claim.
+  const mergeClaim = await tryClaim(cfg.out, "merge");
+  if (mergeClaim === null) {
+    log("another process is merging this sweep folder; leaving the merge to it");
+    return finish(result, t0);
+  }
+  try {
+    return await mergeAndReport(cfg, o, data, ck, units, probes, restrictions, result, t0);
+  } finally {
+    await mergeClaim.release();
+  }
+}
+
+async function mergeAndReport(
+  cfg: SweepConfig,
+  o: SweepRunOptions,
+  data: SweepData,
+  ck: { dir: string; modelConfig: ModelConfig; selected: PlannedCheckpoint[] },
+  units: WorkUnit[],
+  probes: string[],
+  restrictions: string[],
+  result: SweepRunResult,
+  t0: number,
+): Promise<SweepRunResult> {
+  const log = o.hooks?.log ?? (() => {});
+  const seconds = result.seconds;
   const tm = performance.now();
   const resultsDir = join(cfg.out, "results");
-  const merged = await mergeUnits(cfg.out, units, resultsDir);
+  // Tables and manifest go to a folder of their own, renamed into place whole (publishResults): a full disk or
+  // a kill mid-merge leaves the previous results/ or none, never some tables without their manifest.
+  const staging = await stagingDir(resultsDir);
+  let merged;
+  try {
+    merged = await mergeUnits(cfg.out, units, staging);
+  } catch (err) {
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
+    throw err;
+  }
   const gpu = await o.gpu();
   const manifest = await buildManifest({
     config: sweepConfigToJson(cfg),
@@ -170,7 +235,13 @@ export async function runSweep(cfg: SweepConfig, o: SweepRunOptions): Promise<Sw
     },
   });
   const manifestPath = join(resultsDir, "manifest.json");
-  await writeManifest(manifestPath, manifest);
+  try {
+    await writeManifest(join(staging, "manifest.json"), manifest);
+    await publishResults(staging, resultsDir);
+  } catch (err) {
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
+    throw err;
+  }
   seconds.merge = (performance.now() - tm) / 1000;
   result.merged = { resultsDir, rows: merged.rows, manifest: manifestPath };
   if (o.report ?? true) {
@@ -184,6 +255,34 @@ export async function runSweep(cfg: SweepConfig, o: SweepRunOptions): Promise<Sw
     seconds.report = (performance.now() - tr) / 1000;
   }
   return finish(result, t0);
+}
+
+const STAGING_MARK = ".tmp-";
+
+/** A fresh staging folder beside `resultsDir`, after removing those of killed earlier merges. */
+async function stagingDir(resultsDir: string): Promise<string> {
+  const parent = dirname(resultsDir);
+  const prefix = `${basename(resultsDir)}${STAGING_MARK}`;
+  for await (const ent of Deno.readDir(parent)) {
+    if (ent.name.startsWith(prefix)) await Deno.remove(join(parent, ent.name), { recursive: true });
+  }
+  const dir = `${resultsDir}${STAGING_MARK}${Deno.pid}`;
+  await Deno.mkdir(dir, { recursive: true });
+  return dir;
+}
+
+/** Replaces `resultsDir` by `staging` (a rename cannot replace a non-empty folder: the old one moves aside). */
+async function publishResults(staging: string, resultsDir: string): Promise<void> {
+  const old = `${resultsDir}${STAGING_MARK}old-${Deno.pid}`;
+  let moved = false;
+  try {
+    await Deno.rename(resultsDir, old);
+    moved = true;
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  await Deno.rename(staging, resultsDir);
+  if (moved) await Deno.remove(old, { recursive: true });
 }
 
 function finish(r: SweepRunResult, t0: number): SweepRunResult {

@@ -14,6 +14,7 @@
  * everything the unit's numbers depend on; a finished unit with another fingerprint is an error, never reused.
  */
 
+import { ChiInputError } from "../util/errors.ts";
 import { basename, dirname, join } from "node:path";
 import {
   ABLATION_TABLE,
@@ -32,6 +33,7 @@ import {
 import { type ColumnKind, type TableDef, writeTable } from "../analysis/arrow_table.ts";
 import { exists, readJsonFile, writeJsonAtomic } from "../util/files.ts";
 import { sha256Hex } from "../util/hash.ts";
+import { tryClaim } from "./claims.ts";
 
 export type UnitKind = "chi" | "per_token" | "ablation";
 
@@ -67,10 +69,12 @@ export interface WorkUnit {
   fingerprint: string;
   /** Relative cost (e.g. SGLD steps × chains), for the progress bar's ETA. */
   cost: number;
+  /** Fingerprint of the code that computes it (code_fingerprint.ts); part of `fingerprint` when set. */
+  code?: string;
 }
 
 /** A unit store problem (stale unit of another config, missing units at merge); names the folder. */
-export class UnitError extends Error {
+export class UnitError extends ChiInputError {
   constructor(message: string) {
     super(message);
     this.name = "UnitError";
@@ -106,6 +110,8 @@ export interface PlanOptions {
   settings: Readonly<Record<UnitKind, unknown>>;
   /** Relative cost of one unit of each kind. */
   cost: Readonly<Record<UnitKind, number>>;
+  /** Fingerprint of the code (lib/util/code_fingerprint.ts): units of other code are never reused. */
+  code?: string;
 }
 
 /** Canonical JSON: object keys sorted, so the fingerprint does not depend on key order. */
@@ -138,6 +144,7 @@ export function planUnits(o: PlanOptions): WorkUnit[] {
       probes: o.probes,
       restrictions: o.restrictions,
       settings: o.settings[kind],
+      code: o.code,
     }));
     return {
       id,
@@ -149,6 +156,7 @@ export function planUnits(o: PlanOptions): WorkUnit[] {
       seed,
       fingerprint,
       cost: o.cost[kind],
+      ...(o.code === undefined ? {} : { code: o.code }),
     };
   };
   const sorted = [...o.checkpoints].sort((a, b) => a.step - b.step);
@@ -177,6 +185,8 @@ export interface UnitRecord {
   checkpoint: string;
   seed: number;
   fingerprint: string;
+  /** The code fingerprint it was computed with (absent in units of older versions). */
+  code?: string;
   rows: Record<string, number>;
   seconds: number;
   created: string;
@@ -198,7 +208,19 @@ export async function isUnitDone(out: string, unit: WorkUnit): Promise<boolean> 
     return false;
   }
   const rec = await readJsonFile(file) as Partial<UnitRecord>;
+  if (rec === null || typeof rec !== "object" || typeof rec.fingerprint !== "string") {
+    throw new UnitError(`${file}: not a unit record (no "fingerprint"): remove ${dir} to recompute the unit`);
+  }
   if (rec.fingerprint !== unit.fingerprint) {
+    if (unit.code !== undefined && rec.code !== unit.code) {
+      throw new UnitError(
+        `${dir}: computed by other code (lib/ or kernels/ changed since; code ${
+          String(rec.code ?? "unrecorded").slice(0, 12)
+        }…, now ${
+          unit.code.slice(0, 12)
+        }…): delete the unit folders to recompute them, or use another "out" folder`,
+      );
+    }
     throw new UnitError(
       `${dir}: finished with another config, seed or checkpoint (fingerprint ${
         String(rec.fingerprint).slice(0, 12)
@@ -263,6 +285,7 @@ export async function writeUnit(
       checkpoint: unit.checkpoint,
       seed: unit.seed,
       fingerprint: unit.fingerprint,
+      ...(unit.code === undefined ? {} : { code: unit.code }),
       rows,
       seconds,
       created: new Date().toISOString(),
@@ -292,13 +315,18 @@ export type ComputeUnit = (
 export interface RunUnitsHooks {
   /** Called with the cost finished so far (skipped units count as finished) and the total. */
   onProgress?: (done: number, total: number, current: WorkUnit | null) => void;
-  /** Called once per unit: skipped (already finished) or computed (with its record). */
-  onUnit?: (unit: WorkUnit, status: "skipped" | "computed", record?: UnitRecord) => void;
+  /**
+   * Called once per unit: skipped (already finished), computed (with its record), or elsewhere (another
+   * process holds its claim: claims.ts).
+   */
+  onUnit?: (unit: WorkUnit, status: "skipped" | "computed" | "elsewhere", record?: UnitRecord) => void;
 }
 
 export interface RunUnitsResult {
   computed: string[];
   skipped: string[];
+  /** Units another process was computing (their claims were held). */
+  elsewhere: string[];
   seconds: number;
 }
 
@@ -314,29 +342,50 @@ export async function runUnits(
   let done = 0;
   const computed: string[] = [];
   const skipped: string[] = [];
+  const elsewhere: string[] = [];
+  const skip = (unit: WorkUnit) => {
+    done += unit.cost;
+    skipped.push(unit.id);
+    hooks.onUnit?.(unit, "skipped");
+    hooks.onProgress?.(done, total, null);
+  };
   for (const unit of units) {
     if (await isUnitDone(out, unit)) {
+      skip(unit);
+      continue;
+    }
+    const claim = await tryClaim(out, unit.id);
+    if (claim === null) {
       done += unit.cost;
-      skipped.push(unit.id);
-      hooks.onUnit?.(unit, "skipped");
+      elsewhere.push(unit.id);
+      hooks.onUnit?.(unit, "elsewhere");
       hooks.onProgress?.(done, total, null);
       continue;
     }
-    await removeStaleTemp(out, unit);
-    const t = performance.now();
-    const before = done;
-    hooks.onProgress?.(done, total, unit);
-    const { tables, extra } = await compute(unit, (f) => {
-      const frac = Math.min(1, Math.max(0, Number.isFinite(f) ? f : 0));
-      hooks.onProgress?.(before + frac * unit.cost, total, unit);
-    });
-    const record = await writeUnit(out, unit, tables, (performance.now() - t) / 1000, extra);
-    done += unit.cost;
-    computed.push(unit.id);
-    hooks.onUnit?.(unit, "computed", record);
-    hooks.onProgress?.(done, total, null);
+    try {
+      // Another process may have finished it between the check and the claim.
+      if (await isUnitDone(out, unit)) {
+        skip(unit);
+        continue;
+      }
+      await removeStaleTemp(out, unit);
+      const t = performance.now();
+      const before = done;
+      hooks.onProgress?.(done, total, unit);
+      const { tables, extra } = await compute(unit, (f) => {
+        const frac = Math.min(1, Math.max(0, Number.isFinite(f) ? f : 0));
+        hooks.onProgress?.(before + frac * unit.cost, total, unit);
+      });
+      const record = await writeUnit(out, unit, tables, (performance.now() - t) / 1000, extra);
+      done += unit.cost;
+      computed.push(unit.id);
+      hooks.onUnit?.(unit, "computed", record);
+      hooks.onProgress?.(done, total, null);
+    } finally {
+      await claim.release();
+    }
   }
-  return { computed, skipped, seconds: (performance.now() - t0) / 1000 };
+  return { computed, skipped, elsewhere, seconds: (performance.now() - t0) / 1000 };
 }
 
 /** The ids of `units` not yet finished in `out`. */
@@ -344,4 +393,30 @@ export async function missingUnits(out: string, units: readonly WorkUnit[]): Pro
   const missing: string[] = [];
   for (const u of units) if (!(await isUnitDone(out, u))) missing.push(u.id);
   return missing;
+}
+
+/**
+ * Checks every finished unit of `units` against its fingerprint before anything is written, and refuses with
+ * one message naming all the units that were computed by other code or another config (isUnitDone's check,
+ * for the whole plan at once).
+ */
+export async function checkUnitStore(out: string, units: readonly WorkUnit[]): Promise<void> {
+  const stale: string[] = [];
+  let first: UnitError | undefined;
+  for (const u of units) {
+    try {
+      await isUnitDone(out, u);
+    } catch (err) {
+      if (!(err instanceof UnitError)) throw err;
+      first ??= err;
+      stale.push(u.id);
+    }
+  }
+  if (first === undefined) return;
+  if (stale.length === 1) throw first;
+  throw new UnitError(
+    `${stale.length} finished units cannot be reused (${stale.slice(0, 6).join(", ")}${
+      stale.length > 6 ? ", …" : ""
+    }); the first: ${first.message}`,
+  );
 }

@@ -10,6 +10,7 @@
  *   checkpoints/step_NNNNNNN.safetensors   weights after N updates (TransformerLens names) + config.json
  *   train_state.safetensors                params, AdamW moments, step and loss history, for resuming
  */
+import { ChiInputError } from "../util/errors.ts";
 import type { Gpu } from "../gpu/device.ts";
 import { readF32, upload } from "../gpu/buffers.ts";
 import { submitProgram } from "../gpu/program.ts";
@@ -97,7 +98,7 @@ export interface TrainResult {
 }
 
 /** Thrown when a resume finds a training state of another model or other options. */
-export class TrainError extends Error {
+export class TrainError extends ChiInputError {
   constructor(message: string) {
     super(message);
     this.name = "TrainError";

@@ -3,6 +3,8 @@
  * renamed over it, so an interrupted run never leaves a half-written file under the final name.
  */
 
+import { ChiInputError, FileFormatError } from "./errors.ts";
+
 /** Writes bytes to `path` atomically (temp file in the same folder, then rename). */
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
   const tmp = `${path}.${Deno.pid}.tmp`;
@@ -42,12 +44,12 @@ export async function readJsonFile(path: string): Promise<unknown> {
   try {
     text = await Deno.readTextFile(path);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw new Error(`${path}: file not found`);
-    throw new Error(`${path}: cannot read (${(err as Error).message})`);
+    if (err instanceof Deno.errors.NotFound) throw new ChiInputError(`${path}: file not found`);
+    throw new ChiInputError(`${path}: cannot read (${(err as Error).message})`);
   }
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new Error(`${path}: not valid JSON (${(err as Error).message})`);
+    throw new FileFormatError(`${path}: not valid JSON (${(err as Error).message})`);
   }
 }

@@ -1,4 +1,5 @@
 /** SHA-256 digests as lowercase hex, of bytes and of files (streamed, so large files need little memory). */
+import { ChiInputError } from "./errors.ts";
 import { createHash } from "node:crypto";
 
 /** SHA-256 of bytes or of a string's UTF-8 encoding, as 64 lowercase hex digits. */
@@ -9,7 +10,7 @@ export function sha256Hex(data: Uint8Array | string): string {
 }
 
 /** Thrown when a file to hash cannot be read; names the file. */
-export class HashError extends Error {
+export class HashError extends ChiInputError {
   constructor(readonly file: string, detail: string) {
     super(`${file}: ${detail}`);
     this.name = "HashError";

@@ -3,16 +3,19 @@
  * dependency versions (deno.json's import map), the git commit (read from .git without running git), the
  * command line, the time, the config, seeds, the WebGPU adapter and the SHA-256 of every input file.
  */
+import { ChiInputError } from "./errors.ts";
 import { fileURLToPath } from "node:url";
 import type { AdapterRecord } from "../gpu/device.ts";
 import { writeJsonAtomic } from "./files.ts";
 import { HashError, sha256File, sha256Hex } from "./hash.ts";
+import { codeFingerprint, type CodeRecord } from "./code_fingerprint.ts";
+import { gitCodeDirty } from "./git_dirty.ts";
 
 /** chi's version, recorded in every manifest. */
 export const CHI_VERSION = "0.1.0";
 
 /** Thrown when a manifest cannot be built; names the input or file at fault. */
-export class ManifestError extends Error {
+export class ManifestError extends ChiInputError {
   constructor(detail: string) {
     super(detail);
     this.name = "ManifestError";
@@ -35,6 +38,12 @@ export interface GitRecord {
   commit: string;
   /** Branch ref HEAD points to ("refs/heads/main"), null when detached or unknown. */
   ref: string | null;
+  /**
+   * Whether the code (lib/, kernels/, scripts/) differs from the index or has files git does not track (see
+   * git_dirty.ts); null when it cannot tell or there is no repository. Numbers from a dirty tree cannot be
+   * reproduced from the commit alone.
+   */
+  dirty?: boolean | null;
 }
 
 export interface Manifest {
@@ -46,6 +55,8 @@ export interface Manifest {
   /** deno.json import map: name → specifier with version (e.g. "npm:ml-pca@4.1.1"). */
   dependencies: Record<string, string>;
   git: GitRecord;
+  /** Fingerprint of lib/ and kernels/ (code_fingerprint.ts). */
+  code?: CodeRecord;
   config: unknown;
   seeds: Record<string, number>;
   inputs: Record<string, InputRecord>;
@@ -74,6 +85,8 @@ async function readTextOrNull(path: string): Promise<string | null> {
     return await Deno.readTextFile(path);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) return null;
+    // A worktree's git folder may lie outside what the script may read: the commit is then "unknown".
+    if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) return null;
     throw err;
   }
 }
@@ -124,6 +137,28 @@ export async function readGitCommit(root: string): Promise<GitRecord> {
     }
   }
   return { commit: "unknown", ref };
+}
+
+/** The commit, plus whether the code differs from it (`dirty`). */
+export async function gitRecord(root: string): Promise<GitRecord> {
+  const rec = await readGitCommit(root);
+  if (rec.commit === "unknown") return { ...rec, dirty: null };
+  const gitDir = await resolveGitDir(root);
+  return { ...rec, dirty: gitDir === null ? null : await gitCodeDirty(root, gitDir, CODE_DIRS) };
+}
+
+const CODE_DIRS = ["lib", "kernels", "scripts"];
+
+/** The git directory of `root` (following a `.git` file of a worktree), or null. */
+async function resolveGitDir(root: string): Promise<string | null> {
+  const gitDir = joinPath(root, ".git");
+  try {
+    if ((await Deno.stat(gitDir)).isDirectory) return gitDir;
+  } catch {
+    return null;
+  }
+  const m = /^gitdir:\s*(.+)$/m.exec((await readTextOrNull(gitDir)) ?? "");
+  return m ? joinPath(root, m[1].trim()) : null;
 }
 
 /** deno.json's import map (name → specifier); {} when there is no deno.json. */
@@ -214,7 +249,8 @@ export async function buildManifest(opts: BuildManifestOptions = {}): Promise<Ma
       arch: Deno.build.arch,
     },
     dependencies: await readDependencies(root),
-    git: await readGitCommit(root),
+    git: await gitRecord(root),
+    code: await codeFingerprint(),
     config: opts.config ?? null,
     seeds,
     inputs,

@@ -57,14 +57,34 @@ export async function listInputFiles(path: string, extensions?: readonly string[
  * Lines of a UTF-8 file as a stream, with their 1-based numbers; the final line need not end in "\n".
  * Only one chunk and the current partial line are in memory. "\r\n" endings lose the "\r".
  */
-export async function* readLines(path: string): AsyncGenerator<{ line: string; number: number }> {
+export async function* readLines(
+  path: string,
+  utf8?: Utf8Tally,
+): AsyncGenerator<{ line: string; number: number }> {
   const file = await openFile(path);
-  const decoder = new TextDecoder("utf-8", { fatal: false });
+  const decoder = new TextDecoder("utf-8", { fatal: utf8?.strict ?? false });
   let rest = "";
   let number = 0;
+  let carry = new Uint8Array(0);
   try {
     for await (const chunk of file.readable) {
-      rest += decoder.decode(chunk, { stream: true });
+      try {
+        const decoded = decoder.decode(chunk, { stream: true });
+        if (utf8) {
+          // Replacement characters the decoder made, not the ones the file spells out as EF BF BD.
+          const joined = new Uint8Array(carry.length + chunk.length);
+          joined.set(carry);
+          joined.set(chunk, carry.length);
+          utf8.invalid += countReplacements(decoded) - countSpelledReplacements(joined);
+          carry = joined.slice(Math.max(0, joined.length - 2));
+        }
+        rest += decoded;
+      } catch (err) {
+        if (!(err instanceof TypeError)) throw err;
+        throw new ReaderError(
+          `${path}: bytes that are not UTF-8 at or after line ${number + 1 + countNewlines(rest)} (--strict)`,
+        );
+      }
       let nl: number;
       let from = 0;
       while ((nl = rest.indexOf("\n", from)) >= 0) {
@@ -75,11 +95,46 @@ export async function* readLines(path: string): AsyncGenerator<{ line: string; n
       }
       rest = rest.slice(from);
     }
-    rest += decoder.decode();
+    try {
+      const tail = decoder.decode();
+      if (utf8) utf8.invalid += countReplacements(tail);
+      rest += tail;
+    } catch {
+      throw new ReaderError(`${path}: the file ends inside a UTF-8 sequence`);
+    }
     if (rest.length > 0) yield { line: rest, number: ++number };
   } finally {
     try {
       file.close();
     } catch { /* already closed by the stream */ }
   }
+}
+
+/**
+ * Bytes that are not UTF-8, counted while reading (or, with `strict`, refused at the first): the decoder
+ * replaces them with U+FFFD, which would otherwise be tokenized without a word.
+ */
+export interface Utf8Tally {
+  strict: boolean;
+  /** Invalid sequences replaced so far. */
+  invalid: number;
+}
+
+function countReplacements(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf("\uFFFD"); i >= 0; i = s.indexOf("\uFFFD", i + 1)) n++;
+  return n;
+}
+
+/** EF BF BD triples (a U+FFFD the file itself contains); the first two bytes may be the previous chunk's. */
+function countSpelledReplacements(b: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i + 2 < b.length; i++) if (b[i] === 0xef && b[i + 1] === 0xbf && b[i + 2] === 0xbd) n++;
+  return n;
+}
+
+function countNewlines(s: string): number {
+  let n = 0;
+  for (let i = s.indexOf("\n"); i >= 0; i = s.indexOf("\n", i + 1)) n++;
+  return n;
 }

@@ -5,7 +5,7 @@
  */
 
 import { ReaderError } from "../errors.ts";
-import { listInputFiles, readLines } from "./files.ts";
+import { listInputFiles, readLines, type Utf8Tally } from "./files.ts";
 
 /** The value at a dotted path, or `undefined` when some step is missing. */
 export function fieldAt(obj: unknown, field: string): unknown {
@@ -24,10 +24,14 @@ export function describeType(v: unknown): string {
 }
 
 /** Documents of a .jsonl file or a folder of them (default extensions .jsonl, .json, .ndjson). */
-export async function* readJsonlDocuments(path: string, field = "text"): AsyncGenerator<string> {
+export async function* readJsonlDocuments(
+  path: string,
+  field = "text",
+  utf8?: Utf8Tally,
+): AsyncGenerator<string> {
   if (field.length === 0) throw new ReaderError("JSONL field name must not be empty");
   for (const file of await listInputFiles(path, [".jsonl", ".ndjson", ".json"])) {
-    for await (const { line, number } of readLines(file)) {
+    for await (const { line, number } of readLines(file, utf8)) {
       if (line.trim().length === 0) continue;
       let obj: unknown;
       try {

@@ -1,5 +1,6 @@
 /** One entry point over all corpus readers: a format name, an input path, and the text field. */
 
+import type { Utf8Tally } from "./files.ts";
 import { ReaderError } from "../errors.ts";
 import { readArrowDocuments } from "./arrow.ts";
 import { readJsonlDocuments } from "./jsonl.ts";
@@ -16,6 +17,8 @@ export interface ReadDocumentsOptions {
   split?: TextSplit;
   /** Stop after this many documents. */
   limit?: number;
+  /** Counts (or, strict, refuses) bytes that are not UTF-8 in text and JSONL input. */
+  utf8?: Utf8Tally;
 }
 
 /** Documents of `input` (a file or folder) in `format`, streamed. */
@@ -28,10 +31,10 @@ export async function* readDocuments(
   let source: AsyncGenerator<string>;
   switch (format) {
     case "text":
-      source = readTextDocuments(input, { split: opts.split });
+      source = readTextDocuments(input, { split: opts.split, utf8: opts.utf8 });
       break;
     case "jsonl":
-      source = readJsonlDocuments(input, field);
+      source = readJsonlDocuments(input, field, opts.utf8);
       break;
     case "arrow":
       source = readArrowDocuments(input, field);

@@ -5,7 +5,7 @@
  */
 
 import { ReaderError } from "../errors.ts";
-import { listInputFiles, readLines } from "./files.ts";
+import { listInputFiles, readLines, type Utf8Tally } from "./files.ts";
 
 export type TextSplit = "file" | "paragraph" | "line";
 
@@ -15,6 +15,8 @@ export interface TextReaderOptions {
   extensions?: readonly string[];
   /** Longest document yielded in "file" mode (default 8M characters); longer files come in pieces. */
   maxDocumentChars?: number;
+  /** Counts (or, strict, refuses) bytes that are not UTF-8. */
+  utf8?: Utf8Tally;
 }
 
 /** Documents of the text file or folder at `path`. Empty documents are skipped. */
@@ -26,7 +28,7 @@ export async function* readTextDocuments(path: string, opts: TextReaderOptions =
   const max = opts.maxDocumentChars ?? 8 << 20;
   for (const file of await listInputFiles(path, opts.extensions)) {
     let doc = "";
-    for await (const { line } of readLines(file)) {
+    for await (const { line } of readLines(file, opts.utf8)) {
       if (split === "line") {
         if (line.length > 0) yield line;
       } else if (split === "paragraph" && line.trim().length === 0) {
