@@ -146,4 +146,6 @@ Deno.test("configs/paper.json: the paper's model, checkpoint set S, 14 probes, Î
     [pt.enabled, pt.step, pt.contexts, pt.contextChoice, pt.chains, pt.draws, pt.batchSize],
     [true, 49900, 160, "documents", 4, 100, 16],
   );
+  // Manifests store the config's JSON form: it parses back to the same config.
+  assert.deepStrictEqual(await parseSweepConfig(sweepConfigToJson(c)), c);
 });
