@@ -12,7 +12,7 @@
 import { runMain } from "../lib/util/main.ts";
 import { parseArgs } from "node:util";
 import { getGpu } from "../lib/gpu/device.ts";
-import { type ModelConfig, PAPER_CONFIG, TINY_CONFIG } from "../lib/model/config.ts";
+import { PAPER_CONFIG, TINY_CONFIG } from "../lib/model/config.ts";
 import { initParams } from "../lib/model/init.ts";
 import { measureMatmul } from "../lib/bench/matmul.ts";
 import { flagChoice, flagInt, UsageError } from "../lib/util/cli.ts";
@@ -23,12 +23,7 @@ import {
   runPerTokenSusceptibilities,
 } from "../lib/estimate/unit.ts";
 import { maxReplacedRows } from "../lib/estimate/transformer_target.ts";
-
-/** Forward FLOPs per token of the attention-only model at context length T (causal: half the T² products). */
-export function forwardFlopsPerToken(cfg: ModelConfig, T: number): number {
-  const { d_model: D, n_heads: H, d_head: E, d_vocab: V, n_layers: L } = cfg;
-  return L * (2 * 4 * D * H * E + 2 * 2 * (T / 2) * H * E) + 2 * D * V;
-}
+import { forwardFlopsPerToken } from "../lib/sweep/work.ts";
 
 function synthetic(n: number, vocab: number, seed: number): Int32Array {
   const out = new Int32Array(n);

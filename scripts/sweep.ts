@@ -4,6 +4,7 @@
  *
  *   deno task sweep                                   # the embedded synthetic default (docs/sweep.md)
  *   deno task sweep --config my_sweep.json            # your checkpoints, data, hyperparameters
+ *   deno task sweep --config c.json --plan            # check every input, count the work, estimate the time
  *   deno task sweep --config c.json --prepare         # dataset + training only (before launching shards)
  *   deno task sweep --config c.json --shard 3/16      # one shard (also SLURM_ARRAY_TASK_ID / JOB_COMPLETION_INDEX)
  *   deno task sweep --config c.json --merge           # merge finished units and write the report
@@ -23,6 +24,7 @@ import { UsageError } from "../lib/util/cli.ts";
 import { parseSweepConfig, readSweepConfig, type SweepConfig } from "../lib/sweep/config.ts";
 import { resolveShard } from "../lib/sweep/shard.ts";
 import { changedInputs, runSweep, type SweepRunResult } from "../lib/sweep/run.ts";
+import { formatPlan, planSweep } from "../lib/sweep/plan.ts";
 
 const HELP = `deno task sweep [flags]
   --config <sweep.json>        sweep config (schema: docs/sweep.md); default: the embedded synthetic default
@@ -30,6 +32,8 @@ const HELP = `deno task sweep [flags]
   --name <name> --out <dir> --report <file>   override the config's name, sweep folder, report path
   --shard i/N                  run shard i of N (else SLURM_ARRAY_TASK_ID / JOB_COMPLETION_INDEX)
   --shard-count N              the shard count for JOB_COMPLETION_INDEX (or CHI_SHARD_COUNT)
+  --plan                       check every input, print the work count and the estimated time; sample
+                               and write nothing (--no-estimate: skip the timing of a few SGLD steps)
   --prepare                    only build the dataset and train / check the checkpoints
   --merge                      only merge finished units, write the manifest and the report
   --no-report                  skip the HTML report`;
@@ -88,6 +92,8 @@ const ARG_OPTIONS = {
   report: { type: "string" },
   shard: { type: "string" },
   "shard-count": { type: "string" },
+  plan: { type: "boolean", default: false },
+  "no-estimate": { type: "boolean", default: false },
   prepare: { type: "boolean", default: false },
   merge: { type: "boolean", default: false },
   "no-report": { type: "boolean", default: false },
@@ -109,7 +115,10 @@ async function main(): Promise<void> {
   if (values.config && values["from-manifest"]) {
     throw new UsageError("--config and --from-manifest exclude each other");
   }
-  if (values.prepare && values.merge) throw new UsageError("--prepare and --merge exclude each other");
+  if ([values.plan, values.prepare, values.merge].filter(Boolean).length > 1) {
+    throw new UsageError("--plan, --prepare and --merge exclude each other");
+  }
+  if (values["no-estimate"] && !values.plan) throw new UsageError("--no-estimate goes with --plan");
   let cfg: SweepConfig;
   let manifest: Manifest | undefined;
   if (values["from-manifest"]) ({ cfg, manifest } = await configFromManifest(values["from-manifest"]));
@@ -125,6 +134,16 @@ async function main(): Promise<void> {
   requireOutputPath(cfg.report, values.report ? "--report" : "report");
   if (cfg.checkpoints === null) requireOutputPath(cfg.train.dir, "train.dir");
   if (cfg.data === null) requireOutputPath(cfg.defaultDataDir, "defaultDataDir");
+  if (values.plan) {
+    const plan = await planSweep(cfg, {
+      source: values.config ?? values["from-manifest"] ?? "the default sweep",
+      estimate: !values["no-estimate"],
+      gpu: getGpu,
+      log: (l) => console.error(l),
+    });
+    for (const line of formatPlan(cfg, plan)) console.log(line);
+    return;
+  }
   const shard = resolveShard(
     values.shard,
     values["shard-count"],

@@ -22,23 +22,44 @@ import type { ComputeUnit, UnitKind } from "./units.ts";
 import { type HeadRoleOptions, headRoles, headRolesColumns } from "../analysis/head_roles.ts";
 import { inductionNameIds } from "../data/synthetic/induction.ts";
 import { unitSeed } from "./units.ts";
+import { documentContexts } from "../data/document_contexts.ts";
 
 /** Loaded token streams and tokenizer of a sweep, read once per process. */
 export interface LoadedData {
   base: TokenArray;
-  probes: { name: string; tokens: TokenArray }[];
+  probes: { name: string; tokens: TokenArray; separatorId: number | null }[];
   tokenizer: Tokenizer;
 }
 
 export async function loadSweepData(data: SweepData): Promise<LoadedData> {
   const base = (await readShard(data.base)).tokens;
   const probes = [];
-  for (const p of data.probes) probes.push({ name: p.name, tokens: (await readShard(p.path)).tokens });
+  for (const p of data.probes) {
+    const shard = await readShard(p.path);
+    probes.push({ name: p.name, tokens: shard.tokens, separatorId: shard.meta.separatorId });
+  }
   return { base, probes, tokenizer: await loadTokenizer(data.tokenizer) };
 }
 
-/** The per-token contexts of probe `name`: perToken.contexts contexts of sgld.seqLen tokens. */
-export function sweepContexts(cfg: SweepConfig, name: string, tokens: ArrayLike<number>): Int32Array {
+/**
+ * The per-token contexts of probe `name`: perToken.contexts contexts of sgld.seqLen tokens, random windows or
+ * documents' starts (perToken.contextChoice).
+ */
+export function sweepContexts(
+  cfg: SweepConfig,
+  name: string,
+  tokens: ArrayLike<number>,
+  separatorId: number | null,
+): Int32Array {
+  if (cfg.perToken.contextChoice === "documents") {
+    return documentContexts(
+      tokens,
+      separatorId,
+      cfg.sgld.seqLen,
+      cfg.perToken.contexts,
+      unitSeed(cfg.seed, `contexts/${name}`),
+    );
+  }
   return probeContexts(
     tokens,
     cfg.sgld.seqLen,
@@ -72,6 +93,8 @@ export function headRoleSpanProblem(nCtx: number): string | null {
 export function unitSettings(cfg: SweepConfig, model: ModelConfig, dataHashes: Record<string, string>) {
   const common = { model, data: dataHashes, seqLen: cfg.sgld.seqLen };
   const pt = cfg.perToken;
+  // contextChoice enters only when it is "documents": units of window contexts keep their earlier ids.
+  const choice = pt.contextChoice === "documents" ? { contextChoice: pt.contextChoice } : {};
   // `paired` enters only the chi units' settings, and only when on: unpaired units keep their earlier ids.
   const { paired, ...sgld } = cfg.sgld;
   return {
@@ -83,8 +106,9 @@ export function unitSettings(cfg: SweepConfig, model: ModelConfig, dataHashes: R
       sgld: { ...sgld, chains: pt.chains, draws: pt.draws, batchSize: pt.batchSize },
       contexts: pt.contexts,
       contextSeed: cfg.seed,
+      ...choice,
     },
-    ablation: { ...common, contexts: pt.contexts, contextSeed: cfg.seed },
+    ablation: { ...common, contexts: pt.contexts, contextSeed: cfg.seed, ...choice },
   } satisfies Record<UnitKind, unknown>;
 }
 
@@ -102,8 +126,8 @@ export function unitCosts(cfg: SweepConfig, restrictions: number, probes: number
 /** The unit computation of a sweep on `gpu`. */
 export function sweepCompute(gpu: Gpu, cfg: SweepConfig, data: LoadedData): ComputeUnit {
   const contexts = new Map<string, Int32Array>();
-  const contextsOf = (name: string, tokens: ArrayLike<number>) => {
-    if (!contexts.has(name)) contexts.set(name, sweepContexts(cfg, name, tokens));
+  const contextsOf = (name: string, tokens: ArrayLike<number>, separatorId: number | null) => {
+    if (!contexts.has(name)) contexts.set(name, sweepContexts(cfg, name, tokens, separatorId));
     return contexts.get(name)!;
   };
   return async (unit, progress) => {
@@ -159,7 +183,7 @@ export function sweepCompute(gpu: Gpu, cfg: SweepConfig, data: LoadedData): Comp
         },
       };
     }
-    const withContexts = probes.map((p) => ({ ...p, contexts: contextsOf(p.name, p.tokens) }));
+    const withContexts = probes.map((p) => ({ ...p, contexts: contextsOf(p.name, p.tokens, p.separatorId) }));
     if (unit.kind === "per_token") {
       const pt = cfg.perToken;
       const r = await runPerTokenSusceptibilities(gpu, {

@@ -16,7 +16,9 @@ import {
 } from "../model/config.ts";
 import { parseRestriction } from "../analysis/tables.ts";
 import { TRAIN_DEFAULTS } from "../train/train.ts";
+import { PAPER_CHECKPOINT_STEPS } from "../train/schedule.ts";
 import { readJsonFile } from "../util/files.ts";
+import { guessFormat, READER_FORMATS, type ReaderFormat } from "../data/readers/mod.ts";
 import { probeCoverageProblem } from "../estimate/probe_coverage.ts";
 
 /** A config mistake; `field` is the dotted path of the field at fault. */
@@ -42,16 +44,36 @@ export interface SweepTrainConfig {
   checkpoints: number;
 }
 
-/** User data: a tokenizer and token shards (scripts/corpus.ts makes them). */
-export interface SweepDataConfig {
-  tokenizer: string;
-  /** Base shard (q). */
-  base: string;
-  /** Probe name → probe shard (q′). */
-  probes: Record<string, string>;
+/** How a data input is stored: a token shard (scripts/corpus.ts makes them) or a raw dataset. */
+export type SweepDataFormat = "shard" | ReaderFormat;
+
+/**
+ * One data input: a token shard, or a raw dataset (JSONL, Arrow, Parquet or text; file or folder) that the
+ * sweep tokenizes once with `data.tokenizer` into `<out>/data/` (lib/sweep/datasets.ts).
+ */
+export interface SweepDataSource {
+  /** The shard ("NAME", "NAME.tokens", "NAME.json") or the dataset file or folder. */
+  path: string;
+  format: SweepDataFormat;
+  /** Text field of JSONL, Arrow and Parquet records. */
+  field: string;
+  /** Use at most this many documents of a raw dataset; null = all. */
+  limit: number | null;
 }
 
-/** Which checkpoints get susceptibilities: all, `count` log-spaced ones (first and last included), or a list. */
+/** User data: a tokenizer, the base and the probes, as token shards or raw datasets. */
+export interface SweepDataConfig {
+  tokenizer: string;
+  /** Base data (q). */
+  base: SweepDataSource;
+  /** Probe name → probe data (q′). */
+  probes: Record<string, SweepDataSource>;
+}
+
+/**
+ * Which checkpoints get susceptibilities: all, `count` log-spaced ones (first and last included), or a list
+ * (`"paper"` in the JSON is appendix C.1's set S, PAPER_CHECKPOINT_STEPS).
+ */
 export type CheckpointSelection = { kind: "all" } | { kind: "logSpaced"; count: number } | {
   kind: "steps";
   steps: number[];
@@ -82,6 +104,12 @@ export interface SweepPerTokenConfig {
   step: number;
   /** Probe contexts per probe whose every token gets a χ. */
   contexts: number;
+  /**
+   * How the contexts are chosen: "windows" = T-token windows at seeded random offsets of the probe stream;
+   * "documents" = the first `contexts` documents in a seeded order, each from its first token (appendix C.2;
+   * lib/data/document_contexts.ts).
+   */
+  contextChoice: "windows" | "documents";
   chains: number;
   draws: number;
   batchSize: number;
@@ -137,6 +165,7 @@ export const SWEEP_DEFAULTS = Object.freeze({
     enabled: true,
     step: -1,
     contexts: 4,
+    contextChoice: "windows" as "windows" | "documents",
     chains: 2,
     draws: 20,
     batchSize: 8,
@@ -243,6 +272,7 @@ const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 function parseSelect(r: Reader, v: unknown): CheckpointSelection {
   if (v === undefined) return { kind: "logSpaced", count: SWEEP_DEFAULTS.logSpacedCheckpoints };
   if (v === "all") return { kind: "all" };
+  if (v === "paper") return { kind: "steps", steps: [...PAPER_CHECKPOINT_STEPS] };
   if (Array.isArray(v)) {
     if (v.length === 0) r.fail("select", "expected at least one checkpoint step");
     const steps = v.map((s, i) => r.int(s, `select[${i}]`, 0, 0));
@@ -256,7 +286,7 @@ function parseSelect(r: Reader, v: unknown): CheckpointSelection {
   }
   return r.fail(
     "select",
-    `expected "all", {"logSpaced": count} or a list of steps, got ${JSON.stringify(v)}`,
+    `expected "all", "paper", {"logSpaced": count} or a list of steps, got ${JSON.stringify(v)}`,
   );
 }
 
@@ -278,21 +308,66 @@ function parseRestrictions(r: Reader, v: unknown): "heads" | string[] {
   return out;
 }
 
+function parseContextChoice(r: Reader, v: unknown): SweepPerTokenConfig["contextChoice"] {
+  const c = r.str(v, "perToken.contextChoice", SWEEP_DEFAULTS.perToken.contextChoice);
+  if (c !== "windows" && c !== "documents") {
+    r.fail("perToken.contextChoice", `expected "windows" or "documents", got ${JSON.stringify(c)}`);
+  }
+  return c;
+}
+
+const DATA_FORMATS: readonly SweepDataFormat[] = ["shard", ...READER_FORMATS];
+
+/**
+ * A data input: a path string (a raw dataset when its extension says JSONL, Arrow, Parquet or text, else a
+ * token shard) or {"path", "format", "field", "limit"} (needed for a folder of dataset files).
+ */
+function parseSource(r: Reader, v: unknown, field: string): SweepDataSource {
+  if (typeof v === "string") {
+    const path = r.str(v, field, "");
+    return { path, format: guessFormat(path) ?? "shard", field: "text", limit: null };
+  }
+  if (!isObj(v)) {
+    r.fail(field, `expected a path or {"path", "format", "field", "limit"}, got ${JSON.stringify(v)}`);
+  }
+  const o = r.object(v, field, ["path", "format", "field", "limit"]);
+  if (o.path === undefined) r.fail(`${field}.path`, "required: the shard or dataset path");
+  const path = r.str(o.path, `${field}.path`, "");
+  const format = r.str(o.format, `${field}.format`, guessFormat(path) ?? "shard") as SweepDataFormat;
+  if (!DATA_FORMATS.includes(format)) {
+    r.fail(`${field}.format`, `expected one of ${DATA_FORMATS.join(", ")}, got ${JSON.stringify(format)}`);
+  }
+  if (format === "shard" && (o.field !== undefined || o.limit !== undefined)) {
+    r.fail(field, `"field" and "limit" apply to raw datasets, not to a token shard`);
+  }
+  return {
+    path,
+    format,
+    field: r.str(o.field, `${field}.field`, "text"),
+    limit: o.limit === undefined || o.limit === null ? null : r.int(o.limit, `${field}.limit`, 0, 1),
+  };
+}
+
+function sourceToJson(s: SweepDataSource): unknown {
+  if (s.field === "text" && s.limit === null && (guessFormat(s.path) ?? "shard") === s.format) return s.path;
+  return { path: s.path, format: s.format, field: s.field, ...(s.limit !== null ? { limit: s.limit } : {}) };
+}
+
 function parseData(r: Reader, v: unknown): SweepDataConfig | null {
   if (v === undefined || v === null) return null;
   const o = r.object(v, "data", ["tokenizer", "base", "probes"]);
   const probesRaw = r.object(o.probes, "data.probes", Object.keys(isObj(o.probes) ? o.probes : {}));
-  const probes: Record<string, string> = {};
-  for (const [name, path] of Object.entries(probesRaw)) {
+  const probes: Record<string, SweepDataSource> = {};
+  for (const [name, src] of Object.entries(probesRaw)) {
     if (!NAME_RE.test(name)) r.fail(`data.probes.${name}`, "probe names are letters, digits, '.', '_', '-'");
-    probes[name] = r.str(path, `data.probes.${name}`, "");
+    probes[name] = parseSource(r, src, `data.probes.${name}`);
   }
   if (Object.keys(probes).length === 0) r.fail("data.probes", "expected at least one probe shard");
   if (o.tokenizer === undefined) r.fail("data.tokenizer", "required: a tokenizer.json path");
   if (o.base === undefined) r.fail("data.base", "required: the base token shard's path");
   return {
     tokenizer: r.str(o.tokenizer, "data.tokenizer", ""),
-    base: r.str(o.base, "data.base", ""),
+    base: parseSource(r, o.base, "data.base"),
     probes,
   };
 }
@@ -408,6 +483,7 @@ export async function parseSweepConfig(raw: unknown, source = "sweep config"): P
     enabled: r.bool(p.enabled, "perToken.enabled", pd.enabled),
     step: r.int(p.step, "perToken.step", pd.step, -1),
     contexts: r.int(p.contexts, "perToken.contexts", pd.contexts, 1),
+    contextChoice: parseContextChoice(r, p.contextChoice),
     chains: r.int(p.chains, "perToken.chains", pd.chains, 2),
     draws: r.int(p.draws, "perToken.draws", pd.draws, 2),
     batchSize: r.int(p.batchSize, "perToken.batchSize", pd.batchSize, 1),
@@ -477,7 +553,11 @@ export function sweepConfigToJson(c: SweepConfig): Record<string, unknown> {
     report: c.report,
     model: c.model,
     ...(c.checkpoints !== null ? { checkpoints: c.checkpoints } : { train: c.train }),
-    data: c.data,
+    data: c.data === null ? null : {
+      tokenizer: c.data.tokenizer,
+      base: sourceToJson(c.data.base),
+      probes: Object.fromEntries(Object.entries(c.data.probes).map(([k, v]) => [k, sourceToJson(v)])),
+    },
     defaultDataDir: c.defaultDataDir,
     probes: c.probes,
     deltaH: c.deltaH,

@@ -9,7 +9,6 @@ import { join } from "node:path";
 import type { Gpu } from "../gpu/device.ts";
 import { ensureDefaultDataset } from "../data/default_dataset.ts";
 import { contextBatch, readShard, readShardMeta } from "../data/shard.ts";
-import { loadTokenizer } from "../data/tokenizer.ts";
 import { type ModelConfig, validateModelConfig } from "../model/config.ts";
 import {
   CHECKPOINT_NAMES,
@@ -24,7 +23,9 @@ import { train, TRAIN_DEFAULTS, type TrainOptions } from "../train/train.ts";
 import { exists } from "../util/files.ts";
 import { buildManifest, writeManifest } from "../util/manifest.ts";
 import { sha256File } from "../util/hash.ts";
-import { type SweepConfig, SweepConfigError } from "./config.ts";
+import { type SweepConfig, SweepConfigError, type SweepDataSource } from "./config.ts";
+import { datasetShardIsCurrent, datasetShardPath, ensureDatasetShard } from "./datasets.ts";
+import { loadTokenizer, type Tokenizer } from "../data/tokenizer.ts";
 import { selectCheckpoints } from "./select.ts";
 import type { PlannedCheckpoint } from "./units.ts";
 
@@ -37,8 +38,14 @@ export interface SweepData {
   probes: { name: string; path: string }[];
 }
 
-/** Resolves the data: builds/reuses the default dataset, or checks the user's shards. */
-export async function prepareData(cfg: SweepConfig): Promise<SweepData> {
+/**
+ * Resolves the data: builds/reuses the default dataset, or checks the user's shards, tokenizing raw dataset
+ * inputs into `<out>/data/` first (lib/sweep/datasets.ts; `log` says which are tokenized).
+ */
+export async function prepareData(
+  cfg: SweepConfig,
+  log: (line: string) => void = () => {},
+): Promise<SweepData> {
   if (cfg.data === null) {
     const ds = await ensureDefaultDataset(cfg.defaultDataDir);
     const all = Object.entries(ds.probes).map(([name, path]) => ({ name, path }));
@@ -48,7 +55,24 @@ export async function prepareData(cfg: SweepConfig): Promise<SweepData> {
   if (!(await exists(d.tokenizer))) {
     throw new SweepConfigError("data.tokenizer", `${d.tokenizer}: file not found`);
   }
-  const baseMeta = await readShardMeta(d.base).catch((err) => {
+  let tokenizer: Tokenizer | null = null;
+  const shardOf = async (src: SweepDataSource, probe: string | null): Promise<string> => {
+    if (src.format === "shard") return src.path;
+    const field = probe === null ? "data.base" : `data.probes.${probe}`;
+    tokenizer ??= await loadTokenizer(d.tokenizer);
+    const shard = datasetShardPath(cfg.out, probe);
+    try {
+      if (!(await datasetShardIsCurrent(src, tokenizer, shard))) {
+        log(`tokenizing ${field} (${src.path}) → ${shard}.tokens`);
+        await ensureDatasetShard(src, tokenizer, shard);
+      }
+    } catch (err) {
+      throw new SweepConfigError(field, (err as Error).message);
+    }
+    return shard;
+  };
+  const base = await shardOf(d.base, null);
+  const baseMeta = await readShardMeta(base).catch((err) => {
     throw new SweepConfigError("data.base", (err as Error).message);
   });
   // Fewer tokens than one minibatch: every batch would repeat the same few tokens, a loss nothing like q's.
@@ -56,39 +80,42 @@ export async function prepareData(cfg: SweepConfig): Promise<SweepData> {
   if (baseMeta.tokens < oneBatch) {
     throw new SweepConfigError(
       "data.base",
-      `${d.base} holds ${baseMeta.tokens} tokens, fewer than one batch (sgld.batchSize × sgld.seqLen = ` +
+      `${base} holds ${baseMeta.tokens} tokens, fewer than one batch (sgld.batchSize × sgld.seqLen = ` +
         `${cfg.sgld.batchSize} × ${cfg.sgld.seqLen} = ${oneBatch})`,
     );
   }
   // The shards record the hash of the tokenizer that made them: decoding with another one would label every
   // per-token row with the wrong text, and the induction-name spans would be other tokens.
-  const tokenizerHash = (await loadTokenizer(d.tokenizer)).hash;
+  tokenizer ??= await loadTokenizer(d.tokenizer);
+  const tokenizerHash = tokenizer.hash;
   if (tokenizerHash !== baseMeta.tokenizerSha256) {
     throw new SweepConfigError(
       "data.tokenizer",
-      `${d.tokenizer} (sha256 ${tokenizerHash.slice(0, 12)}…) is not the tokenizer ${d.base} was made with ` +
+      `${d.tokenizer} (sha256 ${tokenizerHash.slice(0, 12)}…) is not the tokenizer ${base} was made with ` +
         `(sha256 ${baseMeta.tokenizerSha256.slice(0, 12)}…)`,
     );
   }
-  const probes = pick(Object.entries(d.probes).map(([name, path]) => ({ name, path })), cfg.probes);
-  for (const p of probes) {
-    const meta = await readShardMeta(p.path).catch((err) => {
+  const probes = [];
+  for (const p of pick(Object.entries(d.probes).map(([name, src]) => ({ name, src })), cfg.probes)) {
+    const path = await shardOf(p.src, p.name);
+    const meta = await readShardMeta(path).catch((err) => {
       throw new SweepConfigError(`data.probes.${p.name}`, (err as Error).message);
     });
     if (meta.tokens < cfg.sgld.seqLen) {
       throw new SweepConfigError(
         `data.probes.${p.name}`,
-        `${p.path} holds ${meta.tokens} tokens, fewer than one context (sgld.seqLen = ${cfg.sgld.seqLen})`,
+        `${path} holds ${meta.tokens} tokens, fewer than one context (sgld.seqLen = ${cfg.sgld.seqLen})`,
       );
     }
     if (meta.tokenizerSha256 !== baseMeta.tokenizerSha256) {
       throw new SweepConfigError(
         `data.probes.${p.name}`,
-        `${p.path} was tokenized with another tokenizer than the base shard ${d.base}`,
+        `${path} was tokenized with another tokenizer than the base shard ${base}`,
       );
     }
+    probes.push({ name: p.name, path });
   }
-  return { tokenizer: d.tokenizer, base: d.base, probes };
+  return { tokenizer: d.tokenizer, base, probes };
 }
 
 function pick<T extends { name: string }>(all: T[], names: string[] | null): T[] {

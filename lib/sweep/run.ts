@@ -100,7 +100,7 @@ export async function runSweep(cfg: SweepConfig, o: SweepRunOptions): Promise<Sw
   const shard = o.shard ?? SINGLE_SHARD;
   const seconds = { prepare: 0, train: 0, units: 0, merge: 0, report: 0, total: 0 };
 
-  const data = await prepareData(cfg);
+  const data = await prepareData(cfg, log);
   const ck = await prepareCheckpoints(cfg, data, {
     gpu: o.gpu,
     allowTraining: shard.count === 1 && !o.mergeOnly,

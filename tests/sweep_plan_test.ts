@@ -1,0 +1,194 @@
+/**
+ * `deno task sweep --plan` (lib/sweep/plan.ts) on small stand-ins for the paper's files — a tiny tokenizer,
+ * small shards and a JSONL dataset, two generated checkpoints, a config shaped like configs/paper.json
+ * pointing at them: the work count equals a hand count, an estimate is printed, nothing is written, and bad
+ * stand-ins are refused with one line naming the file or field.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { getGpu } from "../lib/gpu/device.ts";
+import type { ModelConfig } from "../lib/model/config.ts";
+import { CheckpointError, checkpointPath, saveCheckpoint } from "../lib/model/checkpoint.ts";
+import { initParams } from "../lib/model/init.ts";
+import { trainBpe } from "../lib/data/tokenizer.ts";
+import { buildShard } from "../lib/data/build_shard.ts";
+import { parseSweepConfig, SweepConfigError } from "../lib/sweep/config.ts";
+import { formatPlan, planSweep } from "../lib/sweep/plan.ts";
+
+const MODEL: ModelConfig = {
+  n_layers: 1,
+  n_heads: 2,
+  d_model: 16,
+  d_head: 8,
+  n_ctx: 16,
+  d_vocab: 300,
+  normalization: "LN",
+  positional: "shortformer",
+};
+
+const TEXT = [
+  "The licensee may copy and distribute verbatim copies of the program's source code as received.",
+  "def main(argv):\n    for name in argv:\n        print(name.upper())\n    return 0\n",
+  "Fix the build on armhf; update the watch file and the standards version to the latest release.",
+];
+
+function docs(n: number, seed: number): string[] {
+  return Array.from({ length: n }, (_, i) => `${TEXT[(i + seed) % 3]} (${i})`);
+}
+
+/** The stand-in files, in a fresh temp dir; returns the dir and a paper-shaped config pointing at them. */
+async function standIns() {
+  const dir = await Deno.makeTempDir({ prefix: "chi-plan-" });
+  const tok = trainBpe(docs(30, 0), 280);
+  await Deno.writeTextFile(join(dir, "tokenizer.json"), tok.toHfJson());
+  await buildShard(docs(40, 0), tok, join(dir, "base"), { source: "test base" });
+  await buildShard(docs(10, 1), tok, join(dir, "alpha"), { source: "test alpha" });
+  await Deno.writeTextFile(
+    join(dir, "beta.jsonl"),
+    docs(10, 2).map((text) => JSON.stringify({ text }) + "\n").join(""),
+  );
+  await Deno.mkdir(join(dir, "checkpoints"));
+  for (const step of [0, 10]) {
+    await saveCheckpoint(checkpointPath(join(dir, "checkpoints"), step), MODEL, initParams(MODEL, step), {
+      step,
+    });
+  }
+  await Deno.writeTextFile(join(dir, "model.json"), JSON.stringify(MODEL));
+  const raw = {
+    name: "plan-test",
+    out: join(dir, "out"),
+    report: join(dir, "report", "index.html"),
+    model: join(dir, "model.json"),
+    checkpoints: join(dir, "checkpoints"),
+    data: {
+      tokenizer: join(dir, "tokenizer.json"),
+      base: join(dir, "base.tokens"),
+      probes: { alpha: join(dir, "alpha.tokens"), beta: { path: join(dir, "beta.jsonl"), field: "text" } },
+    },
+    deltaH: 0.1,
+    select: "all",
+    restrictions: "heads",
+    sgld: { eps: 0.001, nbeta: 30, gamma: 300, chains: 2, draws: 3, batchSize: 4, seqLen: 16 },
+    perToken: { contexts: 2, chains: 2, draws: 5, batchSize: 2 },
+  };
+  return { dir, raw };
+}
+
+async function listTree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of Deno.readDir(dir)) {
+    out.push(e.name);
+    if (e.isDirectory) { for (const f of await listTree(join(dir, e.name))) out.push(`${e.name}/${f}`); }
+  }
+  return out.sort();
+}
+
+Deno.test("sweep --plan: stand-in files give the hand-counted work and an estimate, and nothing is written", async () => {
+  const { dir, raw } = await standIns();
+  try {
+    const before = await listTree(dir);
+    const cfg = await parseSweepConfig(raw, "stand-in.json");
+    const plan = await planSweep(cfg, { gpu: getGpu, budgetSeconds: 0 });
+    const w = plan.work;
+    // Hand count. Restrictions: full, 0:0, 0:1 (3; 2 heads). Units: a chi unit per checkpoint (2), one per-token, one
+    // ablation. SGLD steps: 2 checkpoints × 3 draws, + 5 per-token draws.
+    assert.deepStrictEqual(plan.restrictions, ["full", "0:0", "0:1"]);
+    assert.deepStrictEqual(w.units, { chi: 2, perToken: 1, ablation: 1, total: 4 });
+    assert.deepStrictEqual(w.sgldSteps, { chi: 6, perToken: 5, total: 11 });
+    assert.equal(w.chiStep.copies, 6); // 3 restrictions × 2 chains
+    assert.equal(w.perTokenStep.copies, 6);
+    // Forward FLOPs per token, L·(2·4·D·H·E + 2·2·(T/2)·H·E) + 2·D·V = 2048 + 512 + 2·16·300 = 12160.
+    const f = 12160;
+    assert.equal(w.forwardFlopsPerToken, f);
+    // A chi step: 6 copies × (3·4 fwd+bwd rows + 2 probes × ⌈0.1·4⌉ = 1 replaced row) = 84 sequences of 16 tokens;
+    // a unit is 3 steps plus L0 (2 chains × 4 rows): (3·84 + 8)·16·f; two units.
+    assert.equal(w.flops.chi, 2 * (3 * 84 + 8) * 16 * f);
+    // A per-token step: 6 × (3·2 + 2·⌈0.2⌉ + 2 probes × 2 contexts) = 72 sequences; 5 steps plus L0 (2 × 2 rows).
+    assert.equal(w.flops.perToken, (5 * 72 + 4) * 16 * f);
+    // Ablation: 2 probes × 2 contexts × 16 tokens, unablated and with each of 2 heads zeroed.
+    assert.equal(w.flops.ablation, 2 * 2 * 16 * 3 * f);
+    assert.equal(w.flops.total, w.flops.chi + w.flops.perToken + w.flops.ablation);
+    assert.deepStrictEqual(plan.checkpoints?.steps, [0, 10]);
+    // Inputs: the shards' exact counts, the JSONL counted (to what it needs at least: 2 contexts × 16 tokens).
+    assert.deepStrictEqual(plan.inputs.map((i) => [i.name, i.needed]), [["base", 64], ["alpha", 32], [
+      "beta",
+      32,
+    ]]);
+    assert.ok(plan.inputs.every((i) => i.tokens >= i.needed));
+    const e = plan.estimate!;
+    assert.ok(e.totalSeconds > 0 && Number.isFinite(e.totalSeconds));
+    assert.ok(Math.abs(e.chi.seconds - w.flops.chi / e.chi.flopsPerSecond) < 1e-9 * e.chi.seconds);
+    const text = formatPlan(cfg, plan).join("\n");
+    assert.match(text, /work: 4 units \(2 chi, 1 per-token, 1 ablation\)/);
+    assert.match(text, /SGLD steps: 6 chi \(2 × 3\) \+ 5 per-token = 11/);
+    assert.match(text, /estimate on .+: /);
+    assert.match(text, /how: timed SGLD steps/);
+    assert.deepStrictEqual(await listTree(dir), before, "--plan wrote nothing");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** planSweep's error for `raw`, which must be one line and satisfy `check`. */
+async function refused(raw: unknown, check: (e: Error) => boolean): Promise<void> {
+  const cfg = await parseSweepConfig(raw, "stand-in.json");
+  await assert.rejects(() => planSweep(cfg, { estimate: false, source: "stand-in.json" }), (e: unknown) => {
+    assert.ok(e instanceof Error);
+    assert.ok(!e.message.includes("\n"), `one line: ${e.message}`);
+    if (e instanceof SweepConfigError) assert.ok(e.message.startsWith("stand-in.json: field"), e.message);
+    assert.ok(check(e), e.message);
+    return true;
+  });
+}
+
+Deno.test("sweep --plan: bad stand-ins are refused with one line naming the file or field", async () => {
+  const { dir, raw } = await standIns();
+  try {
+    await refused(
+      { ...raw, data: { ...raw.data, probes: { ...raw.data.probes, alpha: join(dir, "missing.tokens") } } },
+      (e) =>
+        e instanceof SweepConfigError && e.field === "data.probes.alpha" && e.message.includes("missing"),
+    );
+    // A checkpoint of another model (d_model 32) among the selected ones.
+    const other = { ...MODEL, d_model: 32, d_head: 16 };
+    await saveCheckpoint(checkpointPath(join(dir, "checkpoints"), 20), other, initParams(other, 1), {
+      step: 20,
+    });
+    await refused(
+      raw,
+      (e) =>
+        e instanceof CheckpointError && e.message.includes("step_0000020") && e.message.includes("d_model"),
+    );
+    await Deno.remove(checkpointPath(join(dir, "checkpoints"), 20));
+    // A probe too short for its per-token contexts (one short document; 2 × 16 tokens needed).
+    await Deno.writeTextFile(join(dir, "short.jsonl"), JSON.stringify({ text: "Fix." }) + "\n");
+    await refused(
+      { ...raw, data: { ...raw.data, probes: { alpha: join(dir, "short.jsonl") } } },
+      (e) =>
+        e instanceof SweepConfigError && e.field === "data.probes.alpha" && e.message.includes("fewer than"),
+    );
+    // A shard made by another tokenizer than data.tokenizer.
+    const tok2 = trainBpe(docs(30, 1), 270);
+    await buildShard(docs(10, 1), tok2, join(dir, "other"), { source: "other tokenizer" });
+    await refused(
+      { ...raw, data: { ...raw.data, probes: { alpha: join(dir, "other.tokens") } } },
+      (e) =>
+        e instanceof SweepConfigError && e.field === "data.probes.alpha" &&
+        e.message.includes("another tokenizer"),
+    );
+    // Per-token contexts chosen as documents: 12 asked for, the probes have 10 documents each.
+    await refused(
+      { ...raw, perToken: { ...raw.perToken, contexts: 12, contextChoice: "documents" } },
+      (e) =>
+        e instanceof SweepConfigError && e.field === "data.probes.alpha" &&
+        e.message.includes("10 documents"),
+    );
+    // A checkpoint folder that is not there.
+    await refused(
+      { ...raw, checkpoints: join(dir, "nowhere") },
+      (e) => e instanceof SweepConfigError && e.field === "checkpoints" && e.message.includes("nowhere"),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
