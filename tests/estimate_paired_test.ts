@@ -133,6 +133,11 @@ Deno.test("paired unit: still copy at w* on every draw's batch, same chains, sma
     if (s0.restriction[i] !== "full") {
       assert.ok(s1.chi_se[i] < s0.chi_se[i], `${s0.restriction[i]}: se not reduced`);
     }
-    assert.equal(s1.llc[i], s0.llc[i]);
+    // The LLC in the reference sampler's convention is untouched by pairing; the paired LLC centres each draw
+    // on the still copy instead of one L0.
+    assert.equal(s1.llc_devinterp[i], s0.llc[i]);
+    assert.equal(s1.llc_devinterp_se[i], s0.llc_se[i]);
+    assert.equal(s0.llc_devinterp[i], s0.llc[i]);
+    assert.notEqual(s1.llc[i], s0.llc[i]);
   }
 });

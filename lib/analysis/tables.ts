@@ -2,7 +2,10 @@
  * The results tables of a susceptibility run (Arrow IPC files in the run's results folder), agreed between
  * the estimators (writers) and the analysis and report (readers). Column order is file order.
  *
- *   susceptibility.arrow  one row per (step, probe, restriction): eq. 41 χ and eq. 26 LLC, mean and SE over chains
+ *   susceptibility.arrow  one row per (step, probe, restriction): eq. 41 χ and eq. 26 LLC, mean and SE over chains,
+ *                         the LLC in the reference sampler's convention (llc_devinterp: one L0 over as many
+ *                         batches as chains; equal to llc unless the run was paired) and the split-R̂ / ESS of
+ *                         the per-draw series behind χ and the LLC (lib/estimate/diagnostics.ts; NaN under 4 draws)
  *   per_token.arrow       per-token χ (Definition 3.2, eq. 44) per (probe, step, restriction, context, position)
  *   contexts.arrow        the probe contexts the per-token values refer to (token ids and decoded pieces)
  *   ablation.arrow        per-token loss with the head zero-ablated minus the unablated loss
@@ -83,6 +86,12 @@ const SUSCEPTIBILITY_COLUMNS = {
   chi_se: "float64",
   llc: "float64",
   llc_se: "float64",
+  llc_devinterp: "float64",
+  llc_devinterp_se: "float64",
+  chi_rhat: "float64",
+  chi_ess: "float64",
+  llc_rhat: "float64",
+  llc_ess: "float64",
   delta_h: "float64",
   nbeta: "float64",
   n_chains: "int32",

@@ -103,29 +103,55 @@ export function chainsOf(restrictionOf: ArrayLike<number>, r: number): number[] 
 }
 
 export interface LlcEstimate extends Summary {
-  /** λ̂ of each chain: nβ·(mean draw loss − L0). */
+  /** λ̂ of each chain: nβ·(mean draw loss − L0), or nβ·mean_t[L_t(w_t) − L_t(w*)] with per-draw centring. */
   perChain: Float64Array;
   nbeta: number;
+  /** The L0 subtracted: the given number, or the mean of the per-draw centres. */
   L0: number;
 }
 
-/** LLC (eq. 26) per chain, λ̂_k = nβ·(mean_t L_n(w_t) − L0), and their mean ± Bessel std over chains. */
-export function estimateLlc(losses: ChainDraws, L0: number, nbeta: number): LlcEstimate {
+/**
+ * LLC (eq. 26) per chain and their mean ± Bessel std over chains. `L0` is either one number, giving
+ * λ̂_k = nβ·(mean_t L_t(w_t) − L0) (the reference sampler's convention: L0 averaged over as many minibatches as
+ * there are chains), or the per-draw losses at w* on each draw's own minibatch, [draws], giving
+ * λ̂_k = nβ·mean_t[L_t(w_t) − L_t(w*)] ("LLC with its data noise", see below).
+ *
+ * Why per-draw centring: with one L0 its minibatch error (L0 − L_n) shifts every chain — and every restriction —
+ * by the same nβ·(L0 − L_n), which no spread over chains can see (at batch 8 on the tiny model, 0.18 nats per
+ * batch: ±2.7 LLC units at 4 chains). Centring draw t on the same batch removes L_t(w*) − L_n exactly; what
+ * stays, [L_t − L_n](w_t) − [L_t − L_n](w*) ≈ ∇(L_t − L_n)(w*)·(w_t − w*), has mean zero (w_t depends only on
+ * earlier batches) and differs between chains through w_t, so the spread over chains includes it.
+ */
+export function estimateLlc(losses: ChainDraws, L0: number | ArrayLike<number>, nbeta: number): LlcEstimate {
   checkDraws("estimateLlc losses", losses);
-  if (!Number.isFinite(L0)) throw new RangeError(`estimateLlc: L0 must be finite, got ${L0}`);
   if (!(nbeta > 0)) throw new RangeError(`estimateLlc: nbeta must be > 0, got ${nbeta}`);
   const { values, chains, draws } = losses;
+  const perDraw = typeof L0 === "number" ? undefined : L0;
+  let l0 = L0 as number;
+  if (perDraw) {
+    if (perDraw.length !== draws) {
+      throw new RangeError(`estimateLlc: ${perDraw.length} per-draw centres for ${draws} draws`);
+    }
+    let s = 0;
+    for (let t = 0; t < draws; t++) {
+      if (!Number.isFinite(perDraw[t])) {
+        throw new RangeError(`estimateLlc: the loss at w* of draw ${t} is ${perDraw[t]}`);
+      }
+      s += perDraw[t];
+    }
+    l0 = s / draws;
+  } else if (!Number.isFinite(l0)) throw new RangeError(`estimateLlc: L0 must be finite, got ${l0}`);
   const perChain = new Float64Array(chains);
   for (let k = 0; k < chains; k++) {
     let s = 0;
     for (let t = 0; t < draws; t++) {
       const l = values[k * draws + t];
       if (!Number.isFinite(l)) throw new RangeError(`estimateLlc: chain ${k}, draw ${t}: loss is ${l}`);
-      s += l;
+      s += perDraw ? l - perDraw[t] : l;
     }
-    perChain[k] = nbeta * (s / draws - L0);
+    perChain[k] = perDraw ? nbeta * (s / draws) : nbeta * (s / draws - l0);
   }
-  return { ...summarize(perChain), perChain, nbeta, L0 };
+  return { ...summarize(perChain), perChain, nbeta, L0: l0 };
 }
 
 export interface SusceptibilityInput {
@@ -153,6 +179,11 @@ export interface SusceptibilityEstimate extends Summary {
   meanPhiDeltaL: number;
   meanPhi: number;
   meanDeltaLFull: number;
+  /**
+   * Each draw's term of its chain's χ̂, −φ_t·(ΔL_t − E_full[ΔL]), [K, r]: chain k's χ̂ is its mean over t
+   * (the series whose split-R̂ and ESS the tables report, lib/estimate/diagnostics.ts).
+   */
+  terms: ChainDraws;
 }
 
 function sameShape(a: ChainDraws, b: ChainDraws, what: string): void {
@@ -192,16 +223,20 @@ export function estimateSusceptibility(input: SusceptibilityInput): Susceptibili
     deltaFull[k] = s / rf;
   }
   const perChain = new Float64Array(K);
+  const terms = new Float64Array(K * r);
   let sumPD = 0, sumP = 0, sumDF = 0;
   for (let k = 0; k < K; k++) {
     let sPD = 0, sP = 0;
+    const eDF = deltaFull[k % Kf];
     for (let t = 0; t < r; t++) {
       const L = rl.values[k * r + t];
       const phi = L - phi0(t);
-      sPD += phi * (rd.values[k * r + t] - L - dl0(t));
+      const dl = rd.values[k * r + t] - L - dl0(t);
+      sPD += phi * dl;
       sP += phi;
+      terms[k * r + t] = -phi * (dl - eDF);
     }
-    const ePD = sPD / r, eP = sP / r, eDF = deltaFull[k % Kf];
+    const ePD = sPD / r, eP = sP / r;
     perChain[k] = -(ePD - eP * eDF);
     sumPD += ePD;
     sumP += eP;
@@ -213,6 +248,7 @@ export function estimateSusceptibility(input: SusceptibilityInput): Susceptibili
     meanPhiDeltaL: sumPD / K,
     meanPhi: sumP / K,
     meanDeltaLFull: sumDF / K,
+    terms: { values: terms, chains: K, draws: r },
   };
 }
 

@@ -45,7 +45,7 @@ export const COMMON_USAGE = `
   restrictions: --restrictions all | full,0:0,1:3,…   (default all: "full" and every head)
   sampler:      [--chains K] [--draws R] [--batch B] [--eps ε] [--nbeta nβ] [--gamma γ] [--burn-in S]
                 [--thin S] [--rmsprop] [--seq-len T] [--seed S] [--delta-h δh (default 0.1)]
-                [--paired (susceptibility only: centre φ and ΔL on a still copy at w*)]
+                [--paired (centre φ, ΔL and the LLC per draw on a still copy at w*; not per-token)]
   output:       --out DIR`;
 
 export type CommonValues = ReturnType<typeof parseCommon>["values"];
