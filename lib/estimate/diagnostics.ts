@@ -118,3 +118,22 @@ export function centred(d: ChainDraws, centre: number | ArrayLike<number>): Chai
   }
   return { values: out, chains: d.chains, draws: d.draws };
 }
+
+/**
+ * Standard error of the grand mean of chains [K, draws] from the chain-averaged series a_t = mean_k x_{k,t}
+ * over time: √(Var(a)/ESS(a)). Unlike the spread over chains it sees noise that all chains share at a draw —
+ * chains that see the same minibatch sequence share its gradient noise, which moves every chain's weights alike
+ * (the part of w_t − w* driven by −(ε/2)nβ∇(L_s − L_n), s < t) — because that noise still varies over t.
+ * NaN under 4 draws.
+ */
+export function timeSeriesSe(d: ChainDraws): number {
+  const { chains: K, draws: n } = d;
+  if (n < 4) return NaN;
+  const a = new Float64Array(n);
+  for (let k = 0; k < K; k++) for (let t = 0; t < n; t++) a[t] += d.values[k * n + t] / K;
+  const m = meanOf(a);
+  let ss = 0;
+  for (let t = 0; t < n; t++) ss += (a[t] - m) ** 2;
+  const ess = effectiveSampleSize({ values: a, chains: 1, draws: n });
+  return ss === 0 ? 0 : Math.sqrt(ss / (n - 1) / ess);
+}

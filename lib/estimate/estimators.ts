@@ -24,6 +24,8 @@
  *   χ̂_i = E_r[φ·(L_n − ℓ_i)] − E_r[φ]·E_full[L_n − ℓ_i].
  */
 
+import { timeSeriesSe } from "./diagnostics.ts";
+
 /** Mean, Bessel-corrected standard deviation and standard error of the mean of a sample. */
 export interface Summary {
   mean: number;
@@ -108,6 +110,10 @@ export interface LlcEstimate extends Summary {
   nbeta: number;
   /** The L0 subtracted: the given number, or the mean of the per-draw centres. */
   L0: number;
+  /** Standard error from the spread over chains (std/√K). */
+  seChains: number;
+  /** Per-draw centring: nβ × the standard error over time of the chain-averaged series (timeSeriesSe); else NaN. */
+  seTime: number;
 }
 
 /**
@@ -120,7 +126,12 @@ export interface LlcEstimate extends Summary {
  * by the same nβ·(L0 − L_n), which no spread over chains can see (at batch 8 on the tiny model, 0.18 nats per
  * batch: ±2.7 LLC units at 4 chains). Centring draw t on the same batch removes L_t(w*) − L_n exactly; what
  * stays, [L_t − L_n](w_t) − [L_t − L_n](w*) ≈ ∇(L_t − L_n)(w*)·(w_t − w*), has mean zero (w_t depends only on
- * earlier batches) and differs between chains through w_t, so the spread over chains includes it.
+ * earlier batches) and differs between chains through w_t, so the spread over chains includes part of it. The
+ * rest is shared: chains that see the same minibatch sequence share the weight displacement its gradient noise
+ * drives, so their means move together and the spread over chains understates the error (on a Gaussian
+ * posterior with batch-8 noise by 2.4×, tests/estimate_calibration_test.ts). With per-draw centres the reported
+ * se is therefore max(seChains, seTime), seTime from the chain-averaged series over time, which varies with the
+ * batches; the one-L0 form keeps the spread over chains (the reference sampler's error bar).
  */
 export function estimateLlc(losses: ChainDraws, L0: number | ArrayLike<number>, nbeta: number): LlcEstimate {
   checkDraws("estimateLlc losses", losses);
@@ -151,7 +162,16 @@ export function estimateLlc(losses: ChainDraws, L0: number | ArrayLike<number>, 
     }
     perChain[k] = perDraw ? nbeta * (s / draws) : nbeta * (s / draws - l0);
   }
-  return { ...summarize(perChain), perChain, nbeta, L0: l0 };
+  const sum = summarize(perChain);
+  if (!perDraw) return { ...sum, perChain, nbeta, L0: l0, seChains: sum.se, seTime: NaN };
+  const series = new Float64Array(chains * draws);
+  for (let k = 0; k < chains; k++) {
+    for (let t = 0; t < draws; t++) series[k * draws + t] = values[k * draws + t] - perDraw[t];
+  }
+  const seTime = nbeta * timeSeriesSe({ values: series, chains, draws });
+  // NaN-safe max: one chain (NaN spread) or under 4 draws (NaN over time) leaves the other.
+  const se = Math.max(...[sum.se, seTime].filter((x) => !Number.isNaN(x)));
+  return { ...sum, se: Number.isFinite(se) ? se : NaN, perChain, nbeta, L0: l0, seChains: sum.se, seTime };
 }
 
 export interface SusceptibilityInput {
@@ -184,6 +204,10 @@ export interface SusceptibilityEstimate extends Summary {
    * (the series whose split-R̂ and ESS the tables report, lib/estimate/diagnostics.ts).
    */
   terms: ChainDraws;
+  /** Standard error from the spread over chains (std/√K). */
+  seChains: number;
+  /** Paired: the standard error over time of the chain-averaged terms (timeSeriesSe); else NaN. */
+  seTime: number;
 }
 
 function sameShape(a: ChainDraws, b: ChainDraws, what: string): void {
@@ -242,13 +266,22 @@ export function estimateSusceptibility(input: SusceptibilityInput): Susceptibili
     sumP += eP;
     sumDF += eDF;
   }
+  const sum = summarize(perChain);
+  const termDraws = { values: terms, chains: K, draws: r };
+  // Paired: se = max(seChains, seTime), as for the per-draw-centred LLC (estimateLlc): the chains share the
+  // batch sequence and with it part of their fluctuation. Unpaired: the spread over chains, as before.
+  const seTime = base ? timeSeriesSe(termDraws) : NaN;
+  const se = base ? Math.max(...[sum.se, seTime].filter((x) => !Number.isNaN(x))) : sum.se;
   return {
-    ...summarize(perChain),
+    ...sum,
+    se: Number.isFinite(se) ? se : NaN,
+    seChains: sum.se,
+    seTime,
     perChain,
     meanPhiDeltaL: sumPD / K,
     meanPhi: sumP / K,
     meanDeltaLFull: sumDF / K,
-    terms: { values: terms, chains: K, draws: r },
+    terms: termDraws,
   };
 }
 
