@@ -105,8 +105,9 @@ Deno.test("paired unit: still copy at w* on every draw's batch, same chains, sma
     seqLen: T,
     seed,
   };
-  const off = await runCheckpointSusceptibilities(gpu, opts);
-  const on = await runCheckpointSusceptibilities(gpu, { ...opts, sgld: { ...opts.sgld, paired: true } });
+  const off = await runCheckpointSusceptibilities(gpu, { ...opts, sgld: { ...opts.sgld, paired: false } });
+  // Paired is the default.
+  const on = await runCheckpointSusceptibilities(gpu, opts);
   const C = (heads.length + 1) * 4;
   assert.equal(off.run.still, undefined);
   assert.equal(on.run.still, C);

@@ -66,7 +66,8 @@ export interface UnitSgldOptions {
   /** Ring readback period (default 50). */
   readEvery?: number;
   /**
-   * Common-random-numbers control variate (default false): one extra copy with an all-zero mask stays at w*,
+   * Common-random-numbers control variate (default true for χ̂ and the LLC, false — unsupported — for the
+   * per-token estimates): one extra copy with an all-zero mask stays at w*,
    * and χ̂ centres φ and ΔL per draw on that copy's losses (estimators.ts, "Paired variant"), and the LLC
    * centres each draw on it (estimateLlc: the batch noise of L0 enters estimate and error bar). Not for
    * runPerTokenSusceptibilities.
@@ -139,6 +140,14 @@ function resolveSgld(
     }
   }
   return r;
+}
+
+/**
+ * χ̂ and the LLC are paired unless asked otherwise: on a Gaussian posterior with batch noise only the paired
+ * error bars are calibrated (tests/estimate_calibration_test.ts), and paired χ̂ has smaller SE (docs/estimators.md).
+ */
+function pairedByDefault(o: UnitSgldOptions | undefined): UnitSgldOptions {
+  return { ...o, paired: o?.paired ?? true };
 }
 
 function resolveSeqLen(cfg: ModelConfig, seqLen: number | undefined): number {
@@ -407,7 +416,7 @@ export async function runCheckpointSusceptibilities(
 ): Promise<CheckpointUnitResult> {
   if (o.probes.length === 0) throw new RangeError("runCheckpointSusceptibilities: no probes given");
   const restrictions = samplingRestrictions(o.restrictions);
-  const sgld = resolveSgld(o.sgld, SGLD_DEFAULTS);
+  const sgld = resolveSgld(pairedByDefault(o.sgld), SGLD_DEFAULTS);
   const { run } = await sample(gpu, {
     ...o,
     restrictions,
@@ -777,7 +786,7 @@ export async function runCheckpointLlc(
   o: Omit<CheckpointUnitOptions, "probes" | "deltaH">,
 ): Promise<{ llc: LlcRow[]; traces: TracesInput; run: SamplingRun }> {
   const restrictions = samplingRestrictions(o.restrictions).filter((r) => o.restrictions.includes(r));
-  const sgld = resolveSgld(o.sgld, SGLD_DEFAULTS);
+  const sgld = resolveSgld(pairedByDefault(o.sgld), SGLD_DEFAULTS);
   const { run } = await sample(gpu, {
     ...o,
     probes: [],
