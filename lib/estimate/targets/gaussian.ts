@@ -224,3 +224,21 @@ export function minibatchLlc(forms: QuadraticForms, law: SgldLaw): number {
   for (let f = 0; f < F; f++) for (let i = 0; i < d * d; i++) A[i] += forms.A[f * d * d + i] / F;
   return law.nbeta / 2 * trace(matmul(A, S, d), d);
 }
+
+/**
+ * Cov[ℓ_i, ℓ_j] for quadratic losses ℓ(w* + u) = ℓ(w*) + gᵀu + ½uᵀAu under u ~ N(0, Σ):
+ * g_iᵀΣg_j + ½tr(A_iΣA_jΣ) (the mixed linear-quadratic moments are odd and vanish). −1 × this is the Bayesian
+ * influence function BIF(i, j) (lib/estimate/influence.ts).
+ */
+export function gaussianLossCovariance(
+  Ai: Float64Array,
+  gi: ArrayLike<number>,
+  Aj: Float64Array,
+  gj: ArrayLike<number>,
+  S: Float64Array,
+  d: number,
+): number {
+  let lin = 0;
+  for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) lin += gi[a] * S[a * d + b] * gj[b];
+  return lin + 0.5 * trace(matmul(matmul(Ai, S, d), matmul(Aj, S, d), d), d);
+}
