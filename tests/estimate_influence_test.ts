@@ -1,7 +1,8 @@
 /**
  * Bayesian influence functions (lib/estimate/influence.ts) on a Gaussian posterior, where the covariance of two
  * quadratic token losses is closed-form (gaussianLossCovariance): the device sums match a float64 host
- * reference of the same per-draw losses, and BIF(i, j) = −Cov[ℓ_i, ℓ_j] matches the closed form within its SE.
+ * reference of the same per-draw losses, and BIF(i, j) = −Cov[ℓ_i, ℓ_j] matches the closed form within its SE;
+ * on a small transformer (runInfluence) the BIF of a context set with itself is symmetric with −Var on the diagonal.
  */
 import assert from "node:assert/strict";
 import { getGpu } from "../lib/gpu/device.ts";
@@ -28,6 +29,9 @@ import {
   createBifAccumulator,
 } from "../lib/estimate/influence.ts";
 import { PhiloxStream } from "../lib/util/philox.ts";
+import { runInfluence, topInfluences } from "../lib/estimate/influence_unit.ts";
+import { sampleContexts } from "../lib/data/shard.ts";
+import { BASE, CFG, PROBE, T, W } from "./estimate_fixtures.ts";
 
 Deno.test("BIF on a Gaussian posterior: device sums = host sums, BIF(i, j) = −Cov[ℓ_i, ℓ_j] within SE", async () => {
   const gpu = await getGpu();
@@ -111,4 +115,55 @@ Deno.test("BIF on a Gaussian posterior: device sums = host sums, BIF(i, j) = −
     wStarBuf.destroy();
     target.destroy();
   }
+});
+
+Deno.test("runInfluence on a small transformer: probe = training contexts gives a symmetric BIF with −Var ≤ 0 on the diagonal", async () => {
+  const gpu = await getGpu();
+  const ctx = sampleContexts(PROBE, T, 2, 4);
+  const { influence: t, result } = await runInfluence(gpu, {
+    cfg: CFG,
+    params: W,
+    step: 7,
+    base: BASE,
+    probe: { name: "p", contexts: ctx },
+    train: ctx,
+    sgld: { chains: 3, draws: 12, batch: 2 },
+    seqLen: T,
+    seed: 5,
+    decode: (id) => `<${id}>`,
+  });
+  const n = 2 * (T - 1);
+  assert.equal(t.bif.length, n * n);
+  assert.equal(result.chains, 3);
+  const at = (c1: number, p1: number, c2: number, p2: number) => {
+    const i = c1 * (T - 1) + p1 - 1, j = c2 * (T - 1) + p2 - 1;
+    return i * n + j;
+  };
+  let maxAsym = 0, maxDiag = -Infinity, scale = 0;
+  for (let c1 = 0; c1 < 2; c1++) {
+    for (let p1 = 1; p1 < T; p1++) {
+      const d = at(c1, p1, c1, p1);
+      assert.equal(t.probe_text[d], `<${ctx[c1 * T + p1]}>`);
+      assert.equal(t.train_position[d], p1);
+      maxDiag = Math.max(maxDiag, t.bif[d]);
+      for (let c2 = 0; c2 < 2; c2++) {
+        for (let p2 = 1; p2 < T; p2++) {
+          const a = t.bif[at(c1, p1, c2, p2)], b = t.bif[at(c2, p2, c1, p1)];
+          maxAsym = Math.max(maxAsym, Math.abs(a - b));
+          scale = Math.max(scale, Math.abs(a));
+        }
+      }
+    }
+  }
+  console.log(
+    `  max |BIF(i, j) − BIF(j, i)| ${maxAsym.toExponential(2)} of max |BIF| ${
+      scale.toExponential(2)
+    }; largest diagonal ${maxDiag.toExponential(2)}`,
+  );
+  assert.ok(scale > 0 && maxAsym < 1e-3 * scale, "BIF of a set with itself is symmetric");
+  assert.ok(maxDiag < 0, "BIF(i, i) = −Var[ℓ_i] < 0");
+  // Top influences of a probe token: its own loss is the most influential training token.
+  const top = topInfluences(t, 0, 3, 3);
+  assert.equal(t.train_context[top[0]], 0);
+  assert.equal(t.train_position[top[0]], 3);
 });
