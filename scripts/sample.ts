@@ -135,7 +135,7 @@ async function main(args: string[]): Promise<void> {
       onProgress: progressLine(`step ${ck.step}`),
     });
     const { result } = res.run;
-    const health = healthSummary(result);
+    const health = healthSummary(result, res.run.still);
     console.log(formatHealth(health));
     rows.push({ step: ck.step, L0: result.L0, llc: res.llc, record: result.record, health });
     for (const r of res.llc) console.log(`step ${ck.step} ${formatLlcRow(r)}`);
