@@ -252,3 +252,98 @@ Deno.test("χ̂ and LLC SE calibration on a Gaussian posterior: RMS error / RMS 
     target.destroy();
   }
 });
+
+Deno.test("paired χ̂ SE calibration with data noise: RMS deviation from the pooled value / RMS SE within [0.75, 1.3]", async () => {
+  // No closed form here (batch noise makes the chains' law non-Gaussian): the reference is the mean over all
+  // reruns, whose own error is ~SE/√R; deviations from it are scaled by √(R/(R − 1)).
+  const d = 4, m = 8, n = 256;
+  const forms = regression(d, n, m, 0.5, 17);
+  const F = forms.count;
+  const rp = new PhiloxStream(18, 1);
+  // Probe form: 16 rows with larger features on the restricted coordinates 0, 1; L^δh_f = 0.9·L_f + 0.1·probe.
+  const Xp = Float64Array.from({ length: 16 * d }, (_, k) => (k % d < 2 ? 3 : 0.5) * rp.normal());
+  const yp = Float64Array.from({ length: 16 }, () => 0.5 * rp.normal());
+  const probe = linearRegressionForms(Xp, yp, d, [[...Array(16).keys()]]);
+  const dd = d * d;
+  const mixed: QuadraticForms = {
+    d,
+    count: F,
+    A: forms.A.map((x, k) => 0.9 * x + 0.1 * probe.A[k % dd]),
+    b: forms.b.map((x, k) => 0.9 * x + 0.1 * probe.b[k % d]),
+    c: forms.c.map((x) => 0.9 * x + 0.1 * probe.c[0]),
+  };
+  const law = { eps: 2e-3, nbeta: 100, gamma: 100 };
+  const K = 8, C = 2 * K + 1, draws = 150, burnIn = 50, R = 40, stride = 4;
+  const masks = [
+    maskFromSlices(stride, [{ start: 0, length: d }]),
+    maskFromSlices(stride, [{ start: 0, length: 2 }]),
+    stillMask(stride),
+  ];
+  const restrictionOf = [...new Array(K).fill(1), ...new Array(K).fill(0), 2];
+  const wStarBuf = storageFrom(gpu, "w*", Float32Array.from(meanFormMinimizer(forms)));
+  const paired = { est: [] as number[], se: [] as number[], chains: [] as number[] };
+  const t0 = performance.now();
+  try {
+    for (let rerun = 0; rerun < R; rerun++) {
+      const rng = new PhiloxStream(2000 + rerun, 5);
+      const seq = Int32Array.from(
+        { length: burnIn + draws + C },
+        () => Math.min(F - 1, Math.floor(rng.uniform() * F)),
+      );
+      const target = await createQuadraticTarget(gpu, { forms, nCopies: C, stride, batchOf: (s) => seq[s] });
+      const ev = await createFormsEval(gpu, target, mixed);
+      try {
+        const res = await runSgld(
+          target,
+          wStarBuf,
+          { ...law, draws, burnIn, masks, restrictionOf, seed: 100 + rerun, readEvery: 200 },
+          [formsObservable(ev, C)],
+        );
+        // L^δh of each copy on its draw's own batch: observable row [C, F], batch seq[burnIn + t].
+        const o = res.observables[0];
+        const dh = new Float64Array(C * draws);
+        for (let t = 0; t < draws; t++) {
+          const f = seq[burnIn + t];
+          for (let c = 0; c < C; c++) dh[c * draws + t] = o[t * C * F + c * F + f];
+        }
+        const rc = [...Array(K).keys()], fc = rc.map((k) => k + K);
+        const e = estimateSusceptibility({
+          restrictedLoss: selectChains(res.losses, draws, rc),
+          restrictedLossDh: selectChains(dh, draws, rc),
+          fullLoss: selectChains(res.losses, draws, fc),
+          fullLossDh: selectChains(dh, draws, fc),
+          L0: res.L0,
+          baseline: { loss: res.losses.slice(2 * K * draws), lossDh: dh.slice(2 * K * draws) },
+        });
+        paired.est.push(e.mean);
+        paired.se.push(e.se);
+        paired.chains.push(e.seChains);
+      } finally {
+        ev.destroy();
+        target.destroy();
+      }
+    }
+  } finally {
+    wStarBuf.destroy();
+  }
+  const pooled = paired.est.reduce((a, b) => a + b) / R;
+  const shrink = Math.sqrt(R / (R - 1));
+  const cp = calibration(paired.est, paired.se, pooled), cc = calibration(paired.est, paired.chains, pooled);
+  console.log(
+    `  ${R} reruns × ${2 * K} chains × ${burnIn + draws} steps in ${
+      ((performance.now() - t0) / 1000).toFixed(1)
+    } s; pooled χ̂ = ${pooled.toExponential(3)}`,
+  );
+  console.log(
+    `  ${show("paired χ̂, SE = max(chains, time)", cp, R)} (ratio × √(R/(R−1)) = ${
+      (cp.ratio * shrink).toFixed(2)
+    })`,
+  );
+  console.log(
+    `  ${show("paired χ̂, SE = spread over chains", cc, R)} (× √(R/(R−1)) = ${
+      (cc.ratio * shrink).toFixed(2)
+    })`,
+  );
+  assert.ok(cp.ratio * shrink < 1.3, `paired χ̂: SE too small (ratio ${(cp.ratio * shrink).toFixed(2)})`);
+  assert.ok(cp.ratio * shrink > 0.75, `paired χ̂: SE too large (ratio ${(cp.ratio * shrink).toFixed(2)})`);
+});
