@@ -72,6 +72,10 @@ Deno.test("buildReport: the full synthetic run gives every section, rendered cha
   assert.deepEqual(report.notes, []);
   // PCA on the synthetic modes: three components carry almost all variance.
   assert.ok(report.pca!.explainedVariance.slice(0, 3).reduce((a, b) => a + b, 0) > 0.95);
+  // The LLC is drawn once per restriction, not once per probe.
+  const llc = report.sections.find((s) => s.id === "llc")!;
+  assert.match(llc.caption, /drawn once per restriction/);
+  assert.ok(llc.body.includes("all probes"));
   // The diagnostics table: the synthetic run's last full-model trace has R̂ 1.2, flagged beside its LLC.
   const diag = report.sections.find((s) => s.id === "diagnostics")!;
   assert.match(
