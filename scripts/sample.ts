@@ -12,7 +12,7 @@ import { getGpu } from "../lib/gpu/device.ts";
 import { writeTracesTable } from "../lib/analysis/tables.ts";
 import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
 import { writeJsonAtomic } from "../lib/util/files.ts";
-import { runCheckpointLlc } from "../lib/estimate/unit.ts";
+import { formatLlcRow, runCheckpointLlc } from "../lib/estimate/unit.ts";
 import { calibrate, formatCalibration } from "../lib/estimate/calibrate.ts";
 import { formatHealth, healthSummary } from "../lib/estimate/health.ts";
 import { createTransformerTarget, lossAtWStar, wStarBuffer } from "../lib/estimate/transformer_target.ts";
@@ -139,12 +139,10 @@ async function main(args: string[]): Promise<void> {
       onProgress: progressLine(`step ${ck.step}`),
     });
     const { result } = res.run;
-    const health = healthSummary(result);
+    const health = healthSummary(result, res.run.still);
     console.log(formatHealth(health));
     rows.push({ step: ck.step, L0: result.L0, llc: res.llc, record: result.record, health });
-    for (const r of res.llc) {
-      console.log(`step ${ck.step} ${r.restriction}: LLC ${r.llc.toFixed(3)} ± ${r.llcSe.toFixed(3)}`);
-    }
+    for (const r of res.llc) console.log(`step ${ck.step} ${formatLlcRow(r)}`);
     traces.push(res.traces);
   }
   await Deno.mkdir(run.out, { recursive: true });

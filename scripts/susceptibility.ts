@@ -62,7 +62,7 @@ async function main(args: string[]): Promise<void> {
     });
     susceptibility.push(res.susceptibility);
     traces.push(res.traces);
-    const h = healthSummary(res.run.result);
+    const h = healthSummary(res.run.result, res.run.still);
     console.log(formatHealth(h));
     health.push({ step: ck.step, record: res.run.result.record, ...h });
   }

@@ -163,13 +163,19 @@ Deno.test("standardizedPca: too few rows, ragged rows and non-finite values are 
 });
 
 function susTable(
-  rows: Omit<SusceptibilityRow, "chi_se" | "llc" | "llc_se" | "delta_h" | "nbeta" | "n_chains" | "n_draws">[],
+  rows: Pick<SusceptibilityRow, "step" | "probe" | "restriction" | "layer" | "head" | "chi">[],
 ) {
   const full = rows.map((r) => ({
     ...r,
     chi_se: 0,
     llc: 0,
     llc_se: 0,
+    llc_devinterp: 0,
+    llc_devinterp_se: 0,
+    chi_rhat: 1,
+    chi_ess: 40,
+    llc_rhat: 1,
+    llc_ess: 40,
     delta_h: 0.1,
     nbeta: 30,
     n_chains: 4,

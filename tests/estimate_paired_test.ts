@@ -105,8 +105,9 @@ Deno.test("paired unit: still copy at w* on every draw's batch, same chains, sma
     seqLen: T,
     seed,
   };
-  const off = await runCheckpointSusceptibilities(gpu, opts);
-  const on = await runCheckpointSusceptibilities(gpu, { ...opts, sgld: { ...opts.sgld, paired: true } });
+  const off = await runCheckpointSusceptibilities(gpu, { ...opts, sgld: { ...opts.sgld, paired: false } });
+  // Paired is the default.
+  const on = await runCheckpointSusceptibilities(gpu, opts);
   const C = (heads.length + 1) * 4;
   assert.equal(off.run.still, undefined);
   assert.equal(on.run.still, C);
@@ -133,6 +134,11 @@ Deno.test("paired unit: still copy at w* on every draw's batch, same chains, sma
     if (s0.restriction[i] !== "full") {
       assert.ok(s1.chi_se[i] < s0.chi_se[i], `${s0.restriction[i]}: se not reduced`);
     }
-    assert.equal(s1.llc[i], s0.llc[i]);
+    // The LLC in the reference sampler's convention is untouched by pairing; the paired LLC centres each draw
+    // on the still copy instead of one L0.
+    assert.equal(s1.llc_devinterp[i], s0.llc[i]);
+    assert.equal(s1.llc_devinterp_se[i], s0.llc_se[i]);
+    assert.equal(s0.llc_devinterp[i], s0.llc[i]);
+    assert.notEqual(s1.llc[i], s0.llc[i]);
   }
 });

@@ -24,6 +24,7 @@ const ALL_SECTIONS = [
   "per-token-vs-overall",
   "ablation",
   "llc",
+  "diagnostics",
   "traces",
   "manifest",
 ];
@@ -71,6 +72,17 @@ Deno.test("buildReport: the full synthetic run gives every section, rendered cha
   assert.deepEqual(report.notes, []);
   // PCA on the synthetic modes: three components carry almost all variance.
   assert.ok(report.pca!.explainedVariance.slice(0, 3).reduce((a, b) => a + b, 0) > 0.95);
+  // The LLC is drawn once per restriction, not once per probe.
+  const llc = report.sections.find((s) => s.id === "llc")!;
+  assert.match(llc.caption, /drawn once per restriction/);
+  assert.ok(llc.body.includes("all probes"));
+  // The diagnostics table: the synthetic run's last full-model trace has R̂ 1.2, flagged beside its LLC.
+  const diag = report.sections.find((s) => s.id === "diagnostics")!;
+  assert.match(
+    diag.body,
+    /<td>full<\/td><td>[^<]+<\/td><td>\(same: unpaired run\)<\/td><td>1\.20 \/ \d+<\/td><td>R̂ 1\.20 &gt; 1\.1/,
+  );
+  assert.match(diag.caption, /\d+ of \d+ estimates carry a warning/);
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -91,6 +103,7 @@ Deno.test("buildReport: absent optional tables omit their sections with a note s
     "pca-trajectories",
     "pca-time-series",
     "llc",
+    "diagnostics",
   ]);
   assert.equal(report.notes.length, 4);
   assert.match(report.notes[0], /head_roles\.arrow is absent/);

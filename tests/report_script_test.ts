@@ -16,7 +16,7 @@ Deno.test("report script: --demo writes a synthetic results folder and a self-co
   );
   const html = await Deno.readTextFile(out);
   assert.equal(html, run.report.html);
-  assert.equal(run.report.sections.length, 15);
+  assert.equal(run.report.sections.length, 16);
   assert.deepEqual(run.report.notes, []);
   assert.match(html, /Susceptibility report — demo/);
   assert.match(html, /&quot;synthetic&quot;: true/, "the manifest says the data are synthetic");

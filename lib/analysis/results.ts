@@ -1,6 +1,6 @@
 /**
  * Loads a run's results folder: susceptibility.arrow is required; per_token, contexts, ablation, traces,
- * head_roles and manifest.json are optional (absent → undefined, and the report omits their sections with a note).
+ * head_roles, influence and manifest.json are optional (absent → undefined, and the report omits their sections with a note).
  */
 
 import { join } from "node:path";
@@ -12,11 +12,14 @@ import {
   type ContextsColumns,
   HEAD_ROLES_TABLE,
   type HeadRolesColumns,
+  INFLUENCE_TABLE,
+  type InfluenceColumns,
   PER_TOKEN_TABLE,
   type PerTokenColumns,
   readAblationTable,
   readContextsTable,
   readHeadRolesTable,
+  readInfluenceTable,
   readPerTokenTable,
   readSusceptibilityTable,
   readTracesTable,
@@ -36,6 +39,8 @@ export interface Results {
   ablation?: AblationColumns;
   traces?: TracesColumns;
   headRoles?: HeadRolesColumns;
+  /** Bayesian influence functions (scripts/influence.ts), when the run has them. */
+  influence?: InfluenceColumns;
   manifest?: Record<string, unknown>;
   /** File names that were looked for and not found. */
   absent: string[];
@@ -90,6 +95,7 @@ export async function loadResults(dir: string): Promise<Results> {
   const ablation = await optional(dir, ABLATION_TABLE.file, absent, readAblationTable);
   const traces = await optional(dir, TRACES_TABLE.file, absent, readTracesTable);
   const headRoles = await optional(dir, HEAD_ROLES_TABLE.file, absent, readHeadRolesTable);
+  const influence = await optional(dir, INFLUENCE_TABLE.file, absent, readInfluenceTable);
   const manifest = await optional(dir, MANIFEST_FILE, absent, async (p) => {
     const v = await readJsonFile(p);
     if (typeof v !== "object" || v === null || Array.isArray(v)) {
@@ -97,5 +103,16 @@ export async function loadResults(dir: string): Promise<Results> {
     }
     return v as Record<string, unknown>;
   });
-  return { dir, susceptibility, perToken, contexts, ablation, traces, headRoles, manifest, absent };
+  return {
+    dir,
+    susceptibility,
+    perToken,
+    contexts,
+    ablation,
+    traces,
+    headRoles,
+    influence,
+    manifest,
+    absent,
+  };
 }

@@ -182,6 +182,12 @@ export function syntheticTables(shape: SyntheticShape = DEFAULT_SHAPE, seed = 7)
     chi_se: new Float64Array(nSus),
     llc: new Float64Array(nSus),
     llc_se: new Float64Array(nSus),
+    llc_devinterp: new Float64Array(nSus),
+    llc_devinterp_se: new Float64Array(nSus),
+    chi_rhat: new Float64Array(nSus),
+    chi_ess: new Float64Array(nSus),
+    llc_rhat: new Float64Array(nSus),
+    llc_ess: new Float64Array(nSus),
     delta_h: new Float64Array(nSus).fill(deltaH),
     nbeta: new Float64Array(nSus).fill(30),
     n_chains: new Int32Array(nSus).fill(shape.chains),
@@ -209,6 +215,14 @@ export function syntheticTables(shape: SyntheticShape = DEFAULT_SHAPE, seed = 7)
         sus.chi_se[i] = 0.001 + 0.0005 * rng.float();
         sus.llc[i] = (r.layer < 0 ? 60 : 8) * (0.3 + (logStep(step) - u0) / uSpan) + rng.float();
         sus.llc_se[i] = 0.2 + 0.3 * rng.float();
+        // Diagnostics without further draws from rng, so the other tables stay as they were: an unpaired run
+        // (devinterp convention = llc), well-mixed chains except a late full-model trace.
+        sus.llc_devinterp[i] = sus.llc[i];
+        sus.llc_devinterp_se[i] = sus.llc_se[i];
+        sus.chi_rhat[i] = 1 + 0.01 * (i % 7);
+        sus.chi_ess[i] = shape.chains * shape.draws / (2 + (i % 3));
+        sus.llc_rhat[i] = r.layer < 0 && step === steps[steps.length - 1] ? 1.2 : 1 + 0.01 * (i % 5);
+        sus.llc_ess[i] = shape.chains * shape.draws / (3 + (i % 4));
         if (step === steps[steps.length - 1]) lastChi.set(`${probe}\u0000${r.name}`, chi);
         i++;
       }

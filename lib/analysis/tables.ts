@@ -2,11 +2,15 @@
  * The results tables of a susceptibility run (Arrow IPC files in the run's results folder), agreed between
  * the estimators (writers) and the analysis and report (readers). Column order is file order.
  *
- *   susceptibility.arrow  one row per (step, probe, restriction): eq. 41 χ and eq. 26 LLC, mean and SE over chains
+ *   susceptibility.arrow  one row per (step, probe, restriction): eq. 41 χ and eq. 26 LLC, mean and SE over chains,
+ *                         the LLC in the reference sampler's convention (llc_devinterp: one L0 over as many
+ *                         batches as chains; equal to llc unless the run was paired) and the split-R̂ / ESS of
+ *                         the per-draw series behind χ and the LLC (lib/estimate/diagnostics.ts; NaN under 4 draws)
  *   per_token.arrow       per-token χ (Definition 3.2, eq. 44) per (probe, step, restriction, context, position)
  *   contexts.arrow        the probe contexts the per-token values refer to (token ids and decoded pieces)
  *   ablation.arrow        per-token loss with the head zero-ablated minus the unablated loss
  *   traces.arrow          per-draw SGLD losses (diagnostics)
+ *   influence.arrow       Bayesian influence BIF(i, j) = −Cov_w[ℓ_i, ℓ_j] of probe tokens on training tokens
  *
  * Restrictions are named "full" (the unrestricted model; layer = head = -1) or "l:h" (layer l, head h: the
  * paper's naming, e.g. "0:3").
@@ -83,6 +87,12 @@ const SUSCEPTIBILITY_COLUMNS = {
   chi_se: "float64",
   llc: "float64",
   llc_se: "float64",
+  llc_devinterp: "float64",
+  llc_devinterp_se: "float64",
+  chi_rhat: "float64",
+  chi_ess: "float64",
+  llc_rhat: "float64",
+  llc_ess: "float64",
   delta_h: "float64",
   nbeta: "float64",
   n_chains: "int32",
@@ -228,6 +238,34 @@ export const HEAD_ROLES_TABLE: TableDef<HeadRolesKinds> = defineTable({
     checkMin("layer", c.layer, 0) ?? checkMin("head", c.head, 0) ?? checkRestrictionNames(c.restriction),
 });
 
+const INFLUENCE_COLUMNS = {
+  step: "int32",
+  probe: "utf8",
+  probe_context: "int32",
+  probe_position: "int32",
+  probe_text: "utf8",
+  train_context: "int32",
+  train_position: "int32",
+  train_text: "utf8",
+  bif: "float64",
+  bif_se: "float64",
+} as const satisfies Record<string, ColumnKind>;
+type InfluenceKinds = typeof INFLUENCE_COLUMNS;
+
+/**
+ * influence.arrow: BIF(i, j) = −Cov_w[ℓ_i, ℓ_j] under the localized posterior (lib/estimate/influence.ts) of
+ * probe token i (probe, probe_context, probe_position) and training token j (train_context, train_position of
+ * the training contexts drawn from the base stream), mean ± SE over chains; positions index predicted tokens.
+ */
+export const INFLUENCE_TABLE: TableDef<InfluenceKinds> = defineTable({
+  name: "influence",
+  file: "influence.arrow",
+  columns: INFLUENCE_COLUMNS,
+  check: (c) =>
+    checkMin("probe_position", c.probe_position, 1) ?? checkMin("train_position", c.train_position, 1) ??
+      checkMin("probe_context", c.probe_context, 0) ?? checkMin("train_context", c.train_context, 0),
+});
+
 export type SusceptibilityColumns = ReadColumns<SusceptibilityKinds>;
 export type SusceptibilityInput = WriteColumns<SusceptibilityKinds>;
 export type SusceptibilityRow = Row<SusceptibilityKinds>;
@@ -242,6 +280,8 @@ export type AblationInput = WriteColumns<AblationKinds>;
 export type AblationRow = Row<AblationKinds>;
 export type HeadRolesColumns = ReadColumns<HeadRolesKinds>;
 export type HeadRolesInput = WriteColumns<HeadRolesKinds>;
+export type InfluenceColumns = ReadColumns<InfluenceKinds>;
+export type InfluenceInput = WriteColumns<InfluenceKinds>;
 export type TracesColumns = ReadColumns<TracesKinds>;
 export type TracesInput = WriteColumns<TracesKinds>;
 export type TracesRow = Row<TracesKinds>;
@@ -278,3 +318,9 @@ export const readHeadRolesTable = (path: string): Promise<HeadRolesColumns> =>
 /** Writes head_roles.arrow atomically. */
 export const writeHeadRolesTable = (path: string, cols: HeadRolesInput): Promise<void> =>
   writeTable(HEAD_ROLES_TABLE, path, cols);
+/** Reads and validates influence.arrow. */
+export const readInfluenceTable = (path: string): Promise<InfluenceColumns> =>
+  readTable(INFLUENCE_TABLE, path);
+/** Writes influence.arrow atomically. */
+export const writeInfluenceTable = (path: string, cols: InfluenceInput): Promise<void> =>
+  writeTable(INFLUENCE_TABLE, path, cols);

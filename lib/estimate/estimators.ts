@@ -24,6 +24,8 @@
  *   χ̂_i = E_r[φ·(L_n − ℓ_i)] − E_r[φ]·E_full[L_n − ℓ_i].
  */
 
+import { timeSeriesSe } from "./diagnostics.ts";
+
 /** Mean, Bessel-corrected standard deviation and standard error of the mean of a sample. */
 export interface Summary {
   mean: number;
@@ -103,29 +105,73 @@ export function chainsOf(restrictionOf: ArrayLike<number>, r: number): number[] 
 }
 
 export interface LlcEstimate extends Summary {
-  /** λ̂ of each chain: nβ·(mean draw loss − L0). */
+  /** λ̂ of each chain: nβ·(mean draw loss − L0), or nβ·mean_t[L_t(w_t) − L_t(w*)] with per-draw centring. */
   perChain: Float64Array;
   nbeta: number;
+  /** The L0 subtracted: the given number, or the mean of the per-draw centres. */
   L0: number;
+  /** Standard error from the spread over chains (std/√K). */
+  seChains: number;
+  /** Per-draw centring: nβ × the standard error over time of the chain-averaged series (timeSeriesSe); else NaN. */
+  seTime: number;
 }
 
-/** LLC (eq. 26) per chain, λ̂_k = nβ·(mean_t L_n(w_t) − L0), and their mean ± Bessel std over chains. */
-export function estimateLlc(losses: ChainDraws, L0: number, nbeta: number): LlcEstimate {
+/**
+ * LLC (eq. 26) per chain and their mean ± Bessel std over chains. `L0` is either one number, giving
+ * λ̂_k = nβ·(mean_t L_t(w_t) − L0) (the reference sampler's convention: L0 averaged over as many minibatches as
+ * there are chains), or the per-draw losses at w* on each draw's own minibatch, [draws], giving
+ * λ̂_k = nβ·mean_t[L_t(w_t) − L_t(w*)] ("LLC with its data noise", see below).
+ *
+ * Why per-draw centring: with one L0 its minibatch error (L0 − L_n) shifts every chain — and every restriction —
+ * by the same nβ·(L0 − L_n), which no spread over chains can see (at batch 8 on the tiny model, 0.18 nats per
+ * batch: ±2.7 LLC units at 4 chains). Centring draw t on the same batch removes L_t(w*) − L_n exactly; what
+ * stays, [L_t − L_n](w_t) − [L_t − L_n](w*) ≈ ∇(L_t − L_n)(w*)·(w_t − w*), has mean zero (w_t depends only on
+ * earlier batches) and differs between chains through w_t, so the spread over chains includes part of it. The
+ * rest is shared: chains that see the same minibatch sequence share the weight displacement its gradient noise
+ * drives, so their means move together and the spread over chains understates the error (on a Gaussian
+ * posterior with batch-8 noise by 2.4×, tests/estimate_calibration_test.ts). With per-draw centres the reported
+ * se is therefore max(seChains, seTime), seTime from the chain-averaged series over time, which varies with the
+ * batches; the one-L0 form keeps the spread over chains (the reference sampler's error bar).
+ */
+export function estimateLlc(losses: ChainDraws, L0: number | ArrayLike<number>, nbeta: number): LlcEstimate {
   checkDraws("estimateLlc losses", losses);
-  if (!Number.isFinite(L0)) throw new RangeError(`estimateLlc: L0 must be finite, got ${L0}`);
   if (!(nbeta > 0)) throw new RangeError(`estimateLlc: nbeta must be > 0, got ${nbeta}`);
   const { values, chains, draws } = losses;
+  const perDraw = typeof L0 === "number" ? undefined : L0;
+  let l0 = L0 as number;
+  if (perDraw) {
+    if (perDraw.length !== draws) {
+      throw new RangeError(`estimateLlc: ${perDraw.length} per-draw centres for ${draws} draws`);
+    }
+    let s = 0;
+    for (let t = 0; t < draws; t++) {
+      if (!Number.isFinite(perDraw[t])) {
+        throw new RangeError(`estimateLlc: the loss at w* of draw ${t} is ${perDraw[t]}`);
+      }
+      s += perDraw[t];
+    }
+    l0 = s / draws;
+  } else if (!Number.isFinite(l0)) throw new RangeError(`estimateLlc: L0 must be finite, got ${l0}`);
   const perChain = new Float64Array(chains);
   for (let k = 0; k < chains; k++) {
     let s = 0;
     for (let t = 0; t < draws; t++) {
       const l = values[k * draws + t];
       if (!Number.isFinite(l)) throw new RangeError(`estimateLlc: chain ${k}, draw ${t}: loss is ${l}`);
-      s += l;
+      s += perDraw ? l - perDraw[t] : l;
     }
-    perChain[k] = nbeta * (s / draws - L0);
+    perChain[k] = perDraw ? nbeta * (s / draws) : nbeta * (s / draws - l0);
   }
-  return { ...summarize(perChain), perChain, nbeta, L0 };
+  const sum = summarize(perChain);
+  if (!perDraw) return { ...sum, perChain, nbeta, L0: l0, seChains: sum.se, seTime: NaN };
+  const series = new Float64Array(chains * draws);
+  for (let k = 0; k < chains; k++) {
+    for (let t = 0; t < draws; t++) series[k * draws + t] = values[k * draws + t] - perDraw[t];
+  }
+  const seTime = nbeta * timeSeriesSe({ values: series, chains, draws });
+  // NaN-safe max: one chain (NaN spread) or under 4 draws (NaN over time) leaves the other.
+  const se = Math.max(...[sum.se, seTime].filter((x) => !Number.isNaN(x)));
+  return { ...sum, se: Number.isFinite(se) ? se : NaN, perChain, nbeta, L0: l0, seChains: sum.se, seTime };
 }
 
 export interface SusceptibilityInput {
@@ -153,6 +199,15 @@ export interface SusceptibilityEstimate extends Summary {
   meanPhiDeltaL: number;
   meanPhi: number;
   meanDeltaLFull: number;
+  /**
+   * Each draw's term of its chain's χ̂, −φ_t·(ΔL_t − E_full[ΔL]), [K, r]: chain k's χ̂ is its mean over t
+   * (the series whose split-R̂ and ESS the tables report, lib/estimate/diagnostics.ts).
+   */
+  terms: ChainDraws;
+  /** Standard error from the spread over chains (std/√K). */
+  seChains: number;
+  /** Paired: the standard error over time of the chain-averaged terms (timeSeriesSe); else NaN. */
+  seTime: number;
 }
 
 function sameShape(a: ChainDraws, b: ChainDraws, what: string): void {
@@ -192,27 +247,41 @@ export function estimateSusceptibility(input: SusceptibilityInput): Susceptibili
     deltaFull[k] = s / rf;
   }
   const perChain = new Float64Array(K);
+  const terms = new Float64Array(K * r);
   let sumPD = 0, sumP = 0, sumDF = 0;
   for (let k = 0; k < K; k++) {
     let sPD = 0, sP = 0;
+    const eDF = deltaFull[k % Kf];
     for (let t = 0; t < r; t++) {
       const L = rl.values[k * r + t];
       const phi = L - phi0(t);
-      sPD += phi * (rd.values[k * r + t] - L - dl0(t));
+      const dl = rd.values[k * r + t] - L - dl0(t);
+      sPD += phi * dl;
       sP += phi;
+      terms[k * r + t] = -phi * (dl - eDF);
     }
-    const ePD = sPD / r, eP = sP / r, eDF = deltaFull[k % Kf];
+    const ePD = sPD / r, eP = sP / r;
     perChain[k] = -(ePD - eP * eDF);
     sumPD += ePD;
     sumP += eP;
     sumDF += eDF;
   }
+  const sum = summarize(perChain);
+  const termDraws = { values: terms, chains: K, draws: r };
+  // Paired: se = max(seChains, seTime), as for the per-draw-centred LLC (estimateLlc): the chains share the
+  // batch sequence and with it part of their fluctuation. Unpaired: the spread over chains, as before.
+  const seTime = base ? timeSeriesSe(termDraws) : NaN;
+  const se = base ? Math.max(...[sum.se, seTime].filter((x) => !Number.isNaN(x))) : sum.se;
   return {
-    ...summarize(perChain),
+    ...sum,
+    se: Number.isFinite(se) ? se : NaN,
+    seChains: sum.se,
+    seTime,
     perChain,
     meanPhiDeltaL: sumPD / K,
     meanPhi: sumP / K,
     meanDeltaLFull: sumDF / K,
+    terms: termDraws,
   };
 }
 

@@ -61,12 +61,16 @@ function meanVar(x: ArrayLike<number>, from: number, to: number): [number, numbe
   return [m, to - from > 1 ? ss / (to - from - 1) : 0];
 }
 
-/** The health of every chain of a run, with warnings for drifting, sub-L0 and poorly mixing chains. */
-export function healthSummary(result: SgldResult): HealthSummary {
+/**
+ * The health of every chain of a run, with warnings for drifting, sub-L0 and poorly mixing chains. `still`: the
+ * copy index of a paired run's still copy (SamplingRun.still), which is not a chain and is left out.
+ */
+export function healthSummary(result: SgldResult, still?: number): HealthSummary {
   const { chains: C, draws, losses, L0, record, health } = result;
   const warnings: string[] = [];
   const out: ChainHealth[] = [];
   for (let c = 0; c < C; c++) {
+    if (c === still) continue;
     const x = losses.subarray(c * draws, (c + 1) * draws);
     const [meanLoss, varLoss] = meanVar(x, 0, draws);
     const tau = autocorrelationTime(x);

@@ -40,7 +40,7 @@ export const COMMON_OPTIONS = {
   "burn-in": { type: "string" },
   thin: { type: "string" },
   rmsprop: { type: "boolean", default: false },
-  paired: { type: "boolean", default: false },
+  unpaired: { type: "boolean", default: false },
   "seq-len": { type: "string" },
   seed: { type: "string", default: "0" },
   out: { type: "string" },
@@ -56,7 +56,7 @@ export const COMMON_USAGE = `
   restrictions: --restrictions all | full,0:0,1:3,…   (default all: "full" and every head)
   sampler:      [--chains K] [--draws R] [--batch B] [--eps ε] [--nbeta nβ] [--gamma γ] [--burn-in S]
                 [--thin S] [--rmsprop] [--seq-len T] [--seed S] [--delta-h δh (default 0.1)]
-                [--paired (susceptibility only: centre φ and ΔL on a still copy at w*)]
+                [--unpaired (χ̂ and LLC: one L0 instead of a still copy at w*, the reference convention)]
   output:       --out DIR`;
 
 export type CommonValues = ReturnType<typeof parseCommon>["values"];
@@ -207,8 +207,8 @@ export function parseSgld(v: CommonValues): UnitSgldOptions {
   if (v.gamma) o.gamma = flagNumber("--gamma", v.gamma, Number.MIN_VALUE);
   if (v["burn-in"]) o.burnIn = flagInt("--burn-in", v["burn-in"], 0);
   if (v.thin) o.stepsBetweenDraws = flagInt("--thin", v.thin, 1);
-  // Set only when asked, so that unpaired runs record the same settings as before the flag existed.
-  if (v.paired) o.paired = true;
+  // χ̂ and the LLC are paired by default (unit.ts); --unpaired gives the reference sampler's convention.
+  if (v.unpaired) o.paired = false;
   return o;
 }
 

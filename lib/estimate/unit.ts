@@ -38,6 +38,7 @@ import {
   selectChains,
   type SusceptibilityEstimate,
 } from "./estimators.ts";
+import { centred, type ChainDiagnostics, chainDiagnostics, RHAT_WARN } from "./diagnostics.ts";
 import {
   chainLayout,
   createMixedLossObservable,
@@ -65,9 +66,11 @@ export interface UnitSgldOptions {
   /** Ring readback period (default 50). */
   readEvery?: number;
   /**
-   * Common-random-numbers control variate (default false): one extra copy with an all-zero mask stays at w*,
-   * and χ̂ centres φ and ΔL per draw on that copy's losses (estimators.ts, "Paired variant"). Only for
-   * runCheckpointSusceptibilities.
+   * Common-random-numbers control variate (default true for χ̂ and the LLC, false — unsupported — for the
+   * per-token estimates): one extra copy with an all-zero mask stays at w*,
+   * and χ̂ centres φ and ΔL per draw on that copy's losses (estimators.ts, "Paired variant"), and the LLC
+   * centres each draw on it (estimateLlc: the batch noise of L0 enters estimate and error bar). Not for
+   * runPerTokenSusceptibilities.
    */
   paired?: boolean;
 }
@@ -139,6 +142,14 @@ function resolveSgld(
   return r;
 }
 
+/**
+ * χ̂ and the LLC are paired unless asked otherwise: on a Gaussian posterior with batch noise only the paired
+ * error bars are calibrated (tests/estimate_calibration_test.ts), and paired χ̂ has smaller SE (docs/estimators.md).
+ */
+function pairedByDefault(o: UnitSgldOptions | undefined): UnitSgldOptions {
+  return { ...o, paired: o?.paired ?? true };
+}
+
 function resolveSeqLen(cfg: ModelConfig, seqLen: number | undefined): number {
   const T = seqLen ?? cfg.n_ctx;
   if (!Number.isInteger(T) || T < 2 || T > cfg.n_ctx) {
@@ -193,6 +204,40 @@ function baselineOf(run: SamplingRun, p: number): { loss: Float64Array; lossDh: 
   return { loss, lossDh };
 }
 
+/** Paired runs: the still copy's draw losses L_t(w*), [draws]; undefined otherwise. */
+export function stillLosses(run: SamplingRun): Float64Array | undefined {
+  const c = run.still;
+  if (c === undefined) return undefined;
+  const D = run.result.draws;
+  return run.result.losses.slice(c * D, (c + 1) * D);
+}
+
+/** Split-R̂ and ESS of a series, NaN for both below the 4 draws they need. */
+function diagnose(d: ChainDraws): ChainDiagnostics {
+  if (d.draws < 4) return { rhat: NaN, ess: NaN, chains: d.chains, draws: d.draws };
+  return chainDiagnostics(d);
+}
+
+/** The LLC of restriction index r in both conventions, and the diagnostics of its per-draw series. */
+export interface LlcEstimates {
+  /** Paired runs: centred per draw on the still copy (data noise inside the error bar); else = devinterp. */
+  llc: LlcEstimate;
+  /** The reference sampler's convention: one L0 averaged over as many minibatches as chains. */
+  devinterp: LlcEstimate;
+  /** Split-R̂ and ESS of the series whose chain means are the LLC's per-chain values. */
+  diagnostics: ChainDiagnostics;
+}
+
+/** LLC (eq. 26) of restriction index r in both conventions (see estimators.ts estimateLlc). */
+export function llcOf(run: SamplingRun, r: number): LlcEstimates {
+  const { L0, record } = run.result;
+  const losses = lossesOf(run, r);
+  const devinterp = estimateLlc(losses, L0, record.nbeta);
+  const still = stillLosses(run);
+  const llc = still ? estimateLlc(losses, still, record.nbeta) : devinterp;
+  return { llc, devinterp, diagnostics: diagnose(centred(losses, still ?? L0)) };
+}
+
 /** Draw losses of restriction index r as [chains, draws]. */
 function lossesOf(run: SamplingRun, r: number): ChainDraws {
   const { result } = run;
@@ -211,14 +256,14 @@ function mixedOf(run: SamplingRun, p: number, r: number): ChainDraws {
   return { values: out, chains: cs.length, draws: D };
 }
 
-/** χ̂ (eq. 41) of probe p and restriction r, and the restriction's LLC (eq. 26). */
+/** χ̂ (eq. 41) of probe p and restriction r with the diagnostics of its terms, and the restriction's LLC (eq. 26). */
 export function estimatesOf(
   run: SamplingRun,
   p: number,
   r: number,
-): { chi: SusceptibilityEstimate; llc: LlcEstimate } {
+): { chi: SusceptibilityEstimate; chiDiagnostics: ChainDiagnostics; llc: LlcEstimate } & LlcEstimates {
   const full = run.restrictions.indexOf("full");
-  const { L0, record } = run.result;
+  const { L0 } = run.result;
   const chi = estimateSusceptibility({
     restrictedLoss: lossesOf(run, r),
     restrictedLossDh: mixedOf(run, p, r),
@@ -227,7 +272,7 @@ export function estimatesOf(
     L0,
     baseline: baselineOf(run, p),
   });
-  return { chi, llc: estimateLlc(lossesOf(run, r), L0, record.nbeta) };
+  return { chi, chiDiagnostics: diagnose(chi.terms), ...llcOf(run, r) };
 }
 
 /** Traces columns of a run: every draw of every chain (probe "base": the sampling data, shared by all probes). */
@@ -371,7 +416,7 @@ export async function runCheckpointSusceptibilities(
 ): Promise<CheckpointUnitResult> {
   if (o.probes.length === 0) throw new RangeError("runCheckpointSusceptibilities: no probes given");
   const restrictions = samplingRestrictions(o.restrictions);
-  const sgld = resolveSgld(o.sgld, SGLD_DEFAULTS);
+  const sgld = resolveSgld(pairedByDefault(o.sgld), SGLD_DEFAULTS);
   const { run } = await sample(gpu, {
     ...o,
     restrictions,
@@ -389,6 +434,12 @@ export async function runCheckpointSusceptibilities(
     chi_se: new Float64Array(rows),
     llc: new Float64Array(rows),
     llc_se: new Float64Array(rows),
+    llc_devinterp: new Float64Array(rows),
+    llc_devinterp_se: new Float64Array(rows),
+    chi_rhat: new Float64Array(rows),
+    chi_ess: new Float64Array(rows),
+    llc_rhat: new Float64Array(rows),
+    llc_ess: new Float64Array(rows),
     delta_h: new Float64Array(rows),
     nbeta: new Float64Array(rows),
     n_chains: new Int32Array(rows),
@@ -397,7 +448,11 @@ export async function runCheckpointSusceptibilities(
   let i = 0;
   o.probes.forEach((probe, p) => {
     o.restrictions.forEach((name) => {
-      const { chi, llc } = estimatesOf(run, p, restrictions.indexOf(name));
+      const { chi, chiDiagnostics, llc, devinterp, diagnostics } = estimatesOf(
+        run,
+        p,
+        restrictions.indexOf(name),
+      );
       const lh = parseRestriction(name)!;
       cols.step[i] = o.step;
       cols.probe[i] = probe.name;
@@ -408,6 +463,12 @@ export async function runCheckpointSusceptibilities(
       cols.chi_se[i] = chi.se;
       cols.llc[i] = llc.mean;
       cols.llc_se[i] = llc.se;
+      cols.llc_devinterp[i] = devinterp.mean;
+      cols.llc_devinterp_se[i] = devinterp.se;
+      cols.chi_rhat[i] = chiDiagnostics.rhat;
+      cols.chi_ess[i] = chiDiagnostics.ess;
+      cols.llc_rhat[i] = diagnostics.rhat;
+      cols.llc_ess[i] = diagnostics.ess;
       cols.delta_h[i] = o.deltaH;
       cols.nbeta[i] = run.result.record.nbeta;
       cols.n_chains[i] = chi.n;
@@ -690,10 +751,33 @@ export async function runAblation(gpu: Gpu, o: AblationOptions): Promise<{ ablat
 
 export interface LlcRow {
   restriction: string;
-  /** Mean over chains of λ̂ (eq. 26), its standard error, and the per-chain values. */
+  /** Mean over chains of λ̂ (eq. 26; paired runs: centred per draw on the still copy), its SE, per-chain values. */
   llc: number;
   llcSe: number;
   perChain: number[];
+  /** The reference sampler's convention (one L0 over as many batches as chains), for comparison. */
+  llcDevinterp: number;
+  llcDevinterpSe: number;
+  /** Split-R̂ and ESS of the draw series (lib/estimate/diagnostics.ts). */
+  rhat: number;
+  ess: number;
+}
+
+/**
+ * One line per restriction: the LLC ± SE, the reference sampler's convention beside it when it differs (paired
+ * runs), split-R̂ and ESS, and a warning when R̂ > 1.1 or the LLC is negative.
+ */
+export function formatLlcRow(r: LlcRow): string {
+  const devinterp = r.llcDevinterp === r.llc && r.llcDevinterpSe === r.llcSe
+    ? ""
+    : ` (devinterp L0: ${r.llcDevinterp.toFixed(3)} ± ${r.llcDevinterpSe.toFixed(3)})`;
+  const flags = [
+    ...(r.rhat > RHAT_WARN ? [`R̂ > ${RHAT_WARN}: chains not mixed`] : []),
+    ...(r.llc < 0 ? ["negative LLC"] : []),
+  ];
+  return `${r.restriction}: LLC ${r.llc.toFixed(3)} ± ${r.llcSe.toFixed(3)}${devinterp}, R̂ ${
+    r.rhat.toFixed(3)
+  }, ESS ${r.ess.toFixed(0)}${flags.length ? `  ⚠ ${flags.join("; ")}` : ""}`;
 }
 
 /** LLC (eq. 26, weight-refined for a head) of every requested restriction from one batched SGLD run. */
@@ -702,7 +786,7 @@ export async function runCheckpointLlc(
   o: Omit<CheckpointUnitOptions, "probes" | "deltaH">,
 ): Promise<{ llc: LlcRow[]; traces: TracesInput; run: SamplingRun }> {
   const restrictions = samplingRestrictions(o.restrictions).filter((r) => o.restrictions.includes(r));
-  const sgld = resolveSgld(o.sgld, SGLD_DEFAULTS);
+  const sgld = resolveSgld(pairedByDefault(o.sgld), SGLD_DEFAULTS);
   const { run } = await sample(gpu, {
     ...o,
     probes: [],
@@ -712,8 +796,17 @@ export async function runCheckpointLlc(
     seqLen: resolveSeqLen(o.cfg, o.seqLen),
   });
   const llc = restrictions.map((name, r) => {
-    const e = estimateLlc(lossesOf(run, r), run.result.L0, run.result.record.nbeta);
-    return { restriction: name, llc: e.mean, llcSe: e.se, perChain: [...e.perChain] };
+    const { llc: e, devinterp, diagnostics } = llcOf(run, r);
+    return {
+      restriction: name,
+      llc: e.mean,
+      llcSe: e.se,
+      perChain: [...e.perChain],
+      llcDevinterp: devinterp.mean,
+      llcDevinterpSe: devinterp.se,
+      rhat: diagnostics.rhat,
+      ess: diagnostics.ess,
+    };
   });
   return { llc, traces: tracesColumns(run, o.step), run };
 }

@@ -15,6 +15,8 @@ import { reportHtml, type ReportSection } from "./html.ts";
 import { ReportOptionError, type ReportOptions, resolveHeads } from "./options.ts";
 import { ablationSection } from "./section_ablation.ts";
 import { llcSection, susceptibilitySection } from "./section_curves.ts";
+import { diagnosticsSection } from "./section_diagnostics.ts";
+import { influenceSection } from "./section_influence.ts";
 import { manifestSection } from "./section_manifest.ts";
 import { headRolesSection } from "./section_roles.ts";
 import { pcaSections } from "./section_pca.ts";
@@ -105,6 +107,8 @@ export async function buildReport(results: Results, opts: ReportOptions = {}): P
   }
 
   sections.push(await llcSection(sus, charts, opts));
+  sections.push(diagnosticsSection(sus));
+  if (results.influence) sections.push(influenceSection(results.influence));
   if (results.traces) sections.push(await tracesSection(results.traces, charts, opts));
   else notes.push("traces.arrow is absent: the SGLD trace diagnostics are omitted.");
   if (results.manifest) sections.push(manifestSection(results.manifest));

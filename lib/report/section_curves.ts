@@ -53,7 +53,11 @@ export async function llcSection(
   charts: ChartSet,
   opts: ReportOptions,
 ): Promise<ReportSection> {
-  const pts = curvePoints(t, "llc");
+  // One SGLD run serves every probe of a checkpoint (lib/estimate/unit.ts), and the LLC is that of the base
+  // data's sampling loss: the probes' rows repeat one estimate, so it is drawn once, from the first probe's rows.
+  const all = curvePoints(t, "llc");
+  const first = [...new Set(all.map((p) => p.probe))].sort()[0];
+  const pts = all.filter((p) => p.probe === first).map((p) => ({ ...p, probe: "all probes" }));
   const body = await charts.figure(
     "llc-curves",
     susceptibilityCurves(pts, { config: opts.config, valueTitle: "restricted LLC" }),
@@ -62,8 +66,10 @@ export async function llcSection(
     id: "llc",
     title: "Restricted LLC per head over training",
     caption:
-      "Local learning coefficient of each head's restricted posterior (eq. 26, mean ± standard error over chains) " +
-      "estimated on each probe's mixture, against the checkpoint step (log axis).",
+      "Local learning coefficient of each head's restricted posterior (eq. 26, mean ± standard error; paired runs " +
+      "centre each draw on a copy that stays at w*, so the batch noise of L0 is inside the band) against the " +
+      "checkpoint step (log axis). It is a property of the sampling run on the base data, not of a probe: drawn " +
+      `once per restriction (from the rows of probe "${first}").`,
     body,
   };
 }

@@ -159,7 +159,7 @@ export const SWEEP_DEFAULTS = Object.freeze({
     batchSize: 8,
     burnIn: 0,
     seqLen: 64,
-    paired: false,
+    paired: true,
   }),
   perToken: Object.freeze({
     enabled: true,

@@ -139,3 +139,106 @@ export function gaussianChi(
   const ePhi = 0.5 * trace(ASr, d);
   return -(cov + ePhi * (0.5 * trace(BSr, d) - 0.5 * trace(BSf, d)));
 }
+
+/**
+ * Σ over all d coordinates (zeros outside `moves`) of SGLD on a quadratic whose step-s loss is a minibatch form
+ * q_{f(s)} with f(s) drawn uniformly from `forms` (independently per step), λ = 0, no preconditioning: the
+ * law the sampler really has when the data noise is in the gradient. With u = w − w*, w* the minimizer of the
+ * mean form, A_f its Hessian and g_f = A_f w* − b_f the batch gradient at w* (mean zero over f),
+ *   u ← B_f u − (ε/2)nβ·g_f + √ε ξ,   B_f = I − (ε/2)(nβ·A_f + γI) on the moving coordinates,
+ * and since u is independent of the step's batch and E[u] = 0, the stationary second moment solves
+ *   S = E_f[B_f S B_f] + (ε²nβ²/4)·E_f[g_f g_fᵀ] + εI,
+ * found here by fixed-point iteration. With one form this is stationaryCovariance's Σ_ε.
+ */
+export function minibatchCovariance(
+  forms: QuadraticForms,
+  moves: readonly boolean[],
+  law: SgldLaw,
+): Float64Array {
+  const d = forms.d, F = forms.count;
+  if (moves.length !== d) {
+    throw new RangeError(`minibatchCovariance: ${moves.length} mask entries for d = ${d}`);
+  }
+  const wStar = meanFormMinimizer(forms);
+  const idx = moves.flatMap((m, i) => (m ? [i] : []));
+  const k = idx.length;
+  const Bs: Float64Array[] = [];
+  const Q = new Float64Array(k * k);
+  for (let f = 0; f < F; f++) {
+    const B = new Float64Array(k * k);
+    const g = new Float64Array(k);
+    for (let i = 0; i < k; i++) {
+      let gi = -forms.b[f * d + idx[i]];
+      for (let j = 0; j < d; j++) gi += forms.A[(f * d + idx[i]) * d + j] * wStar[j];
+      g[i] = gi;
+      for (let j = 0; j < k; j++) {
+        const p = law.nbeta * forms.A[(f * d + idx[i]) * d + idx[j]] + (i === j ? law.gamma : 0);
+        B[i * k + j] = (i === j ? 1 : 0) - law.eps / 2 * p;
+      }
+    }
+    Bs.push(B);
+    const c = law.eps * law.eps * law.nbeta * law.nbeta / 4 / F;
+    for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) Q[i * k + j] += c * g[i] * g[j];
+  }
+  for (let i = 0; i < k; i++) Q[i * k + i] += law.eps;
+  let S = Q.slice();
+  for (let it = 0; it < 1_000_000; it++) {
+    const next = Q.slice();
+    for (const B of Bs) {
+      const BSB = matmul(matmul(B, S, k), B, k); // B symmetric
+      for (let i = 0; i < k * k; i++) next[i] += BSB[i] / F;
+    }
+    let diff = 0, size = 0;
+    for (let i = 0; i < k * k; i++) {
+      diff = Math.max(diff, Math.abs(next[i] - S[i]));
+      size = Math.max(size, Math.abs(next[i]));
+    }
+    S = next;
+    if (diff <= 1e-15 * size) break;
+  }
+  const out = new Float64Array(d * d);
+  for (let i = 0; i < k; i++) for (let j = 0; j < k; j++) out[idx[i] * d + idx[j]] = S[i * k + j];
+  return out;
+}
+
+/** The minimizer of the mean of all forms (the full-data optimum when the forms are equal-sized batches). */
+export function meanFormMinimizer(forms: QuadraticForms): Float64Array {
+  const d = forms.d, F = forms.count;
+  const A = new Float64Array(d * d), b = new Float64Array(d);
+  for (let f = 0; f < F; f++) {
+    for (let i = 0; i < d * d; i++) A[i] += forms.A[f * d * d + i] / F;
+    for (let i = 0; i < d; i++) b[i] += forms.b[f * d + i] / F;
+  }
+  return formMinimizer({ d, count: 1, A, b, c: new Float64Array(1) }, 0);
+}
+
+/**
+ * The LLC the sampler converges to when each step's loss is a uniformly drawn minibatch form:
+ * nβ·E[L_f(w) − L_f(w*)] = (nβ/2)·tr(Ā S) with Ā the mean Hessian and S = minibatchCovariance (the linear
+ * term g_fᵀu has mean zero: u is independent of the step's batch and E[u] = 0).
+ */
+export function minibatchLlc(forms: QuadraticForms, law: SgldLaw): number {
+  const d = forms.d, F = forms.count;
+  const S = minibatchCovariance(forms, new Array(d).fill(true), law);
+  const A = new Float64Array(d * d);
+  for (let f = 0; f < F; f++) for (let i = 0; i < d * d; i++) A[i] += forms.A[f * d * d + i] / F;
+  return law.nbeta / 2 * trace(matmul(A, S, d), d);
+}
+
+/**
+ * Cov[ℓ_i, ℓ_j] for quadratic losses ℓ(w* + u) = ℓ(w*) + gᵀu + ½uᵀAu under u ~ N(0, Σ):
+ * g_iᵀΣg_j + ½tr(A_iΣA_jΣ) (the mixed linear-quadratic moments are odd and vanish). −1 × this is the Bayesian
+ * influence function BIF(i, j) (lib/estimate/influence.ts).
+ */
+export function gaussianLossCovariance(
+  Ai: Float64Array,
+  gi: ArrayLike<number>,
+  Aj: Float64Array,
+  gj: ArrayLike<number>,
+  S: Float64Array,
+  d: number,
+): number {
+  let lin = 0;
+  for (let a = 0; a < d; a++) for (let b = 0; b < d; b++) lin += gi[a] * S[a * d + b] * gj[b];
+  return lin + 0.5 * trace(matmul(matmul(Ai, S, d), matmul(Aj, S, d), d), d);
+}
