@@ -151,31 +151,8 @@ export async function createTransformer(
     chunks,
   };
 
-  // The embedding and blocks' forward ops are shared by both programs; the unembedding differs (loss or grad).
-  const body: Op[] = [...await embedForward(net)];
-  for (let l = 0; l < d.L; l++) body.push(...await blockForward(net, l));
-  const forward = [...body, ...await unembedForward(net, "loss")];
-  let forwardBackward: Op[] = [];
-  let embeddingTokens: ((tokens: Int32Array) => void) | undefined;
-  if (grads) {
-    const scatter = await createEmbeddingBackward(
-      gpu,
-      embedSpec(d, net.tokensCopyStride),
-      net.g!.dresid,
-      grads,
-    );
-    embeddingTokens = scatter.setTokens;
-    forwardBackward = [clear(grads, 0, C * d.P * F32), ...body, ...await unembedForward(net, "grad")];
-    forwardBackward.push(...await unembedBackward(net));
-    for (let l = d.L - 1; l >= 0; l--) forwardBackward.push(...await blockBackward(net, l));
-    forwardBackward.push(...await embedBackward(net, scatter));
-  }
-
-  const meanLossOps: Dispatch[][] = [];
-  for (let s = 0; s < slots; s++) {
-    const spec = { copies: C, batch: B, seqLen: T, outOffset: s * C };
-    meanLossOps.push(await createMeanLoss(gpu, spec, tokenLosses, meanLosses));
-  }
+  const { forward, forwardBackward, setEmbeddingTokens } = await buildPrograms(net);
+  const meanLoss = await meanLossPrograms(gpu, d, slots, tokenLosses, meanLosses);
 
   return {
     cfg,
@@ -188,27 +165,72 @@ export async function createTransformer(
     meanLosses,
     forward,
     forwardBackward,
-    meanLoss(slot: number) {
-      const ops = meanLossOps[slot];
-      if (!ops) throw new TransformerError("slot", `${slot} is not in [0, ${slots})`);
-      return ops;
-    },
+    meanLoss,
     setTokens(ids: Int32Array, source = "tokens") {
-      if (ids.length !== tokenCopies * d.R) {
-        throw new TransformerError(
-          source,
-          `expected ${tokenCopies}·${B}·${T} = ${tokenCopies * d.R} ids, got ${ids.length}`,
-        );
-      }
-      checkTokens(ids, d.V, source);
+      checkBatch(d, tokenCopies, ids, source);
       upload(gpu, tokens, ids);
-      embeddingTokens?.(ids);
+      setEmbeddingTokens?.(ids);
     },
     activationBytes: mem.activationBytes(),
     destroy() {
       for (const b of mem.owned) b.destroy();
     },
   };
+}
+
+/** One mean-loss program per ring slot: slot s holds the C per-copy means at s·C. */
+async function meanLossPrograms(
+  gpu: Gpu,
+  d: NetDims,
+  slots: number,
+  tokenLosses: GPUBuffer,
+  meanLosses: GPUBuffer,
+): Promise<(slot: number) => readonly Dispatch[]> {
+  const ops: Dispatch[][] = [];
+  for (let s = 0; s < slots; s++) {
+    const spec = { copies: d.C, batch: d.B, seqLen: d.T, outOffset: s * d.C };
+    ops.push(await createMeanLoss(gpu, spec, tokenLosses, meanLosses));
+  }
+  return (slot) => {
+    if (!ops[slot]) throw new TransformerError("slot", `${slot} is not in [0, ${slots})`);
+    return ops[slot];
+  };
+}
+
+/** Checks a token batch: tokenCopies·B·T ids, each in [0, d_vocab). */
+function checkBatch(d: NetDims, tokenCopies: number, ids: Int32Array, source: string): void {
+  if (ids.length !== tokenCopies * d.R) {
+    throw new TransformerError(
+      source,
+      `expected ${tokenCopies}·${d.B}·${d.T} = ${tokenCopies * d.R} ids, got ${ids.length}`,
+    );
+  }
+  checkTokens(ids, d.V, source);
+}
+
+/** The two programs, from the passes in network order (the header of transformer_passes.ts lists them). */
+async function buildPrograms(net: Net): Promise<{
+  forward: Op[];
+  forwardBackward: Op[];
+  setEmbeddingTokens?: (tokens: Int32Array) => void;
+}> {
+  const { d, grads } = net;
+  // The embedding and blocks' forward ops are shared by both programs; the unembedding differs (loss or grad).
+  const body: Op[] = [...await embedForward(net)];
+  for (let l = 0; l < d.L; l++) body.push(...await blockForward(net, l));
+  const forward = [...body, ...await unembedForward(net, "loss")];
+  if (!grads) return { forward, forwardBackward: [] };
+  const scatter = await createEmbeddingBackward(
+    net.gpu,
+    embedSpec(d, net.tokensCopyStride),
+    net.g!.dresid,
+    grads,
+  );
+  const forwardBackward = [clear(grads, 0, d.C * d.P * F32), ...body, ...await unembedForward(net, "grad")];
+  forwardBackward.push(...await unembedBackward(net));
+  for (let l = d.L - 1; l >= 0; l--) forwardBackward.push(...await blockBackward(net, l));
+  forwardBackward.push(...await embedBackward(net, scatter));
+  return { forward, forwardBackward, setEmbeddingTokens: scatter.setTokens };
 }
 
 /**
