@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { getGpu } from "../lib/gpu/device.ts";
 import { readF32, storageFrom } from "../lib/gpu/buffers.ts";
 import { submitDispatches } from "../lib/gpu/dispatch.ts";
-import { axpyReference, createAxpy, createFill, foldGrid } from "../lib/model/axpy.ts";
+import { axpyReference, createAxpy, createFill } from "../lib/model/axpy.ts";
+import { foldGrid } from "../lib/gpu/grid.ts";
 
 /** Deterministic uniform(-1, 1) values (mulberry32). */
 function randoms(n: number, seed: number): Float32Array {

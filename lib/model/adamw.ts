@@ -13,15 +13,9 @@ import type { Gpu } from "../gpu/device.ts";
 import { loadKernel } from "../gpu/kernel.ts";
 import { params as packParams, upload } from "../gpu/buffers.ts";
 import { type Dispatch, prepare } from "../gpu/dispatch.ts";
-import {
-  foldGrid,
-  requireDistinct,
-  requireFinite,
-  requireInt,
-  requireMultiple,
-  requireSpan,
-  uniformStruct,
-} from "./axpy.ts";
+import { requireDistinct, requireFinite, requireInt, requireMultiple, requireSpan } from "../gpu/checks.ts";
+import { foldGrid } from "../gpu/grid.ts";
+import { uniformStruct } from "../gpu/uniform.ts";
 
 const WG = 64;
 

@@ -369,6 +369,23 @@ export function attentionReference(
   return { z, lse };
 }
 
+/** Float64 attention probabilities [C, H, B, T, T] (row i: query position i, zero past i) from q, k. */
+export function attentionPatternReference(
+  shape: AttentionShape,
+  q: ArrayLike<number>,
+  k: ArrayLike<number>,
+): Float64Array {
+  const rows = validateAttentionShape(shape);
+  const { T, E } = shape;
+  checkArray("q", q, rows * E);
+  checkArray("k", k, rows * E);
+  const p = new Float64Array(rows * T);
+  for (let row = 0; row < rows; row++) {
+    softmaxRow(shape, q, k, Math.floor(row / T), row % T, p.subarray(row * T, (row + 1) * T));
+  }
+  return p;
+}
+
 /**
  * Float64 causal attention backward: dq, dk, dv [C, H, B, T, E] of the loss Σ dz·z, dz [C, B, T, H, E].
  */

@@ -1,7 +1,7 @@
 /**
  * axpy (y += a·x, used to add gradient streams) and fill (y = value, to zero gradients inside a compute pass)
- * over contiguous f32 ranges, plus the argument checks and grid folding shared by the elementwise and row ops
- * of lib/model and lib/train (cross entropy, embedding, layer norm, AdamW).
+ * over contiguous f32 ranges (the argument checks, grid folding and uniform structs they share with the other
+ * ops are in lib/gpu/checks.ts, grid.ts and uniform.ts).
  *
  * Zeroing gradients: the trainer should use `encoder.clearBuffer(grads, byteOffset, byteLength)` before it
  * begins the step's compute pass (one command, a memset on the CPU adapter, no pipeline switch). `createFill`
@@ -9,97 +9,13 @@
  */
 import type { Gpu } from "../gpu/device.ts";
 import { loadKernel } from "../gpu/kernel.ts";
-import { params, uniformFrom } from "../gpu/buffers.ts";
 import { type Dispatch, prepare } from "../gpu/dispatch.ts";
+import { requireDistinct, requireFinite, requireInt, requireSpan } from "../gpu/checks.ts";
+import { foldGrid } from "../gpu/grid.ts";
+import { uniformStruct } from "../gpu/uniform.ts";
 
 /** Invocations per workgroup of the elementwise kernels. */
 const WG = 64;
-const MAX_GRID = 65535;
-
-/**
- * Folds a 1-D count of workgroups into a 2-D grid [x, y] with x, y ≤ 65535 (kernels number workgroups as
- * wid.y·nwg.x + wid.x and return past the end). Throws past 65535² workgroups.
- */
-export function foldGrid(workgroups: number, label = "grid"): [number, number] {
-  if (!Number.isInteger(workgroups) || workgroups < 0) {
-    throw new RangeError(`${label}: workgroup count ${workgroups} is not a non-negative integer`);
-  }
-  if (workgroups <= MAX_GRID) return [workgroups, 1];
-  const y = Math.ceil(workgroups / MAX_GRID);
-  if (y > MAX_GRID) throw new RangeError(`${label}: ${workgroups} workgroups exceed 65535² even folded`);
-  return [Math.ceil(workgroups / y), y];
-}
-
-/** Checks that `value` is an integer ≥ `min` (and < 2³² since it goes into a u32); returns it. */
-export function requireInt(name: string, value: number, min = 0): number {
-  if (!Number.isInteger(value) || value < min || value > 0xffffffff) {
-    throw new RangeError(`${name}: expected an integer ≥ ${min} (u32), got ${value}`);
-  }
-  return value;
-}
-
-/** Checks that `value` is a multiple of `k` (vec4 kernels address in whole vec4s). */
-export function requireMultiple(name: string, value: number, k = 4): number {
-  if (value % k !== 0) throw new RangeError(`${name}: ${value} must be a multiple of ${k} (vec4 addressing)`);
-  return value;
-}
-
-/** Checks that a finite number was given. */
-export function requireFinite(name: string, value: number): number {
-  if (typeof value !== "number" || !Number.isFinite(value)) {
-    throw new RangeError(`${name}: expected a finite number, got ${value}`);
-  }
-  return value;
-}
-
-/**
- * Checks that `buffer` holds at least `endElement` 4-byte elements (the one past the last one accessed) and
- * can be bound whole as a storage buffer on this device.
- */
-export function requireSpan(gpu: Gpu, name: string, buffer: GPUBuffer, endElement: number): void {
-  const max = gpu.device.limits.maxStorageBufferBindingSize;
-  if (buffer.size > max) {
-    throw new RangeError(
-      `${name}: buffer "${buffer.label}" has ${buffer.size} bytes, more than this device binds at once ` +
-        `(maxStorageBufferBindingSize ${max}); split the op into chunks`,
-    );
-  }
-  if (endElement * 4 > buffer.size) {
-    throw new RangeError(
-      `${name}: the op addresses elements up to ${endElement} (${endElement * 4} bytes) but buffer ` +
-        `"${buffer.label}" holds ${buffer.size / 4} elements (${buffer.size} bytes)`,
-    );
-  }
-}
-
-/**
- * Checks that a buffer written by a dispatch is none of the buffers it reads: WebGPU forbids binding one buffer
- * read-only and writable in the same dispatch.
- */
-export function requireDistinct(
-  written: [string, GPUBuffer],
-  read: Array<[string, GPUBuffer | undefined]>,
-): void {
-  for (const [name, buf] of read) {
-    if (buf === written[1]) {
-      throw new RangeError(
-        `${written[0]} and ${name} are the same buffer ("${buf.label}"): the op writes ${
-          written[0]
-        } while it ` +
-          `reads ${name}, which one dispatch cannot do; use separate buffers`,
-      );
-    }
-  }
-}
-
-/** A uniform buffer holding a struct of 4-byte scalars, in declaration order. */
-export function uniformStruct(
-  gpu: Gpu,
-  label: string,
-  fields: Array<["u32" | "i32" | "f32", number]>,
-): GPUBuffer {
-  return uniformFrom(gpu, label, params(fields));
-}
 
 export interface AxpySpec {
   /** Number of elements. */

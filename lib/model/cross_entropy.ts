@@ -21,7 +21,9 @@
 import type { Gpu } from "../gpu/device.ts";
 import { loadKernel } from "../gpu/kernel.ts";
 import { type Dispatch, prepare } from "../gpu/dispatch.ts";
-import { foldGrid, requireFinite, requireInt, requireSpan, uniformStruct } from "./axpy.ts";
+import { requireFinite, requireInt, requireSpan } from "../gpu/checks.ts";
+import { foldGrid } from "../gpu/grid.ts";
+import { uniformStruct } from "../gpu/uniform.ts";
 
 /** Invocations per workgroup (one workgroup per row); measured on llvmpipe, see the tests' timing. */
 function workgroupSize(gpu: Gpu): number {

@@ -17,14 +17,9 @@ import { type Dispatch, prepare } from "../gpu/dispatch.ts";
 import type { ParamLayout } from "./params.ts";
 import { tensor } from "./params.ts";
 import { checkTokens } from "./cross_entropy.ts";
-import {
-  foldGrid,
-  requireDistinct,
-  requireInt,
-  requireMultiple,
-  requireSpan,
-  uniformStruct,
-} from "./axpy.ts";
+import { requireDistinct, requireInt, requireMultiple, requireSpan } from "../gpu/checks.ts";
+import { foldGrid } from "../gpu/grid.ts";
+import { uniformStruct } from "../gpu/uniform.ts";
 
 /** Invocations per workgroup of both entry points. */
 const WG = 64;

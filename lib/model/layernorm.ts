@@ -17,15 +17,9 @@ import { loadKernel } from "../gpu/kernel.ts";
 import { storageBuffer } from "../gpu/buffers.ts";
 import { type Dispatch, prepare } from "../gpu/dispatch.ts";
 import { type ParamLayout, tensor } from "./params.ts";
-import {
-  foldGrid,
-  requireDistinct,
-  requireFinite,
-  requireInt,
-  requireMultiple,
-  requireSpan,
-  uniformStruct,
-} from "./axpy.ts";
+import { requireDistinct, requireFinite, requireInt, requireMultiple, requireSpan } from "../gpu/checks.ts";
+import { foldGrid } from "../gpu/grid.ts";
+import { uniformStruct } from "../gpu/uniform.ts";
 
 /** TransformerLens' LayerNorm epsilon. */
 export const LN_EPS = 1e-5;

@@ -13,7 +13,7 @@ import type { Gpu } from "../gpu/device.ts";
 import { kernelFromSource, loadKernel } from "../gpu/kernel.ts";
 import { storageBuffer } from "../gpu/buffers.ts";
 import { type Dispatch, prepare } from "../gpu/dispatch.ts";
-import { uniformStruct } from "./axpy.ts";
+import { uniformStruct } from "../gpu/uniform.ts";
 import {
   chooseCpuTile,
   cpuMatmulSource,

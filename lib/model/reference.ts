@@ -3,13 +3,40 @@
  * the GPU kernels are tested against (gradient checks against central finite differences run through it) and
  * the "plain TypeScript" baseline of the training-step benchmark. Written for clarity, not speed.
  *
- * Shapes: tokens [B, T]; params in the layout of lib/model/params.ts (one copy). The loss is the mean
- * next-token cross-entropy over the B·(T−1) predictions (position t predicts token t+1).
+ * It is the GPU network of transformer_passes.ts with each op replaced by its float64 reference (embedding,
+ * layer norm, matmul, column sum, attention, cross entropy, each beside its kernel) and the same op specs
+ * (transformer_specs.ts) for one copy, in the same network order: embed, blocks, unembed, then back.
+ *
+ * Shapes: tokens [B, T]; params in the layout of lib/model/params.ts (one copy); R = B·T rows. The loss is the
+ * mean next-token cross-entropy over the B·(T−1) predictions (position t predicts token t+1).
  */
 import type { ModelConfig } from "./config.ts";
-import { type ParamLayout, paramLayout, tensor } from "./params.ts";
-
-const LN_EPS = 1e-5;
+import { paramLayout, tensor } from "./params.ts";
+import { axpyReference } from "./axpy.ts";
+import { attentionBackwardReference, attentionPatternReference, attentionReference } from "./attention.ts";
+import { crossEntropyReference } from "./cross_entropy.ts";
+import { embeddingBackwardReference, embeddingReference } from "./embedding.ts";
+import { layerNormBackwardReference, layerNormReference } from "./layernorm.ts";
+import { colSumReference, matmulReference } from "./matmul_spec.ts";
+import {
+  type Chunk,
+  embedSpec,
+  type NetDims,
+  netDims,
+  outBiasGradSpec,
+  outInputGradSpec,
+  outSpec,
+  outWeightGradSpec,
+  posGradSpec,
+  qkvBiasGradSpec,
+  qkvInputGradSpec,
+  qkvSpec,
+  qkvWeightGradSpec,
+  unembedBiasGradSpec,
+  unembedInputGradSpec,
+  unembedSpec,
+  unembedWeightGradSpec,
+} from "./transformer_specs.ts";
 
 export interface ReferenceResult {
   /** Mean loss over B·(T−1) predictions. */
@@ -22,74 +49,31 @@ export interface ReferenceResult {
   patterns: Float64Array[];
 }
 
-interface LnCache {
-  xhat: Float64Array; // [R, D]
-  rstd: Float64Array; // [R]
+/** One copy of the network: sizes, parameters, tokens, and the gradient being accumulated. */
+interface RefNet {
+  d: NetDims;
+  /** [P] */
+  params: Float64Array;
+  /** [B, T] */
+  tokens: Int32Array;
+  /** [P]; replaced by each op's reference, which returns an updated copy. */
+  grads: Float64Array;
+  /** The view of one parameter tensor. */
+  param(name: string): Float64Array;
 }
 
-function layerNorm(
-  x: Float64Array,
-  R: number,
-  D: number,
-  w: Float64Array,
-  b: Float64Array,
-): { y: Float64Array; cache: LnCache } {
-  const y = new Float64Array(R * D);
-  const xhat = new Float64Array(R * D);
-  const rstd = new Float64Array(R);
-  for (let r = 0; r < R; r++) {
-    let mean = 0;
-    for (let d = 0; d < D; d++) mean += x[r * D + d];
-    mean /= D;
-    let v = 0;
-    for (let d = 0; d < D; d++) v += (x[r * D + d] - mean) ** 2;
-    v /= D; // biased variance, as TransformerLens
-    const rs = 1 / Math.sqrt(v + LN_EPS);
-    rstd[r] = rs;
-    for (let d = 0; d < D; d++) {
-      const xh = (x[r * D + d] - mean) * rs;
-      xhat[r * D + d] = xh;
-      y[r * D + d] = xh * w[d] + b[d];
-    }
-  }
-  return { y, cache: { xhat, rstd } };
-}
-
-/** dx += LN backward; dw, db accumulated. */
-function layerNormBackward(
-  dy: Float64Array,
-  cache: LnCache,
-  R: number,
-  D: number,
-  w: Float64Array,
-  dx: Float64Array,
-  dw: Float64Array,
-  db: Float64Array,
-): void {
-  const { xhat, rstd } = cache;
-  for (let r = 0; r < R; r++) {
-    let sumG = 0;
-    let sumGX = 0;
-    for (let d = 0; d < D; d++) {
-      const g = dy[r * D + d] * w[d];
-      sumG += g;
-      sumGX += g * xhat[r * D + d];
-      dw[d] += dy[r * D + d] * xhat[r * D + d];
-      db[d] += dy[r * D + d];
-    }
-    for (let d = 0; d < D; d++) {
-      const g = dy[r * D + d] * w[d];
-      dx[r * D + d] += rstd[r] * (g - sumG / D - xhat[r * D + d] * sumGX / D);
-    }
-  }
-}
-
-/** Views of one copy's parameters (subarrays, no copies). */
-function views(layout: ParamLayout, p: Float64Array): (name: string) => Float64Array {
-  return (name) => {
-    const t = tensor(layout, name);
-    return p.subarray(t.offset, t.offset + t.size);
-  };
+/** What block l's backward reads from its forward. */
+interface BlockCache {
+  /** x: [R, D] block input; h, qk: [R, D] LN1 output and query/key input. */
+  x: Float64Array;
+  h: Float64Array;
+  qk: Float64Array;
+  /** q, k, v: [H, B, T, E];  z: [B, T, H, E];  pattern: [H, B, T, T]. */
+  q: Float64Array;
+  k: Float64Array;
+  v: Float64Array;
+  z: Float64Array;
+  pattern: Float64Array;
 }
 
 /**
@@ -104,6 +88,28 @@ export function referenceForwardBackward(
   T: number,
   withGrads = true,
 ): ReferenceResult {
+  const n = refNet(cfg, params, tokens, B, T);
+  const L = n.d.L;
+  // forward: x [R, D] through the blocks
+  const xs = [embedForward(n)];
+  const caches: BlockCache[] = [];
+  for (let l = 0; l < L; l++) {
+    caches.push(blockForward(n, l, xs[l]));
+    xs.push(residual(n, l, caches[l]));
+  }
+  const u = unembedForward(n, xs[L]);
+  const patterns = caches.map((c) => c.pattern);
+  const result = { loss: u.ce.meanLoss[0], tokenLosses: u.ce.losses, patterns };
+  if (!withGrads) return result;
+  // backward: dresid [R, D] down through the blocks
+  let dresid = unembedBackward(n, xs[L], u.hf, u.ce.dlogits);
+  for (let l = L - 1; l >= 0; l--) dresid = blockBackward(n, l, caches[l], dresid);
+  embedBackward(n, dresid);
+  return { ...result, grads: n.grads };
+}
+
+/** Checks the inputs (naming the bad token's position) and builds the one-copy network. */
+function refNet(cfg: ModelConfig, params: Float64Array, tokens: Int32Array, B: number, T: number): RefNet {
   const layout = paramLayout(cfg);
   if (params.length < layout.stride) {
     throw new RangeError(`params: expected ${layout.stride} elements, got ${params.length}`);
@@ -112,281 +118,154 @@ export function referenceForwardBackward(
     throw new RangeError(`tokens: expected B·T = ${B * T} ids, got ${tokens.length}`);
   }
   if (T > cfg.n_ctx) throw new RangeError(`sequence length ${T} exceeds n_ctx ${cfg.n_ctx}`);
-  const { d_model: D, n_heads: H, d_head: E, d_vocab: V, n_layers: L } = cfg;
   for (let i = 0; i < tokens.length; i++) {
-    if (tokens[i] < 0 || tokens[i] >= V) {
-      throw new RangeError(`token id ${tokens[i]} at position ${i} is not in [0, ${V})`);
+    if (tokens[i] < 0 || tokens[i] >= cfg.d_vocab) {
+      throw new RangeError(`token id ${tokens[i]} at position ${i} is not in [0, ${cfg.d_vocab})`);
     }
   }
-  const ln = cfg.normalization === "LN";
-  const shortformer = cfg.positional === "shortformer";
-  const P = views(layout, params);
-  const R = B * T;
-  const scale = 1 / Math.sqrt(E);
+  const param = (name: string) => {
+    const t = tensor(layout, name);
+    return params.subarray(t.offset, t.offset + t.size);
+  };
+  return { d: netDims(cfg, layout, 1, B, T), params, tokens, grads: new Float64Array(layout.stride), param };
+}
 
-  // ---- forward ----
-  const WE = P("embed.W_E");
-  const Wpos = P("pos_embed.W_pos");
-  let x: Float64Array = new Float64Array(R * D);
-  for (let r = 0; r < R; r++) {
-    const t = r % T;
-    for (let d = 0; d < D; d++) x[r * D + d] = WE[tokens[r] * D + d] + (shortformer ? 0 : Wpos[t * D + d]);
-  }
-  interface LayerCache {
-    xIn: Float64Array;
-    h: Float64Array;
-    qkIn: Float64Array;
-    ln?: LnCache;
-    q: Float64Array; // [H, R, E]
-    k: Float64Array;
-    v: Float64Array;
-    p: Float64Array; // [H, B, T, T]
-    z: Float64Array; // [R, H, E]
-  }
-  const caches: LayerCache[] = [];
-  for (let l = 0; l < L; l++) {
-    const pre = `blocks.${l}`;
-    let h: Float64Array = x;
-    let lnCache: LnCache | undefined;
-    if (ln) {
-      const out = layerNorm(x, R, D, P(`${pre}.ln1.w`), P(`${pre}.ln1.b`));
-      h = out.y;
-      lnCache = out.cache;
-    }
-    let qkIn: Float64Array = h;
-    if (shortformer) {
-      qkIn = new Float64Array(R * D);
-      for (let r = 0; r < R; r++) {
-        const t = r % T;
-        for (let d = 0; d < D; d++) qkIn[r * D + d] = h[r * D + d] + Wpos[t * D + d];
-      }
-    }
-    const WQ = P(`${pre}.attn.W_Q`),
-      WK = P(`${pre}.attn.W_K`),
-      WV = P(`${pre}.attn.W_V`),
-      WO = P(`${pre}.attn.W_O`);
-    const bQ = P(`${pre}.attn.b_Q`),
-      bK = P(`${pre}.attn.b_K`),
-      bV = P(`${pre}.attn.b_V`),
-      bO = P(`${pre}.attn.b_O`);
-    const q = new Float64Array(H * R * E), k = new Float64Array(H * R * E), v = new Float64Array(H * R * E);
-    for (let hh = 0; hh < H; hh++) {
-      for (let r = 0; r < R; r++) {
-        for (let e = 0; e < E; e++) {
-          let sq = bQ[hh * E + e], sk = bK[hh * E + e], sv = bV[hh * E + e];
-          for (let d = 0; d < D; d++) {
-            const w = (hh * D + d) * E + e;
-            sq += qkIn[r * D + d] * WQ[w];
-            sk += qkIn[r * D + d] * WK[w];
-            sv += h[r * D + d] * WV[w];
-          }
-          q[(hh * R + r) * E + e] = sq;
-          k[(hh * R + r) * E + e] = sk;
-          v[(hh * R + r) * E + e] = sv;
-        }
-      }
-    }
-    const p = new Float64Array(H * B * T * T);
-    const z = new Float64Array(R * H * E);
-    for (let hh = 0; hh < H; hh++) {
-      for (let b = 0; b < B; b++) {
-        for (let i = 0; i < T; i++) {
-          const qi = (hh * R + b * T + i) * E;
-          const prow = ((hh * B + b) * T + i) * T;
-          let max = -Infinity;
-          for (let j = 0; j <= i; j++) {
-            const kj = (hh * R + b * T + j) * E;
-            let s = 0;
-            for (let e = 0; e < E; e++) s += q[qi + e] * k[kj + e];
-            p[prow + j] = s * scale;
-            if (p[prow + j] > max) max = p[prow + j];
-          }
-          let sum = 0;
-          for (let j = 0; j <= i; j++) sum += p[prow + j] = Math.exp(p[prow + j] - max);
-          for (let j = 0; j <= i; j++) p[prow + j] /= sum;
-          const zi = ((b * T + i) * H + hh) * E;
-          for (let j = 0; j <= i; j++) {
-            const vj = (hh * R + b * T + j) * E;
-            for (let e = 0; e < E; e++) z[zi + e] += p[prow + j] * v[vj + e];
-          }
-        }
-      }
-    }
-    const xOut = new Float64Array(x);
-    for (let r = 0; r < R; r++) {
-      for (let d = 0; d < D; d++) {
-        let s = bO[d];
-        for (let he = 0; he < H * E; he++) s += z[r * H * E + he] * WO[he * D + d];
-        xOut[r * D + d] += s;
-      }
-    }
-    caches.push({ xIn: x, h, qkIn, ln: lnCache, q, k, v, p, z });
-    x = xOut;
-  }
-  let hf: Float64Array = x;
-  let lnfCache: LnCache | undefined;
-  if (ln) {
-    const out = layerNorm(x, R, D, P("ln_final.w"), P("ln_final.b"));
-    hf = out.y;
-    lnfCache = out.cache;
-  }
-  const WU = P("unembed.W_U"), bU = P("unembed.b_U");
-  const nPred = B * (T - 1);
-  const tokenLosses = new Float64Array(R);
-  const dlogits = withGrads ? new Float64Array(R * V) : undefined;
-  const logits = new Float64Array(V);
-  let loss = 0;
-  for (let r = 0; r < R; r++) {
-    if (r % T === T - 1) continue;
-    for (let u = 0; u < V; u++) logits[u] = bU[u];
-    for (let d = 0; d < D; d++) {
-      const hv = hf[r * D + d];
-      for (let u = 0; u < V; u++) logits[u] += hv * WU[d * V + u];
-    }
-    let max = -Infinity;
-    for (let u = 0; u < V; u++) if (logits[u] > max) max = logits[u];
-    let sum = 0;
-    for (let u = 0; u < V; u++) sum += Math.exp(logits[u] - max);
-    const target = tokens[r + 1];
-    const lse = max + Math.log(sum);
-    tokenLosses[r] = lse - logits[target];
-    loss += tokenLosses[r];
-    if (dlogits) {
-      for (let u = 0; u < V; u++) dlogits[r * V + u] = Math.exp(logits[u] - lse) / nPred;
-      dlogits[r * V + target] -= 1 / nPred;
-    }
-  }
-  loss /= nPred;
-  const patterns = caches.map((c) => c.p);
-  if (!dlogits) return { loss, tokenLosses, patterns };
+/** grads[name] += values (a layer norm's dw or db). */
+function addGrad(n: RefNet, name: string, values: Float64Array): void {
+  const off = n.d.off(name);
+  for (let i = 0; i < values.length; i++) n.grads[off + i] += values[i];
+}
 
-  // ---- backward ----
-  const grads = new Float64Array(layout.stride);
-  const G = views(layout, grads);
-  const dWU = G("unembed.W_U"), dbU = G("unembed.b_U");
-  const dhf = new Float64Array(R * D);
+// ---------------------------------------------------------------- embedding
+
+/** x[0] [R, D] = W_E[tokens] (+ W_pos[t] for "standard" positions). */
+function embedForward(n: RefNet): Float64Array {
+  return embeddingReference(embedSpec(n.d, n.d.R), n.params, n.tokens);
+}
+
+/** dW_pos += Σ_b dresid (standard positions); dW_E += scatter of dresid [R, D] by token. */
+function embedBackward(n: RefNet, dresid: Float64Array): void {
+  if (!n.d.shortformer) n.grads = colSumReference(posGradSpec(n.d, "dW_pos"), dresid, n.grads);
+  n.grads = embeddingBackwardReference(embedSpec(n.d, n.d.R), n.grads, dresid, n.tokens);
+}
+
+// ---------------------------------------------------------------- block l
+
+/** LN1, q, k, v and attention of block l on x [R, D]. */
+function blockForward(n: RefNet, l: number, x: Float64Array): BlockCache {
+  const { d, params } = n;
+  // h [R, D] = LN1(x);  qk [R, D] = h + W_pos[t] (shortformer) or h
+  const h = d.ln
+    ? layerNormReference(x, n.param(`blocks.${l}.ln1.w`), n.param(`blocks.${l}.ln1.b`), d.D).y
+    : x;
+  const qk = d.shortformer ? addPositions(n, h) : h;
+  // q, k, v [H, R, E] = in·W + b
+  const q = matmulReference(qkvSpec(d, l, "Q"), qk, params, undefined, params);
+  const k = matmulReference(qkvSpec(d, l, "K"), qk, params, undefined, params);
+  const v = matmulReference(qkvSpec(d, l, "V"), h, params, undefined, params);
+  // z [B, T, H, E] = causal softmax(q·kᵀ/√E)·v
+  const shape = { C: 1, B: d.B, T: d.T, H: d.H, E: d.E };
+  const { z } = attentionReference(shape, q, k, v);
+  return { x, h, qk, q, k, v, z, pattern: attentionPatternReference(shape, q, k) };
+}
+
+/** x[l+1] [R, D] = x[l] + z·W_O + b_O. */
+function residual(n: RefNet, l: number, c: BlockCache): Float64Array {
+  return matmulReference(outSpec(n.d, l), c.z, n.params, c.x, n.params);
+}
+
+/** qk [R, D] = h + W_pos[t]. */
+function addPositions(n: RefNet, h: Float64Array): Float64Array {
+  const { R, T, D } = n.d;
+  const pos = n.param("pos_embed.W_pos");
+  const qk = new Float64Array(R * D);
   for (let r = 0; r < R; r++) {
-    for (let u = 0; u < V; u++) {
-      const g = dlogits[r * V + u];
-      if (g === 0) continue;
-      dbU[u] += g;
-      for (let d = 0; d < D; d++) {
-        dWU[d * V + u] += hf[r * D + d] * g;
-        dhf[r * D + d] += g * WU[d * V + u];
-      }
+    for (let e = 0; e < D; e++) qk[r * D + e] = h[r * D + e] + pos[(r % T) * D + e];
+  }
+  return qk;
+}
+
+/** Gradients of block l from dresid [R, D] (that of x[l+1]); returns that of x[l]. */
+function blockBackward(n: RefNet, l: number, c: BlockCache, dresid: Float64Array): Float64Array {
+  const { d, params } = n;
+  // the output projection: db_O, dW_O;  dz [R, H·E] = dresid·W_Oᵀ
+  n.grads = colSumReference(outBiasGradSpec(d, l), dresid, n.grads);
+  n.grads = matmulReference(outWeightGradSpec(d, l), c.z, dresid, n.grads);
+  const dz = matmulReference(outInputGradSpec(d, l), dresid, params);
+  // dq, dk, dv [H, R, E]
+  const grad = attentionBackwardReference({ C: 1, B: d.B, T: d.T, H: d.H, E: d.E }, c.q, c.k, c.v, dz);
+  const { dh, dqk } = qkvBackward(n, l, c, { Q: grad.dq, K: grad.dk, V: grad.dv });
+  // LN1 (or its absence): dresid of x[l] = dresid + LN1ᵀ(dh + dqk)
+  if (d.shortformer) n.grads = colSumReference(posGradSpec(d, `L${l} dW_pos`), dqk, n.grads);
+  const dy = d.shortformer ? axpyReference(1, dqk, dh) : dh;
+  if (!d.ln) return axpyReference(1, dy, dresid);
+  const ln = layerNormBackwardReference(dy, c.x, n.param(`blocks.${l}.ln1.w`), d.D);
+  addGrad(n, `blocks.${l}.ln1.w`, ln.dw);
+  addGrad(n, `blocks.${l}.ln1.b`, ln.db);
+  return axpyReference(1, ln.dx, dresid);
+}
+
+/**
+ * dW, db of Q, K, V and the input gradients dqk = Σ_h dq[h]·W_Q[h]ᵀ + dk[h]·W_K[h]ᵀ, dh = Σ_h dv[h]·W_V[h]ᵀ
+ * ([R, D]; without shortformer positions both are one sum, as on the GPU).
+ */
+function qkvBackward(
+  n: RefNet,
+  l: number,
+  c: BlockCache,
+  grad: Record<"Q" | "K" | "V", Float64Array>,
+): { dh: Float64Array; dqk: Float64Array } {
+  const { d, params } = n;
+  const input = { Q: c.qk, K: c.qk, V: c.h };
+  for (const name of ["Q", "K", "V"] as const) {
+    n.grads = matmulReference(qkvWeightGradSpec(d, l, name), input[name], grad[name], n.grads);
+    n.grads = colSumReference(qkvBiasGradSpec(d, l, name), grad[name], n.grads);
+  }
+  let dqk: Float64Array | undefined, dh: Float64Array | undefined;
+  for (const name of ["Q", "K", "V"] as const) {
+    const toH = name === "V" && d.shortformer;
+    for (let hh = 0; hh < d.H; hh++) {
+      const spec = qkvInputGradSpec(d, l, name, hh, hh > 0 || (name !== "Q" && !toH));
+      const out = matmulReference(spec, grad[name], params, spec.accumulate ? (toH ? dh : dqk) : undefined);
+      if (toH) dh = out;
+      else dqk = out;
     }
   }
-  let dx: Float64Array = dhf;
-  if (ln) {
-    dx = new Float64Array(R * D);
-    layerNormBackward(dhf, lnfCache!, R, D, P("ln_final.w"), dx, G("ln_final.w"), G("ln_final.b"));
-  }
-  const dWpos = G("pos_embed.W_pos");
-  for (let l = L - 1; l >= 0; l--) {
-    const pre = `blocks.${l}`;
-    const c = caches[l];
-    const WQ = P(`${pre}.attn.W_Q`),
-      WK = P(`${pre}.attn.W_K`),
-      WV = P(`${pre}.attn.W_V`),
-      WO = P(`${pre}.attn.W_O`);
-    const dWQ = G(`${pre}.attn.W_Q`),
-      dWK = G(`${pre}.attn.W_K`),
-      dWV = G(`${pre}.attn.W_V`),
-      dWO = G(`${pre}.attn.W_O`);
-    const dbQ = G(`${pre}.attn.b_Q`),
-      dbK = G(`${pre}.attn.b_K`),
-      dbV = G(`${pre}.attn.b_V`),
-      dbO = G(`${pre}.attn.b_O`);
-    // x_out = x_in + z·W_O + b_O: the residual passes dx through unchanged.
-    const dz = new Float64Array(R * H * E);
-    for (let r = 0; r < R; r++) {
-      for (let d = 0; d < D; d++) {
-        const g = dx[r * D + d];
-        dbO[d] += g;
-        for (let he = 0; he < H * E; he++) {
-          dWO[he * D + d] += c.z[r * H * E + he] * g;
-          dz[r * H * E + he] += g * WO[he * D + d];
-        }
-      }
-    }
-    const dq = new Float64Array(H * R * E),
-      dk = new Float64Array(H * R * E),
-      dv = new Float64Array(H * R * E);
-    const dp = new Float64Array(T);
-    for (let hh = 0; hh < H; hh++) {
-      for (let b = 0; b < B; b++) {
-        for (let i = 0; i < T; i++) {
-          const prow = ((hh * B + b) * T + i) * T;
-          const zi = ((b * T + i) * H + hh) * E;
-          let dot = 0;
-          for (let j = 0; j <= i; j++) {
-            const vj = (hh * R + b * T + j) * E;
-            let s = 0;
-            for (let e = 0; e < E; e++) {
-              s += dz[zi + e] * c.v[vj + e];
-              dv[vj + e] += c.p[prow + j] * dz[zi + e];
-            }
-            dp[j] = s;
-            dot += s * c.p[prow + j];
-          }
-          const qi = (hh * R + b * T + i) * E;
-          for (let j = 0; j <= i; j++) {
-            const ds = c.p[prow + j] * (dp[j] - dot) * scale;
-            const kj = (hh * R + b * T + j) * E;
-            for (let e = 0; e < E; e++) {
-              dq[qi + e] += ds * c.k[kj + e];
-              dk[kj + e] += ds * c.q[qi + e];
-            }
-          }
-        }
-      }
-    }
-    const dqkIn = new Float64Array(R * D);
-    const dh = new Float64Array(R * D);
-    for (let hh = 0; hh < H; hh++) {
-      for (let r = 0; r < R; r++) {
-        for (let e = 0; e < E; e++) {
-          const gq = dq[(hh * R + r) * E + e], gk = dk[(hh * R + r) * E + e], gv = dv[(hh * R + r) * E + e];
-          dbQ[hh * E + e] += gq;
-          dbK[hh * E + e] += gk;
-          dbV[hh * E + e] += gv;
-          for (let d = 0; d < D; d++) {
-            const w = (hh * D + d) * E + e;
-            dWQ[w] += c.qkIn[r * D + d] * gq;
-            dWK[w] += c.qkIn[r * D + d] * gk;
-            dWV[w] += c.h[r * D + d] * gv;
-            dqkIn[r * D + d] += gq * WQ[w] + gk * WK[w];
-            dh[r * D + d] += gv * WV[w];
-          }
-        }
-      }
-    }
-    if (shortformer) {
-      for (let r = 0; r < R; r++) {
-        const t = r % T;
-        for (let d = 0; d < D; d++) {
-          dWpos[t * D + d] += dqkIn[r * D + d];
-          dh[r * D + d] += dqkIn[r * D + d];
-        }
-      }
-    } else {
-      for (let i = 0; i < R * D; i++) dh[i] += dqkIn[i];
-    }
-    const dxIn = new Float64Array(dx); // residual path
-    if (ln) {
-      layerNormBackward(dh, c.ln!, R, D, P(`${pre}.ln1.w`), dxIn, G(`${pre}.ln1.w`), G(`${pre}.ln1.b`));
-    } else {
-      for (let i = 0; i < R * D; i++) dxIn[i] += dh[i];
-    }
-    dx = dxIn;
-  }
-  const dWE = G("embed.W_E");
-  for (let r = 0; r < R; r++) {
-    const t = r % T;
-    for (let d = 0; d < D; d++) {
-      dWE[tokens[r] * D + d] += dx[r * D + d];
-      if (!shortformer) dWpos[t * D + d] += dx[r * D + d];
-    }
-  }
-  return { loss, tokenLosses, grads, patterns };
+  return { dh: dh ?? dqk!, dqk: dqk! };
+}
+
+// ---------------------------------------------------------------- unembedding
+
+/** hf [R, D] = LN_final(x[L]); logits [R, V] = hf·W_U + b_U; per-token losses [B, T] and dlogits [R, V]. */
+function unembedForward(n: RefNet, x: Float64Array) {
+  const { d, params, tokens } = n;
+  const hf = d.ln ? layerNormReference(x, n.param("ln_final.w"), n.param("ln_final.b"), d.D).y : x;
+  const logits = matmulReference(unembedSpec(d, wholeCopy(d)), hf, params, undefined, params);
+  const ce = crossEntropyReference(logits, tokens, {
+    copies: 1,
+    batch: d.B,
+    seqLen: d.T,
+    vocab: d.V,
+    tokensCopyStride: d.R,
+  });
+  return { hf, ce };
+}
+
+/** dW_U, db_U; dhf [R, D] = dlogits·W_Uᵀ; returns dresid [R, D] = LN_finalᵀ(dhf) (dhf without LN). */
+function unembedBackward(n: RefNet, x: Float64Array, hf: Float64Array, dlogits: Float64Array): Float64Array {
+  const { d, params } = n;
+  const ch = wholeCopy(d);
+  n.grads = matmulReference(unembedWeightGradSpec(d, ch), hf, dlogits, n.grads);
+  n.grads = colSumReference(unembedBiasGradSpec(d, ch), dlogits, n.grads);
+  const dhf = matmulReference(unembedInputGradSpec(d, ch), dlogits, params);
+  if (!d.ln) return dhf;
+  const ln = layerNormBackwardReference(dhf, x, n.param("ln_final.w"), d.D);
+  addGrad(n, "ln_final.w", ln.dw);
+  addGrad(n, "ln_final.b", ln.db);
+  return ln.dx;
+}
+
+/** The one unembedding chunk of a single copy: all R rows. */
+function wholeCopy(d: NetDims): Chunk {
+  return { c0: 0, copies: 1, row0: 0, rows: d.R };
 }

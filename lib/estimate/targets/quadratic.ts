@@ -11,7 +11,7 @@ import type { Gpu } from "../../gpu/device.ts";
 import { storageBuffer, storageFrom, uniformFrom } from "../../gpu/buffers.ts";
 import { type Dispatch, encodeDispatches, prepare } from "../../gpu/dispatch.ts";
 import { loadKernel } from "../../gpu/kernel.ts";
-import { uniformStruct } from "../../model/axpy.ts";
+import { uniformStruct } from "../../gpu/uniform.ts";
 import type { DrawObservable, SamplingTarget } from "../sampler.ts";
 
 /** F quadratic forms over d parameters: A [F, d, d] (symmetric), b [F, d], c [F]. */

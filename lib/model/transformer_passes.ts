@@ -1,0 +1,302 @@
+/**
+ * The transformer's passes as prepared GPU ops, in network order, each forward beside its backward (as in
+ * llm.c's train_gpt2.c): embedding, block l (LN1 → attention → residual), unembedding (final LN → W_U →
+ * cross entropy). createTransformer (transformer.ts) strings them together:
+ *   forward         = embedForward, blockForward(0 … L−1), unembedForward("loss")
+ *   forwardBackward = clear grads, embedForward, blockForward(0 … L−1), unembedForward("grad"),
+ *                     unembedBackward, blockBackward(L−1 … 0), embedBackward
+ * Shapes are per tensor (C copies, R = B·T rows, D = d_model, H heads, E = d_head, V = d_vocab); the op specs
+ * (offsets, strides) are in transformer_specs.ts, shared with the float64 reference.
+ */
+import type { Gpu } from "../gpu/device.ts";
+import { type Dispatch, prepare } from "../gpu/dispatch.ts";
+import { loadKernel } from "../gpu/kernel.ts";
+import { clear, copy, type Op } from "../gpu/program.ts";
+import { foldGrid } from "../gpu/grid.ts";
+import { uniformStruct } from "../gpu/uniform.ts";
+import { createAxpy } from "./axpy.ts";
+import { createAttentionBackward, createAttentionForward } from "./attention.ts";
+import { createCrossEntropy } from "./cross_entropy.ts";
+import { createEmbedding, type EmbeddingBackward } from "./embedding.ts";
+import { createLayerNorm, createLayerNormBackward } from "./layernorm.ts";
+import { createColSum, createMatmul } from "./matmul.ts";
+import type { MatmulSpec, MatmulVariant } from "./matmul_spec.ts";
+import type { Activations, Gradients } from "./transformer_buffers.ts";
+import {
+  type Chunk,
+  embedSpec,
+  lnSpec,
+  type NetDims,
+  outBiasGradSpec,
+  outInputGradSpec,
+  outSpec,
+  outWeightGradSpec,
+  posGradSpec,
+  qkvBiasGradSpec,
+  qkvInputGradSpec,
+  qkvSpec,
+  qkvWeightGradSpec,
+  unembedBiasGradSpec,
+  unembedInputGradSpec,
+  unembedSpec,
+  unembedWeightGradSpec,
+} from "./transformer_specs.ts";
+
+/** Everything a pass reads: sizes, buffers and the matmul family. */
+export interface Net {
+  gpu: Gpu;
+  d: NetDims;
+  variant: MatmulVariant;
+  /** Elements between the tokens of consecutive copies (0 with shared tokens). */
+  tokensCopyStride: number;
+  /** params, grads [C, P]; tokens i32 [C or 1, B, T]; tokenLosses [C, B, T]. */
+  params: GPUBuffer;
+  grads?: GPUBuffer;
+  tokens: GPUBuffer;
+  tokenLosses: GPUBuffer;
+  acts: Activations;
+  /** Backward scratch; present with grads. */
+  g?: Gradients;
+  chunks: Chunk[];
+}
+
+const F32 = 4;
+const QKV = ["Q", "K", "V"] as const;
+
+function mm(n: Net, spec: MatmulSpec, a: GPUBuffer, b: GPUBuffer, c: GPUBuffer, bias?: GPUBuffer) {
+  return createMatmul(n.gpu, { variant: n.variant, ...spec }, a, b, c, bias);
+}
+
+// ---------------------------------------------------------------- embedding
+
+/** x[0] [C, R, D] = W_E[tokens] (+ W_pos[t] for "standard" positions). */
+export async function embedForward(n: Net): Promise<Op[]> {
+  return await createEmbedding(n.gpu, embedSpec(n.d, n.tokensCopyStride), n.params, n.tokens, n.acts.x[0]);
+}
+
+/** dW_pos += Σ_b dresid (standard positions; shortformer adds W_pos per block); dW_E += scatter of dresid. */
+export async function embedBackward(n: Net, scatter: EmbeddingBackward): Promise<Op[]> {
+  const ops: Op[] = [];
+  if (!n.d.shortformer) {
+    ops.push(...await createColSum(n.gpu, posGradSpec(n.d, "dW_pos"), n.g!.dresid, n.grads!));
+  }
+  return [...ops, ...scatter.dispatches];
+}
+
+// ---------------------------------------------------------------- block l
+
+/** x[l+1] = x[l] + Σ_h attn_h(LN1(x[l])) · W_O[h] + b_O. */
+export async function blockForward(n: Net, l: number): Promise<Op[]> {
+  const { d, acts: a, params } = n;
+  return [
+    ...await ln1Forward(n, l), // h[l], qk[l]: [C, R, D]
+    // q, k, v [C, H, R, E] from qk (queries, keys) and h (values)
+    ...await mm(n, qkvSpec(d, l, "Q"), a.qk[l], params, a.q[l], params),
+    ...await mm(n, qkvSpec(d, l, "K"), a.qk[l], params, a.k[l], params),
+    ...await mm(n, qkvSpec(d, l, "V"), a.h[l], params, a.v[l], params),
+    // z [C, B, T, H, E] = causal softmax(q·kᵀ/√E)·v;  lse [C, H, B, T]
+    ...await createAttentionForward(n.gpu, { C: d.C, B: d.B, T: d.T, H: d.H, E: d.E }, {
+      q: { buffer: a.q[l] },
+      k: { buffer: a.k[l] },
+      v: { buffer: a.v[l] },
+      z: { buffer: a.z[l] },
+      lse: { buffer: a.lse[l] },
+    }),
+    // x[l+1] [C, R, D] = x[l] (the residual), then += z·W_O + b_O
+    copy(a.x[l], 0, a.x[l + 1], 0, d.C * d.R * d.D * F32),
+    ...await mm(n, outSpec(d, l), a.z[l], params, a.x[l + 1], params),
+  ];
+}
+
+/** Gradients of block l from dresid [C, R, D] (the gradient of x[l+1]); leaves that of x[l] in dresid. */
+export async function blockBackward(n: Net, l: number): Promise<Op[]> {
+  return [
+    ...await outBackward(n, l), // db_O, dW_O; dz [C, R, H·E]
+    ...await attentionBackward(n, l), // dq, dk, dv [C, H, R, E]
+    ...await qkvBackward(n, l), // dW, db of Q, K, V; dqk, dh [C, R, D]
+    ...await ln1Backward(n, l), // dW_pos (shortformer), dln1.w, dln1.b; dresid += d(x[l]) through LN1
+  ];
+}
+
+/** h[l] = LN1(x[l]) and, with shortformer positions, qk[l] = h[l] + W_pos[t] (in the same kernel). */
+async function ln1Forward(n: Net, l: number): Promise<Op[]> {
+  const { d, acts: a } = n;
+  if (d.ln) {
+    const spec = lnSpec(d, `blocks.${l}.ln1.w`, `blocks.${l}.ln1.b`, d.shortformer);
+    const y2 = d.shortformer ? a.qk[l] : undefined;
+    return await createLayerNorm(n.gpu, spec, a.x[l], n.params, a.h[l], a.stats[l]!, y2);
+  }
+  if (d.shortformer) return [await addPositions(n, a.x[l], a.qk[l])];
+  return [];
+}
+
+/** The residual passes dresid through; the output projection adds db_O, dW_O and dz = dresid·W_Oᵀ. */
+async function outBackward(n: Net, l: number): Promise<Op[]> {
+  const { d, g } = n;
+  return [
+    ...await createColSum(n.gpu, outBiasGradSpec(d, l), g!.dresid, n.grads!),
+    ...await mm(n, outWeightGradSpec(d, l), n.acts.z[l], g!.dresid, n.grads!),
+    ...await mm(n, outInputGradSpec(d, l), g!.dresid, n.params, g!.dz),
+  ];
+}
+
+/** dq, dk, dv [C, H, B, T, E] from dz [C, B, T, H, E] (the pattern recomputed from q, k and lse). */
+async function attentionBackward(n: Net, l: number): Promise<Op[]> {
+  const { d, acts: a, g } = n;
+  return await createAttentionBackward(n.gpu, { C: d.C, B: d.B, T: d.T, H: d.H, E: d.E }, {
+    q: { buffer: a.q[l] },
+    k: { buffer: a.k[l] },
+    v: { buffer: a.v[l] },
+    z: { buffer: a.z[l] },
+    lse: { buffer: a.lse[l] },
+    dz: { buffer: g!.dz },
+    dq: { buffer: g!.dq },
+    dk: { buffer: g!.dk },
+    dv: { buffer: g!.dv },
+    d: { buffer: g!.dScratch },
+  });
+}
+
+/**
+ * dW[c, h] += inᵀ·d[c, h] and db[c, h] += Σ_r d[c, h] for Q, K, V; then the input gradients
+ * dqk = Σ_h dq[h]·W_Q[h]ᵀ + dk[h]·W_K[h]ᵀ and dh = Σ_h dv[h]·W_V[h]ᵀ (dqk is dh itself without shortformer
+ * positions, so V then accumulates onto Q and K's sum).
+ */
+async function qkvBackward(n: Net, l: number): Promise<Op[]> {
+  const { d, acts: a, g } = n;
+  const input = { Q: a.qk[l], K: a.qk[l], V: a.h[l] };
+  const grad = { Q: g!.dq, K: g!.dk, V: g!.dv };
+  const dst = { Q: g!.dqk, K: g!.dqk, V: g!.dh };
+  const ops: Op[] = [];
+  for (const name of QKV) {
+    ops.push(...await mm(n, qkvWeightGradSpec(d, l, name), input[name], grad[name], n.grads!));
+    ops.push(...await createColSum(n.gpu, qkvBiasGradSpec(d, l, name), grad[name], n.grads!));
+  }
+  for (const name of QKV) {
+    for (let hh = 0; hh < d.H; hh++) {
+      // The first head of each destination overwrites it, the rest (and V onto dqk = dh) accumulate.
+      const overwrite = hh === 0 && (name === "Q" || (name === "V" && d.shortformer));
+      ops.push(...await mm(n, qkvInputGradSpec(d, l, name, hh, !overwrite), grad[name], n.params, dst[name]));
+    }
+  }
+  return ops;
+}
+
+/** dW_pos += Σ_b dqk (shortformer); dresid += LN1ᵀ(dh + dqk) with dln1.w, dln1.b (or dresid += dh + dqk). */
+async function ln1Backward(n: Net, l: number): Promise<Op[]> {
+  const { d, acts: a, g } = n;
+  const ops: Op[] = [];
+  if (d.shortformer) ops.push(...await createColSum(n.gpu, posGradSpec(d, `L${l} dW_pos`), g!.dqk, n.grads!));
+  if (d.ln) {
+    const spec = lnSpec(d, `blocks.${l}.ln1.w`, `blocks.${l}.ln1.b`, d.shortformer);
+    const dy2 = d.shortformer ? g!.dqk : undefined;
+    ops.push(
+      ...await createLayerNormBackward(
+        n.gpu,
+        spec,
+        g!.dh,
+        a.x[l],
+        a.stats[l]!,
+        n.params,
+        g!.dresid,
+        n.grads!,
+        dy2,
+      ),
+    );
+  } else {
+    ops.push(...await createAxpy(n.gpu, { n: d.C * d.R * d.D, a: 1 }, g!.dh, g!.dresid));
+    if (d.shortformer) ops.push(...await createAxpy(n.gpu, { n: d.C * d.R * d.D, a: 1 }, g!.dqk, g!.dresid));
+  }
+  return ops;
+}
+
+/** qk [C, R, D] = x + W_pos[t] (kernels/add_positions.wgsl): shortformer query/key input without LN. */
+async function addPositions(n: Net, x: GPUBuffer, qk: GPUBuffer): Promise<Dispatch> {
+  const { C, R, T, D, P } = n.d;
+  const count = C * R * D;
+  const kernel = await loadKernel(n.gpu, "add_positions");
+  const u = uniformStruct(n.gpu, "add_positions params", [
+    ["u32", count],
+    ["u32", R * D],
+    ["u32", T * D],
+    ["u32", 0],
+    ["u32", 0],
+    ["u32", n.d.off("pos_embed.W_pos")],
+    ["u32", P],
+  ]);
+  return prepare(
+    kernel,
+    [u, x, n.params, qk],
+    foldGrid(Math.ceil(count / 64), "add_positions"),
+    "add_positions",
+  );
+}
+
+// ---------------------------------------------------------------- unembedding
+
+/**
+ * hf [C, R, D] = LN_final(x[L]); then per chunk: logits [rows, V] = hf·W_U + b_U and the per-token losses
+ * [C, B, T]. Mode "grad" also turns the chunk's logits into dlogits in place (fused cross entropy) and runs the
+ * chunk's part of the unembedding backward (unembedChunkBackward) at once, before the next chunk overwrites
+ * the logits.
+ */
+export async function unembedForward(n: Net, mode: "loss" | "grad"): Promise<Op[]> {
+  const { d, acts: a } = n;
+  const ops: Op[] = [];
+  if (d.ln) {
+    const spec = lnSpec(d, "ln_final.w", "ln_final.b", false);
+    ops.push(...await createLayerNorm(n.gpu, spec, a.x[d.L], n.params, a.hf, a.statsF!));
+  }
+  for (const ch of n.chunks) {
+    ops.push(...await mm(n, unembedSpec(d, ch), a.hf, n.params, a.logits, n.params));
+    ops.push(...await chunkCrossEntropy(n, ch, mode === "grad" ? "backward" : "forward"));
+    if (mode === "grad") ops.push(...await unembedChunkBackward(n, ch));
+  }
+  return ops;
+}
+
+/** The rest of the unembedding backward: dresid [C, R, D] = LN_finalᵀ(dhf) with dln_final.w, .b. */
+export async function unembedBackward(n: Net): Promise<Op[]> {
+  const { d, acts: a, g } = n;
+  if (!d.ln) return []; // dresid is dhf itself
+  const spec = lnSpec(d, "ln_final.w", "ln_final.b", false);
+  return [
+    clear(g!.dresid, 0, d.C * d.R * d.D * F32), // the LN backward accumulates into dresid
+    ...await createLayerNormBackward(n.gpu, spec, g!.dhf, a.x[d.L], a.statsF!, n.params, g!.dresid, n.grads!),
+  ];
+}
+
+/**
+ * Per-token losses of one chunk (and dlogits in place in "backward" mode). A chunk spans whole copies or part
+ * of one copy, so its rows are contiguous in the global order only when it is one copy or whole copies: one
+ * cross-entropy op per copy keeps it simple and exact.
+ */
+async function chunkCrossEntropy(n: Net, ch: Chunk, mode: "forward" | "backward"): Promise<Op[]> {
+  const { d } = n;
+  const ops: Op[] = [];
+  for (let i = 0; i < ch.copies; i++) {
+    const spec = {
+      copies: d.C,
+      batch: d.B,
+      seqLen: d.T,
+      vocab: d.V,
+      mode,
+      tokensCopyStride: n.tokensCopyStride,
+      logitsOffset: i * ch.rows * d.V,
+      rowStart: (ch.c0 + i) * d.R + ch.row0,
+      rowCount: ch.rows,
+    };
+    ops.push(...await createCrossEntropy(n.gpu, spec, n.acts.logits, n.tokens, n.tokenLosses));
+  }
+  return ops;
+}
+
+/** dW_U[c] += hf[c]ᵀ·dlogits;  db_U[c] += Σ_rows dlogits;  dhf[c] = dlogits·W_Uᵀ (one chunk). */
+async function unembedChunkBackward(n: Net, ch: Chunk): Promise<Op[]> {
+  const { d, acts: a, g } = n;
+  return [
+    ...await mm(n, unembedWeightGradSpec(d, ch), a.hf, a.logits, n.grads!),
+    ...await createColSum(n.gpu, unembedBiasGradSpec(d, ch), a.logits, n.grads!),
+    ...await mm(n, unembedInputGradSpec(d, ch), a.logits, n.params, g!.dhf),
+  ];
+}
