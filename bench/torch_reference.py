@@ -231,6 +231,37 @@ def bench(a):
             print(f"  {r['name']}: {r['copy_steps_per_s']:.2f} copy-steps/s")
 
 
+def matmul_bench(a):
+    """GFLOP/s of torch.matmul per "M,N,K,transA,transB" shape (bench_cpu_path.ts --torch), best of 3."""
+    dev = torch.device(a.device)
+    rows = []
+    for spec in a.matmul.split(";"):
+        M, N, K, ta, tb = (int(x) for x in spec.split(","))
+        A = torch.randn((K, M) if ta else (M, K), device=dev)
+        Bm = torch.randn((N, K) if tb else (K, N), device=dev)
+        f = lambda: torch.matmul(A.t() if ta else A, Bm.t() if tb else Bm)
+        f()
+        sync(dev)
+        t0 = time.perf_counter()
+        f()
+        sync(dev)
+        reps = max(3, min(100000, int(0.3 / max(time.perf_counter() - t0, 1e-7))))
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                f()
+            sync(dev)
+            best = min(best, (time.perf_counter() - t0) / reps)
+        rows.append({"shape": [M, N, K, ta, tb], "gflops": 2 * M * N * K / best / 1e9})
+    rep = {"device": a.device, "torch": torch.__version__, "threads": torch.get_num_threads(), "rows": rows}
+    if a.json:
+        print(json.dumps(rep))
+    else:
+        for r in rows:
+            print(f"  {r['shape']}: {r['gflops']:.2f} GFLOP/s")
+
+
 def cpu_model():
     try:
         with open("/proc/cpuinfo") as f:
@@ -310,12 +341,15 @@ def main():
     ap.add_argument("--modes", default="sequential,stacked")
     ap.add_argument("--threads", type=int, help="torch.set_num_threads (default: PyTorch's choice)")
     ap.add_argument("--json", action="store_true", help="print one JSON line for bench-sgld --torch-json")
+    ap.add_argument("--matmul", metavar="M,N,K,tA,tB;...", help="time torch.matmul on these shapes instead")
     ap.add_argument("--check", metavar="DIR", help="compare loss and gradient with chi's reference in DIR")
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
     if a.check:
         return check(a)
+    if a.matmul:
+        return matmul_bench(a)
     cfg = CONFIGS[a.config]
     a.seq_len = a.seq_len or min(cfg["n_ctx"], 64)
     n_r = len(all_restrictions(cfg))
