@@ -1,7 +1,7 @@
 /**
  * The CPU-path measurement of issue 12 item 6 (docs/cpu-path.md): per product shape of the tiny SGLD step
  * (lib/bench/cpu_path.ts) and at 512³, GFLOP/s of chi's llvmpipe "cpu" matmul family, of OpenBLAS through
- * Deno's FFI (1 thread and all threads) and, with --torch, of PyTorch-CPU; the seconds of matmul each puts
+ * Deno's FFI (1 thread and all threads) and, with --torch [--torch-threads N], of PyTorch-CPU; the seconds of matmul each puts
  * under one copy-step; the FMA peak; the per-dispatch and readback costs and the dispatches per SGLD step;
  * and the WebGPU features the adapter offers (subgroups, shader-f16, cooperative matrices).
  *
@@ -31,6 +31,7 @@ const { values } = parseArgs({
     batch: { type: "string", default: "8" },
     "seq-len": { type: "string", default: "64" },
     copies: { type: "string", default: "18" },
+    "torch-threads": { type: "string" },
   },
   strict: true,
 });
@@ -56,7 +57,13 @@ let torchRows: Array<{ gflops: number }> = [];
 if (values.torch) {
   const spec = products.map((p) => `${p.M},${p.N},${p.K},${p.transA ? 1 : 0},${p.transB ? 1 : 0}`).join(";");
   const out = await new Deno.Command("/usr/bin/python3", {
-    args: ["bench/torch_reference.py", "--matmul", spec, "--json"],
+    args: [
+      "bench/torch_reference.py",
+      "--matmul",
+      spec,
+      "--json",
+      ...(values["torch-threads"] ? ["--threads", values["torch-threads"]] : []),
+    ],
     stderr: "inherit",
   }).output();
   if (!out.success) throw new Error("bench/torch_reference.py --matmul failed");
@@ -75,6 +82,7 @@ console.log(
   `${"product".padEnd(30)} ${"M×N×K".padEnd(16)} count  ${cols.map((c) => c.padStart(9)).join(" ")}`,
 );
 const perStep = new Array(cols.length).fill(0);
+const dense = new Array(cols.length).fill(0);
 for (const [i, p] of products.entries()) {
   const g: number[] = [];
   g.push((await measureMatmul(gpu, { ...p, variant: "cpu", seconds })).gflops);
@@ -85,7 +93,11 @@ for (const [i, p] of products.entries()) {
     g.push(measureBlasSgemm(blas, p, seconds).gflops);
   }
   if (values.torch) g.push(torchRows[i].gflops);
-  g.forEach((x, j) => perStep[j] += (p.count * 2 * p.M * p.N * p.K) / (x * 1e9));
+  g.forEach((x, j) => {
+    const t = (p.count * 2 * p.M * p.N * p.K) / (x * 1e9);
+    perStep[j] += t;
+    if (!p.name.startsWith("attn")) dense[j] += t;
+  });
   console.log(
     `${p.name.padEnd(30)} ${`${p.M}×${p.N}×${p.K}`.padEnd(16)} ${String(p.count).padStart(5)}  ${
       g.map((x) => x.toFixed(2).padStart(9)).join(" ")
@@ -93,14 +105,20 @@ for (const [i, p] of products.entries()) {
   );
 }
 const flops = productFlops(products);
+const attnFlops = productFlops(products.filter((p) => p.name.startsWith("attn")));
+const rate = (t: number[]) =>
+  cols.map((c, j) => `${c} ${(t[j] * 1e3).toFixed(2)} ms (≤ ${(1 / t[j]).toFixed(1)} copy-steps/s)`).join(
+    "; ",
+  );
 console.log(
-  `matmul per copy-step (${(flops / 1e9).toFixed(3)} GFLOP): ${
-    cols.map((c, j) =>
-      `${c} ${(perStep[j] * 1e3).toFixed(2)} ms (≤ ${(1 / perStep[j]).toFixed(1)} copy-steps/s)`
-    )
-      .join("; ")
-  }`,
+  `matmul per copy-step (${(flops / 1e9).toFixed(3)} GFLOP, attention ${
+    (attnFlops / 1e9).toFixed(3)
+  } of it), ` +
+    `each product one call: ${rate(perStep)}`,
 );
+// chi runs attention in fused kernels over all sequences, heads and copies in one dispatch: the llvmpipe
+// column's one-small-product-per-dispatch figures overstate its attention cost (bench-sgld has the real rate).
+console.log(`dense products only (no attention): ${rate(dense)}`);
 
 const oh = await measureOverheads(gpu);
 const model = await createTransformer(gpu, cfg, { copies, batch: B, seqLen: T, sharedTokens: true });
