@@ -7,7 +7,11 @@
  * and scales by the work per step (copies × sequences × tokens). On a GPU the measured size is grown until a
  * step takes long enough to fill it, since small sizes underuse it; the estimate is then an upper bound.
  *
- *   deno run --allow-read=. --allow-env scripts/bench_sweep.ts [--only default|paper] [--budget-s 60]
+ *   deno task bench-sweep [--only default|paper] [--budget-s 60] [--json FILE]
+ *
+ * It also prints each measured step's achieved FLOP/s (lib/bench/sgld_shape.ts: forwardFlopsPerToken, backward
+ * 2× forward) and its fraction of the adapter's FP32 multiply-add peak (lib/bench/peak.ts), with the CPU model
+ * and load average; --json writes the estimates (seconds) for bench/device_check.sh.
  *
  * Weights are a random initialization and tokens uniform random ids: speed does not depend on their values.
  */
@@ -20,6 +24,9 @@ import { runCheckpointSusceptibilities, runPerTokenSusceptibilities } from "../l
 import { PAPER_WORKLOAD, SWEEP_DEFAULTS } from "../lib/sweep/config.ts";
 import { flagChoice, flagNumber } from "../lib/util/cli.ts";
 import { formatDuration } from "../lib/util/progress.ts";
+import { measureFmaPeak } from "../lib/bench/peak.ts";
+import { describeHost } from "../lib/bench/host.ts";
+import { perTokenStepFlops, type SgldShape, sgldStepFlops } from "../lib/bench/sgld_shape.ts";
 
 /** One sweep's shape. */
 interface Workload {
@@ -96,6 +103,22 @@ function chiWork(s: Size, deltaH: number): number {
 function perTokenWork(s: Size, deltaH: number): number {
   return s.restrictions * s.chains *
     (s.batch + s.probes * Math.ceil(deltaH * s.batch) + (s.probes * s.contexts) / 3);
+}
+
+/** FLOPs of one step at size `s` (the measured one), counted as bench-sgld counts them. */
+function stepFlops(w: Workload, s: Size, kind: "chi" | "per_token"): number {
+  const shape: SgldShape = {
+    cfg: w.cfg,
+    seqLen: w.seqLen,
+    restrictions: s.restrictions,
+    chains: s.chains,
+    batch: s.batch,
+    probes: s.probes,
+    deltaH: w.deltaH,
+    contexts: s.contexts,
+    perTokenBatch: s.batch,
+  };
+  return kind === "chi" ? sgldStepFlops(shape) : perTokenStepFlops(shape);
 }
 
 function randomTokens(n: number, vocab: number, seed: number): Int32Array {
@@ -200,7 +223,11 @@ async function measure(
 
 async function main() {
   const { values } = parseArgs({
-    options: { only: { type: "string" }, "budget-s": { type: "string", default: "60" } },
+    options: {
+      only: { type: "string" },
+      "budget-s": { type: "string", default: "60" },
+      json: { type: "string" },
+    },
     strict: true,
   });
   const only = values.only === undefined
@@ -209,6 +236,10 @@ async function main() {
   const budget = flagNumber("--budget-s", values["budget-s"], 0);
   const gpu = await getGpu();
   console.log(`adapter: ${gpu.record.description || gpu.record.device} (${gpu.kind}, ${gpu.record.backend})`);
+  console.log(describeHost(gpu));
+  const peak = await measureFmaPeak(gpu, { seconds: 0.5 });
+  console.log(`FP32 FMA peak: ${peak.gflops.toFixed(1)} GFLOP/s`);
+  const report: Record<string, unknown> = { host: describeHost(gpu), peakGflops: peak.gflops };
   for (const [key, w] of Object.entries(WORKLOADS)) {
     if (only && only !== key) continue;
     console.log(
@@ -219,6 +250,11 @@ async function main() {
     const chi = await measure(gpu, w, "chi", budget, console.log);
     const pt = await measure(gpu, w, "per_token", budget, console.log);
     for (const e of [chi, pt]) {
+      const gflops = stepFlops(w, e.size, e.kind as "chi" | "per_token") / e.stepSeconds / 1e9;
+      console.log(
+        `  ${e.kind}: measured ${JSON.stringify(e.size)}: ${gflops.toFixed(2)} GFLOP/s = ` +
+          `${(100 * gflops / peak.gflops).toFixed(2)} % of the FMA peak`,
+      );
       console.log(
         `  ${e.kind}: ${e.fullStepSeconds.toFixed(3)} s per full-size step (scaled ×${
           ((e.fullStepSeconds / e.stepSeconds) || 1).toFixed(1)
@@ -230,7 +266,9 @@ async function main() {
         formatDuration(chi.totalSeconds + pt.totalSeconds)
       }`,
     );
+    report[key] = { chiSeconds: chi.totalSeconds, perTokenSeconds: pt.totalSeconds, chi, perToken: pt };
   }
+  if (values.json) await Deno.writeTextFile(values.json, JSON.stringify(report) + "\n");
 }
 
 await main();
