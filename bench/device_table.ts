@@ -41,6 +41,10 @@ const check = text("torch_check.log");
 const rows: Array<[string, string]> = [];
 rows.push(["host", peak?.host ?? tiny?.host ?? dash]);
 rows.push(["FP32 FMA peak (GFLOP/s)", f(peak?.gflops, 1)]);
+rows.push([
+  "optional WebGPU features (probed)",
+  Object.entries(peak?.features?.probed ?? {}).map(([k, v]) => `${k}: ${v}`).join("; ") || dash,
+]);
 rows.push(["matmul 512³ (GFLOP/s)", line(bench, /matmul 512×512×512: ([\d.]+)/)]);
 rows.push(["train step, tiny (tokens/s)", line(bench, /tiny config .*?WebGPU (\d+) tokens\/s/)]);
 rows.push(["train step, paper config (tokens/s)", line(bench, /paper config .*?step: (\d+) tokens\/s/)]);
