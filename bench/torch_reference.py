@@ -32,11 +32,18 @@ check that the two sides compute the same thing. The safetensors header is parse
 import argparse
 import json
 import math
+import os
 import struct
 import sys
 import time
 
-import torch
+# OpenBLAS (Debian's torch multiplies through libblas.so.3, which libopenblas0 provides) starts its own thread
+# pool beside PyTorch's: on a 2-core machine the two pools oversubscribe the cores, and under load that cost
+# 10x here. So its thread count follows --threads (read before torch loads the library), default 1.
+_t = next((sys.argv[i + 1] for i, x in enumerate(sys.argv[:-1]) if x == "--threads"), None)
+os.environ.setdefault("OPENBLAS_NUM_THREADS", _t or "1")
+
+import torch  # noqa: E402
 
 CONFIGS = {
     # lib/model/config.ts
@@ -217,6 +224,7 @@ def bench(a):
     devname = torch.cuda.get_device_name(dev) if dev.type == "cuda" else cpu_model()
     report = {
         "device": devname, "torch": torch.__version__, "threads": torch.get_num_threads(),
+        "openblas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
         "sdpa": hasattr(torch.nn.functional, "scaled_dot_product_attention"),
         "shape": {"config": a.config, "seq_len": T, "copies": C, "batch": a.batch, "probes": a.probes,
                   "replaced_rows": rows // a.probes if a.probes else 0},
@@ -339,7 +347,8 @@ def main():
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--modes", default="sequential,stacked")
-    ap.add_argument("--threads", type=int, help="torch.set_num_threads (default: PyTorch's choice)")
+    ap.add_argument("--threads", type=int,
+                    help="torch.set_num_threads and OpenBLAS threads (default: PyTorch's choice, OpenBLAS 1)")
     ap.add_argument("--json", action="store_true", help="print one JSON line for bench-sgld --torch-json")
     ap.add_argument("--matmul", metavar="M,N,K,tA,tB;...", help="time torch.matmul on these shapes instead")
     ap.add_argument("--check", metavar="DIR", help="compare loss and gradient with chi's reference in DIR")

@@ -79,6 +79,9 @@ async function runTorch(config: string, s: SgldShape, draws: number): Promise<To
     "--steps",
     String(draws),
     "--json",
+    // All cores, as llvmpipe uses them: the fair comparison on a CPU.
+    "--threads",
+    String(navigator.hardwareConcurrency),
   ];
   const out = await new Deno.Command("/usr/bin/python3", { args, stderr: "inherit" }).output();
   if (!out.success) throw new Error(`bench/torch_reference.py exited with ${out.code}`);
