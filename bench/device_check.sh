@@ -72,7 +72,7 @@ fi
 # Tiny shape: chi's defaults (9 restrictions × 2 chains, batch 8, T 64, 1 probe); PyTorch on the same.
 TINY=(--restrictions 9 --chains 2 --batch 8 --probes 1)
 if [ -n "$PY" ]; then
-  step torch_tiny 90 "$PY" bench/torch_reference.py --config tiny --seq-len 64 "${TINY[@]}" --steps 20 --json
+  step torch_tiny 90 "$PY" bench/torch_reference.py --threads "$(nproc)" --config tiny --seq-len 64 "${TINY[@]}" --steps 20 --json
   tail -n 1 "$OUT/torch_tiny.log" > "$OUT/torch_tiny.json"
 fi
 TJ=(); [ -s "$OUT/torch_tiny.json" ] && TJ=(--torch-json "$OUT/torch_tiny.json")
@@ -85,7 +85,7 @@ if [ $SMALL = 1 ]; then PAPER=(--restrictions 2 --chains 1 --batch 2 --probes 1)
 else PAPER=(--restrictions 17 --chains 1 --batch 16 --probes 14); PT=(--contexts 16 --pt-batch 16)
 fi
 if [ -n "$PY" ]; then
-  step torch_paper 150 "$PY" bench/torch_reference.py --config paper --seq-len 1024 "${PAPER[@]}" \
+  step torch_paper 150 "$PY" bench/torch_reference.py --threads "$(nproc)" --config paper --seq-len 1024 "${PAPER[@]}" \
     --steps $((SMALL ? 1 : 5)) --json
   tail -n 1 "$OUT/torch_paper.log" > "$OUT/torch_paper.json"
 fi
