@@ -46,9 +46,21 @@ echo "deno: $("$DENO" --version | head -1); python: ${PY:-none with torch}; smal
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 
 # step NAME LIMIT_S CMD...: runs CMD with a time limit, its output to $OUT/NAME.log and here; never fails.
+# The limits sum to about the budget; a step never runs past BUDGET_S from the start (the tool's 600 s limit
+# per command must leave time for the table), and one with under 10 s left is skipped, saying so.
+# --small runs on a CPU adapter, slower than the GPU at its larger shapes: limits ×4, budget 30 minutes.
+SCALE=$((SMALL ? 4 : 1))
+BUDGET_S=${BUDGET_S:-$((SMALL ? 1800 : 560))}
 step() {
-  local name=$1 limit=$2
+  local name=$1 limit=$(($2 * SCALE)) left
   shift 2
+  left=$((BUDGET_S - ($(date +%s) - T0)))
+  if [ "$left" -lt 10 ]; then
+    echo "== $name skipped: the ${BUDGET_S} s budget is spent"
+    echo "$name: skipped (budget)" >> "$OUT/status.txt"
+    return
+  fi
+  [ "$limit" -gt "$left" ] && limit=$left
   echo "== $name (limit ${limit}s, at $(($(date +%s) - T0)) s)"
   timeout "$limit" "$@" > >(tee "$OUT/$name.log") 2>&1
   local rc=$?
@@ -56,27 +68,27 @@ step() {
   [ $rc -eq 0 ] || echo "!! $name exited with $rc"
 }
 
-R=(--allow-read=.,/tmp --allow-write=/tmp,runs --allow-env --allow-sys=cpus,loadavg)
-step peak 60 "$DENO" run "${R[@]}" scripts/bench_peak.ts --json
+R=(--allow-read=.,/tmp,"$OUT" --allow-write=/tmp,runs,"$OUT" --allow-env --allow-sys=cpus,loadavg)
+step peak 30 "$DENO" run "${R[@]}" scripts/bench_peak.ts --json
 cp "$OUT/peak.log" "$OUT/peak.json" 2>/dev/null
 
 if [ $SMALL = 1 ]; then TESTS=(tests/bench_peak_test.ts tests/gpu_axpy_test.ts tests/gpu_sgld_test.ts)
 else TESTS=(tests/gpu_*_test.ts tests/model_*_test.ts tests/train_test.ts tests/estimate_sampler_test.ts tests/bench_peak_test.ts)
 fi
-step tests 150 "$DENO" test --allow-read=.,/tmp --allow-write=/tmp --allow-env "${TESTS[@]}"
+step tests 100 "$DENO" test --allow-read=.,/tmp --allow-write=/tmp --allow-env "${TESTS[@]}"
 
-if [ $SMALL = 1 ]; then step bench 120 "$DENO" run "${R[@]}" scripts/bench.ts --steps 2 --skip-paper
-else step bench 90 "$DENO" run "${R[@]}" scripts/bench.ts --steps 10 --paper-batch 8
+if [ $SMALL = 1 ]; then step bench 60 "$DENO" run "${R[@]}" scripts/bench.ts --steps 2 --skip-paper
+else step bench 60 "$DENO" run "${R[@]}" scripts/bench.ts --steps 10 --paper-batch 8
 fi
 
 # Tiny shape: chi's defaults (9 restrictions × 2 chains, batch 8, T 64, 1 probe); PyTorch on the same.
 TINY=(--restrictions 9 --chains 2 --batch 8 --probes 1)
 if [ -n "$PY" ]; then
-  step torch_tiny 90 "$PY" bench/torch_reference.py --threads "$(nproc)" --config tiny --seq-len 64 "${TINY[@]}" --steps 20 --json
+  step torch_tiny 45 "$PY" bench/torch_reference.py --threads "$(nproc)" --config tiny --seq-len 64 "${TINY[@]}" --steps 20 --json
   tail -n 1 "$OUT/torch_tiny.log" > "$OUT/torch_tiny.json"
 fi
 TJ=(); [ -s "$OUT/torch_tiny.json" ] && TJ=(--torch-json "$OUT/torch_tiny.json")
-step sgld_tiny 90 "$DENO" run "${R[@]}" scripts/bench_sgld.ts "${TINY[@]}" --draws $((SMALL ? 4 : 40)) \
+step sgld_tiny 60 "$DENO" run "${R[@]}" scripts/bench_sgld.ts "${TINY[@]}" --draws $((SMALL ? 4 : 40)) \
   --contexts 4 --json "$OUT/sgld_tiny.json" "${TJ[@]}"
 
 # Paper shape, measured at the size bench-sgld's defaults pick for the adapter (GPU: 17 × 1 copies, batch 16,
@@ -85,23 +97,23 @@ if [ $SMALL = 1 ]; then PAPER=(--restrictions 2 --chains 1 --batch 2 --probes 1)
 else PAPER=(--restrictions 17 --chains 1 --batch 16 --probes 14); PT=(--contexts 16 --pt-batch 16)
 fi
 if [ -n "$PY" ]; then
-  step torch_paper 150 "$PY" bench/torch_reference.py --threads "$(nproc)" --config paper --seq-len 1024 "${PAPER[@]}" \
+  step torch_paper 60 "$PY" bench/torch_reference.py --threads "$(nproc)" --config paper --seq-len 1024 "${PAPER[@]}" \
     --steps $((SMALL ? 1 : 5)) --json
   tail -n 1 "$OUT/torch_paper.log" > "$OUT/torch_paper.json"
 fi
 TJ=(); [ -s "$OUT/torch_paper.json" ] && TJ=(--torch-json "$OUT/torch_paper.json")
-step sgld_paper 180 "$DENO" run "${R[@]}" scripts/bench_sgld.ts --paper-shape "${PAPER[@]}" "${PT[@]}" \
+step sgld_paper 110 "$DENO" run "${R[@]}" scripts/bench_sgld.ts --paper-shape "${PAPER[@]}" "${PT[@]}" \
   --draws $((SMALL ? 1 : 3)) --json "$OUT/sgld_paper.json" "${TJ[@]}"
 
-if [ $SMALL = 1 ]; then step sweep 120 "$DENO" run "${R[@]}" scripts/bench_sweep.ts --only default --budget-s 5 --json "$OUT/sweep.json"
-else step sweep 150 "$DENO" run "${R[@]}" scripts/bench_sweep.ts --only paper --budget-s 60 --json "$OUT/sweep.json"
+if [ $SMALL = 1 ]; then step sweep 75 "$DENO" run "${R[@]}" scripts/bench_sweep.ts --only default --budget-s 5 --json "$OUT/sweep.json"
+else step sweep 75 "$DENO" run "${R[@]}" scripts/bench_sweep.ts --only paper --budget-s 30 --json "$OUT/sweep.json"
 fi
 
 if [ -n "$PY" ]; then
-  step torch_check 60 bash -c "'$DENO' run --allow-read=.,/tmp --allow-write=/tmp bench/torch_check_fixture.ts \
+  step torch_check 30 bash -c "'$DENO' run --allow-read=.,/tmp --allow-write=/tmp bench/torch_check_fixture.ts \
     /tmp/chi-torch-check && '$PY' bench/torch_reference.py --check /tmp/chi-torch-check"
 fi
 
 echo "== table (at $(($(date +%s) - T0)) s)"
-"$DENO" run --allow-read=/tmp,. --allow-env=OUT bench/device_table.ts "$OUT" | tee "$OUT/table.md"
+"$DENO" run --allow-read=/tmp,.,"$OUT" bench/device_table.ts "$OUT" | tee "$OUT/table.md"
 cat "$OUT/status.txt"
