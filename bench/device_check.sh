@@ -40,8 +40,11 @@ if [ -d /usr/local/nvidia/share/vulkan/icd.d ] && [ -z "${VK_DRIVER_FILES:-}" ];
   export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
   export __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
 fi
-PY=$(command -v python3 || echo /usr/bin/python3)
-"$PY" -c "import torch" 2>/dev/null || PY=
+# The first python3 with torch: the device image's python3 holds it; here Debian's /usr/bin/python3 does.
+PY=
+for p in "$(command -v python3)" /usr/bin/python3; do
+  if [ -n "$p" ] && "$p" -c "import torch" 2>/dev/null; then PY=$p; break; fi
+done
 echo "deno: $("$DENO" --version | head -1); python: ${PY:-none with torch}; small: $SMALL; out: $OUT"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
 
