@@ -97,7 +97,7 @@ step sgld_tiny 60 "$DENO" run "${R[@]}" scripts/bench_sgld.ts "${TINY[@]}" --dra
 # Paper shape, measured at the size bench-sgld's defaults pick for the adapter (GPU: 17 × 1 copies, batch 16,
 # 14 probes; CPU: 2 × 1, batch 2, 1 probe), scaled by FLOPs to 17 × 4, batch 64; PyTorch on the measured size.
 if [ $SMALL = 1 ]; then PAPER=(--restrictions 2 --chains 1 --batch 2 --probes 1); PT=(--contexts 2 --pt-batch 2)
-else PAPER=(--restrictions 17 --chains 1 --batch 16 --probes 14); PT=(--contexts 16 --pt-batch 16)
+else PAPER=(--restrictions 17 --chains 1 --batch 16 --probes 14); PT=(--contexts 4 --pt-batch 16)
 fi
 if [ -n "$PY" ]; then
   step torch_paper 60 "$PY" bench/torch_reference.py --threads "$(nproc)" --config paper --seq-len 1024 "${PAPER[@]}" \
