@@ -86,11 +86,15 @@ fi
 
 # Tiny shape: chi's defaults (9 restrictions × 2 chains, batch 8, T 64, 1 probe); PyTorch on the same.
 TINY=(--restrictions 9 --chains 2 --batch 8 --probes 1)
+# PyTorch threads: all cores on the device; one with --small (on a loaded 2-core machine two OpenMP pools
+# spin against each other and against the other processes: 10x slower).
+TT=(--threads "$(nproc)"); [ $SMALL = 1 ] && TT=(--threads 1)
 if [ -n "$PY" ]; then
-  step torch_tiny 45 "$PY" bench/torch_reference.py --threads "$(nproc)" --config tiny --seq-len 64 "${TINY[@]}" --steps 20 --json
+  step torch_tiny 45 "$PY" bench/torch_reference.py "${TT[@]}" --config tiny --seq-len 64 "${TINY[@]}" \
+    --steps $((SMALL ? 5 : 20)) --json
   tail -n 1 "$OUT/torch_tiny.log" > "$OUT/torch_tiny.json"
 fi
-TJ=(); [ -s "$OUT/torch_tiny.json" ] && TJ=(--torch-json "$OUT/torch_tiny.json")
+TJ=(); grep -qs "\"rows\"" "$OUT/torch_tiny.json" && TJ=(--torch-json "$OUT/torch_tiny.json")
 step sgld_tiny 60 "$DENO" run "${R[@]}" scripts/bench_sgld.ts "${TINY[@]}" --draws $((SMALL ? 4 : 40)) \
   --contexts 4 --json "$OUT/sgld_tiny.json" "${TJ[@]}"
 
@@ -100,11 +104,11 @@ if [ $SMALL = 1 ]; then PAPER=(--restrictions 2 --chains 1 --batch 2 --probes 1)
 else PAPER=(--restrictions 17 --chains 1 --batch 16 --probes 14); PT=(--contexts 4 --pt-batch 16)
 fi
 if [ -n "$PY" ]; then
-  step torch_paper 60 "$PY" bench/torch_reference.py --threads "$(nproc)" --config paper --seq-len 1024 "${PAPER[@]}" \
+  step torch_paper 60 "$PY" bench/torch_reference.py "${TT[@]}" --config paper --seq-len 1024 "${PAPER[@]}" \
     --steps $((SMALL ? 1 : 5)) --json
   tail -n 1 "$OUT/torch_paper.log" > "$OUT/torch_paper.json"
 fi
-TJ=(); [ -s "$OUT/torch_paper.json" ] && TJ=(--torch-json "$OUT/torch_paper.json")
+TJ=(); grep -qs "\"rows\"" "$OUT/torch_paper.json" && TJ=(--torch-json "$OUT/torch_paper.json")
 step sgld_paper 110 "$DENO" run "${R[@]}" scripts/bench_sgld.ts --paper-shape "${PAPER[@]}" "${PT[@]}" \
   --draws $((SMALL ? 1 : 3)) --json "$OUT/sgld_paper.json" "${TJ[@]}"
 
