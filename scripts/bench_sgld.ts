@@ -6,7 +6,7 @@
  *
  *   deno task bench-sgld [--config tiny|paper] [--restrictions 9] [--chains 2] [--batch 8] [--seq-len 64]
  *     [--draws 20] [--probes 1] [--contexts 16] [--pt-batch N] [--paper-shape] [--skip-per-token]
- *     [--torch-json FILE | --torch] [--json FILE]
+ *     [--torch-json FILE | --torch [--torch-threads N]] [--json FILE]
  *
  * --paper-shape: the target is the paper's (appendix C: L2W256, T = 1024, 17 restrictions × 4 chains, batch 64,
  *   14 probes; per-token 160 contexts × 1023 tokens at batch 16). It runs the flags' measured size (defaults:
@@ -59,7 +59,7 @@ function synthetic(n: number, vocab: number, seed: number): Int32Array {
 }
 
 /** Runs bench/torch_reference.py on `shape` and parses its JSON line. */
-async function runTorch(config: string, s: SgldShape, draws: number): Promise<TorchReport> {
+async function runTorch(config: string, s: SgldShape, draws: number, threads: number): Promise<TorchReport> {
   const args = [
     "bench/torch_reference.py",
     "--config",
@@ -79,9 +79,8 @@ async function runTorch(config: string, s: SgldShape, draws: number): Promise<To
     "--steps",
     String(draws),
     "--json",
-    // All cores, as llvmpipe uses them: the fair comparison on a CPU.
     "--threads",
-    String(navigator.hardwareConcurrency),
+    String(threads),
   ];
   const out = await new Deno.Command("/usr/bin/python3", { args, stderr: "inherit" }).output();
   if (!out.success) throw new Error(`bench/torch_reference.py exited with ${out.code}`);
@@ -107,6 +106,7 @@ async function main(): Promise<void> {
       "skip-per-token": { type: "boolean", default: false },
       "torch-json": { type: "string" },
       torch: { type: "boolean", default: false },
+      "torch-threads": { type: "string" },
       json: { type: "string" },
     },
     strict: true,
@@ -259,7 +259,16 @@ async function main(): Promise<void> {
 
   let torch: TorchReport | undefined;
   if (values["torch-json"]) torch = JSON.parse(await Deno.readTextFile(values["torch-json"])) as TorchReport;
-  else if (values.torch) torch = await runTorch(config, measured, Math.max(2, Math.min(draws, 10)));
+  else if (values.torch) {
+    // Default: all cores, as llvmpipe uses them (the fair comparison on an idle CPU; on a loaded one PyTorch's
+    // OpenMP threads spin against the other processes, and --torch-threads 1 measures it more steadily).
+    const threads = flagInt(
+      "--torch-threads",
+      values["torch-threads"] ?? String(navigator.hardwareConcurrency),
+      1,
+    );
+    torch = await runTorch(config, measured, Math.max(2, Math.min(draws, 10)), threads);
+  }
   if (torch) {
     const mismatch = torchShapeMismatch(torch, measured, config);
     if (mismatch) console.log(`PyTorch report is for another shape (${mismatch}): no ratio printed`);
