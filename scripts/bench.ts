@@ -8,6 +8,7 @@ import { runMain } from "../lib/util/main.ts";
 import { parseArgs } from "node:util";
 import { getGpu } from "../lib/gpu/device.ts";
 import { measureMatmul } from "../lib/bench/matmul.ts";
+import { describeHost } from "../lib/bench/host.ts";
 import { measureGpuTrainStep, measureTypeScriptTrainStep } from "../lib/bench/train_step.ts";
 import { PAPER_CONFIG, TINY_CONFIG } from "../lib/model/config.ts";
 import { flagInt } from "../lib/util/cli.ts";
@@ -33,6 +34,7 @@ async function main(): Promise<void> {
     `adapter: ${a.description || a.device || a.vendor} (${gpu.kind}, fallback ${a.isFallbackAdapter})`,
   );
 
+  console.log(describeHost(gpu)); // CPU figures swing ~5× between CPUs: name the CPU and its load
   const mm = await measureMatmul(gpu, { M: 512, N: 512, K: 512 });
   console.log(`matmul 512×512×512: ${mm.gflops.toFixed(1)} GFLOP/s`);
 

@@ -2,7 +2,7 @@
  * Prints matmul GFLOP/s for every variant at 512×512×512 and for the transformer's shapes (cpu variant), with the
  * adapter and runtime they were measured on.
  *
- *   deno run --allow-read=. --allow-env scripts/bench_matmul.ts [--seconds 1] [--trials 3] [--all-variants]
+ *   deno run --allow-read=. --allow-env --allow-sys=cpus,loadavg scripts/bench_matmul.ts [--seconds 1] [--trials 3] [--all-variants]
  *
  * Each line is the best of --trials measurements: llvmpipe shares the CPU with everything else on the machine,
  * and the best run is the one least disturbed by it.
@@ -13,6 +13,7 @@ import { installErrorEdge } from "../lib/util/main.ts";
 import { UsageError } from "../lib/util/cli.ts";
 import { getGpu } from "../lib/gpu/device.ts";
 import { type MatmulBenchSpec, measureMatmul } from "../lib/bench/matmul.ts";
+import { describeHost } from "../lib/bench/host.ts";
 import type { MatmulVariant } from "../lib/model/matmul_spec.ts";
 
 installErrorEdge();
@@ -36,6 +37,8 @@ console.log(
   `adapter: ${gpu.record.description} (${gpu.record.vendor}, ${gpu.kind}), backend ${gpu.record.backend}, ` +
     `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPU threads`,
 );
+
+console.log(describeHost(gpu)); // CPU figures swing ~5× between CPUs: name the CPU and its load
 
 const SHAPES: Array<[string, MatmulBenchSpec]> = [
   ["512³ NN", { M: 512, N: 512, K: 512 }],

@@ -4,7 +4,11 @@
  * for 160 contexts × 1023 tokens per probe, 100 draws at batch 16). The measurement and the scaling are
  * lib/bench/sweep_time.ts (also behind `deno task sweep --plan`, which estimates a config's own sweep).
  *
- *   deno run --allow-read=. --allow-env scripts/bench_sweep.ts [--only default|paper] [--budget-s 60]
+ *   deno task bench-sweep [--only default|paper] [--budget-s 60] [--json FILE]
+ *
+ * It also prints the adapter's FP32 multiply-add peak (lib/bench/peak.ts) with the CPU model and load average,
+ * and each measured FLOP rate as a fraction of it; --json writes the estimates (seconds) for
+ * bench/device_check.sh.
  */
 import { runMain } from "../lib/util/main.ts";
 import { parseArgs } from "node:util";
@@ -15,6 +19,8 @@ import type { SweepShape } from "../lib/sweep/work.ts";
 import { estimateSweepTime } from "../lib/bench/sweep_time.ts";
 import { flagChoice, flagNumber } from "../lib/util/cli.ts";
 import { formatDuration } from "../lib/util/progress.ts";
+import { measureFmaPeak } from "../lib/bench/peak.ts";
+import { describeHost } from "../lib/bench/host.ts";
 
 const heads = (c: ModelConfig) => c.n_layers * c.n_heads;
 
@@ -64,7 +70,11 @@ const WORKLOADS: Record<string, { name: string; shape: SweepShape }> = {
 
 async function main() {
   const { values } = parseArgs({
-    options: { only: { type: "string" }, "budget-s": { type: "string", default: "60" } },
+    options: {
+      only: { type: "string" },
+      "budget-s": { type: "string", default: "60" },
+      json: { type: "string" },
+    },
     strict: true,
   });
   const only = values.only === undefined
@@ -73,6 +83,10 @@ async function main() {
   const budget = flagNumber("--budget-s", values["budget-s"], 0);
   const gpu = await getGpu();
   console.log(`adapter: ${gpu.record.description || gpu.record.device} (${gpu.kind}, ${gpu.record.backend})`);
+  console.log(describeHost(gpu));
+  const peak = await measureFmaPeak(gpu, { seconds: 0.5 });
+  console.log(`FP32 FMA peak: ${peak.gflops.toFixed(1)} GFLOP/s`);
+  const report: Record<string, unknown> = { host: describeHost(gpu), peakGflops: peak.gflops };
   for (const [key, { name, shape: w }] of Object.entries(WORKLOADS)) {
     if (only && only !== key) continue;
     console.log(
@@ -84,14 +98,23 @@ async function main() {
     for (const k of [e.chi, e.perToken]) {
       if (!k) continue;
       console.log(
-        `  ${k.kind}: ${(k.flopsPerSecond / 1e9).toFixed(2)} GFLOP/s at the measured size → ${
-          formatDuration(k.seconds)
-        }`,
+        `  ${k.kind}: ${(k.flopsPerSecond / 1e9).toFixed(2)} GFLOP/s at the measured size (${
+          (100 * k.flopsPerSecond / 1e9 / peak.gflops).toFixed(2)
+        } % of the FMA peak) → ${formatDuration(k.seconds)}`,
       );
     }
     console.log(`  ablation: ${formatDuration(e.ablationSeconds)}`);
     console.log(`  estimated sweep time (sampling only, one adapter): ${formatDuration(e.totalSeconds)}`);
+    report[key] = {
+      chiSeconds: e.chi.seconds,
+      perTokenSeconds: e.perToken?.seconds ?? 0,
+      ablationSeconds: e.ablationSeconds,
+      totalSeconds: e.totalSeconds,
+      chi: e.chi,
+      perToken: e.perToken,
+    };
   }
+  if (values.json) await Deno.writeTextFile(values.json, JSON.stringify(report) + "\n");
 }
 
 await runMain(main);
