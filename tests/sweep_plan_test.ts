@@ -95,14 +95,14 @@ Deno.test("sweep --plan: stand-in files give the hand-counted work and an estima
     assert.deepStrictEqual(plan.restrictions, ["full", "0:0", "0:1"]);
     assert.deepStrictEqual(w.units, { chi: 2, perToken: 1, ablation: 1, total: 4 });
     assert.deepStrictEqual(w.sgldSteps, { chi: 6, perToken: 5, total: 11 });
-    assert.equal(w.chiStep.copies, 6); // 3 restrictions × 2 chains
+    assert.equal(w.chiStep.copies, 7); // 3 restrictions × 2 chains + the paired run's still copy at w*
     assert.equal(w.perTokenStep.copies, 6);
     // Forward FLOPs per token, L·(2·4·D·H·E + 2·2·(T/2)·H·E) + 2·D·V = 2048 + 512 + 2·16·300 = 12160.
     const f = 12160;
     assert.equal(w.forwardFlopsPerToken, f);
-    // A chi step: 6 copies × (3·4 fwd+bwd rows + 2 probes × ⌈0.1·4⌉ = 1 replaced row) = 84 sequences of 16 tokens;
-    // a unit is 3 steps plus L0 (2 chains × 4 rows): (3·84 + 8)·16·f; two units.
-    assert.equal(w.flops.chi, 2 * (3 * 84 + 8) * 16 * f);
+    // A chi step: 7 copies × (3·4 fwd+bwd rows + 2 probes × ⌈0.1·4⌉ = 1 replaced row) = 98 sequences of 16 tokens;
+    // a unit is 3 steps plus L0 (2 chains × 4 rows): (3·98 + 8)·16·f; two units.
+    assert.equal(w.flops.chi, 2 * (3 * 98 + 8) * 16 * f);
     // A per-token step: 6 × (3·2 + 2·⌈0.2⌉ + 2 probes × 2 contexts) = 72 sequences; 5 steps plus L0 (2 × 2 rows).
     assert.equal(w.flops.perToken, (5 * 72 + 4) * 16 * f);
     // Ablation: 2 probes × 2 contexts × 16 tokens, unablated and with each of 2 heads zeroed.
