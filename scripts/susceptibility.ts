@@ -13,6 +13,7 @@ import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
 import { runCheckpointSusceptibilities } from "../lib/estimate/unit.ts";
 import { formatHealth, healthSummary } from "../lib/estimate/health.ts";
 import { concatColumns } from "../lib/estimate/script_run.ts";
+import { formatSusceptibilityRows } from "../lib/analysis/result_table.ts";
 import { runMain } from "../lib/util/main.ts";
 import {
   COMMON_USAGE,
@@ -66,8 +67,10 @@ async function main(args: string[]): Promise<void> {
     console.log(formatHealth(h));
     health.push({ step: ck.step, record: res.run.result.record, ...h });
   }
+  const table = concatColumns(susceptibility);
+  console.log(formatSusceptibilityRows(table));
   await Deno.mkdir(run.out, { recursive: true });
-  await writeSusceptibilityTable(`${run.out}/susceptibility.arrow`, concatColumns(susceptibility));
+  await writeSusceptibilityTable(`${run.out}/susceptibility.arrow`, table);
   await writeTracesTable(`${run.out}/traces.arrow`, concatColumns(traces));
   await writeManifest(
     `${run.out}/manifest.json`,
@@ -85,9 +88,7 @@ async function main(args: string[]): Promise<void> {
     }),
   );
   console.log(
-    `${run.out}: susceptibility.arrow (${
-      susceptibility.reduce((a, s) => a + s.chi.length, 0)
-    } rows), traces.arrow, manifest.json`,
+    `${run.out}: susceptibility.arrow (${table.chi.length} rows), traces.arrow, manifest.json`,
   );
 }
 
