@@ -105,6 +105,16 @@ Deno.test("runSgld bookkeeping: every step's pre-step minibatch loss, burn-in, t
   assert.deepEqual([...again.traces], [...res.traces]);
   const other = await runSgld(target, wStarBuf, { ...opts, seed: 10 }, []);
   assert.notDeepEqual([...other.traces], [...res.traces]);
+  // A progress callback adds readbacks after steps 1 and 2 (powers of two below readEvery = 4), then one per
+  // ring as before, and changes no number.
+  const seen: number[] = [];
+  const watched = await runSgld(target, wStarBuf, { ...opts, onProgress: (s) => seen.push(s) }, [
+    formsObservable(ev, C),
+  ]);
+  assert.deepEqual(seen, [1, 2, 4, 8, 12, 13]);
+  assert.equal(watched.health.readbacks, 6);
+  assert.deepEqual([...watched.traces], [...res.traces]);
+  assert.deepEqual([...watched.observables[0]], [...res.observables[0]]);
 
   const h = healthSummary(res);
   console.log(formatHealth(h).split("\n").map((l) => "  " + l).join("\n"));

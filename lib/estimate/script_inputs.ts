@@ -3,6 +3,7 @@
  * checkpoints, which data (the default synthetic dataset or explicit shards), which restrictions, and the
  * sampler settings. Parsing happens once at the edge; every bad flag is a UsageError naming it (exit code 2).
  */
+import { formatDuration } from "../util/progress.ts";
 import { probeCoverageProblem } from "./probe_coverage.ts";
 import { requireOutputPath } from "../util/output_path.ts";
 import { ensureDefaultDataset } from "../data/default_dataset.ts";
@@ -228,11 +229,15 @@ export function parseRun(v: CommonValues, cfg: ModelConfig) {
 
 /** Prints a progress line (carriage return) for a sampling run. */
 export function progressLine(label: string) {
+  const t0 = performance.now();
   return (step: number, total: number, drawsPerSecond: number) => {
     const end = step === total ? "\n" : "";
+    // The ETA from the steps so far (setup included, so early figures lean long).
+    const elapsed = (performance.now() - t0) / 1000;
+    const eta = step < total ? `, ETA ${formatDuration((elapsed / step) * (total - step))}` : "";
     Deno.stderr.writeSync(
       new TextEncoder().encode(
-        `\r${label}: step ${step}/${total}, ${drawsPerSecond.toFixed(2)} draws/s${end}`,
+        `\r${label}: step ${step}/${total}, ${drawsPerSecond.toFixed(2)} draws/s${eta}${end}`,
       ),
     );
   };
