@@ -11,7 +11,7 @@ export interface ChainHealth {
   stdLoss: number;
   /** Largest loss over all steps, burn-in included. */
   maxLoss: number;
-  /** nβ·(mean draw loss − L0). */
+  /** nβ·(mean draw loss − L0), or − the still copy's mean draw loss in a paired run (its λ̂). */
   llc: number;
   /** Integrated autocorrelation time of the draw losses (draws), Sokal's window. */
   tau: number;
@@ -67,6 +67,10 @@ function meanVar(x: ArrayLike<number>, from: number, to: number): [number, numbe
  */
 export function healthSummary(result: SgldResult, still?: number): HealthSummary {
   const { chains: C, draws, losses, L0, record, health } = result;
+  // λ̂ of a chain as the run's LLC estimates it: a paired run centres each draw on the still copy's loss at w*
+  // on the same batch (lib/estimate/unit.ts), an unpaired one on the single L0.
+  const ref = still === undefined ? L0 : meanVar(losses, still * draws, (still + 1) * draws)[0];
+  const refName = still === undefined ? "L0" : "the loss at w* on the same batches";
   const warnings: string[] = [];
   const out: ChainHealth[] = [];
   for (let c = 0; c < C; c++) {
@@ -81,7 +85,7 @@ export function healthSummary(result: SgldResult, still?: number): HealthSummary
       const se = Math.sqrt(varLoss * tau * (1 / h + 1 / (draws - h)));
       driftZ = se > 0 ? (m2 - m1) / se : 0;
     }
-    const llc = record.nbeta * (meanLoss - L0);
+    const llc = record.nbeta * (meanLoss - ref);
     const ch: ChainHealth = {
       chain: c,
       restriction: result.restrictionOf[c],
@@ -104,7 +108,7 @@ export function healthSummary(result: SgldResult, still?: number): HealthSummary
     }
     if (llc < 0) {
       warnings.push(
-        `chain ${c}: mean draw loss is below L0 (λ̂ = ${
+        `chain ${c}: mean draw loss is below ${refName} (λ̂ = ${
           llc.toPrecision(3)
         }): w* is not a local minimum at this ` +
           `resolution; raise γ (now ${record.gamma}) or nβ (now ${record.nbeta})`,
