@@ -30,7 +30,7 @@ export function estimateFlags(
   const out: { kind: WarningKind; problem: string }[] = [];
   if (o.rhat > RHAT_WARN) out.push({ kind: "rhat", problem: `R̂ ${o.rhat.toFixed(2)} > ${RHAT_WARN}` });
   if (o.ess < 10 * o.chains) {
-    out.push({ kind: "ess", problem: `ESS ${o.ess.toFixed(0)} < 10 per chain (${o.chains} chains)` });
+    out.push({ kind: "ess", problem: `ESS ${o.ess.toFixed(0)} < ${10 * o.chains} (10 per chain)` });
   }
   if (o.llc !== undefined && o.llc < 0) {
     out.push({ kind: "negative-llc", problem: `negative LLC ${o.llc.toPrecision(3)}` });

@@ -55,17 +55,21 @@ export function chiSummary(t: SusceptibilityColumns): string {
     }).`;
 }
 
-/** One sentence: the LLC's range over the heads at the last step, the full model's, and negative LLCs. */
+/**
+ * One sentence: the LLC's range over the heads at the last step, the full model's, and negative LLCs; from the
+ * rows of the probe the chart draws (every probe's rows repeat the same run's LLC).
+ */
 export function llcSummary(t: SusceptibilityColumns): string {
   if (t.step.length === 0) return "The table has no rows.";
   let last = t.step[0];
   for (const s of t.step) last = Math.max(last, s);
+  const probe = [...new Set(t.probe)].sort()[0];
   const at = new Map<string, number>();
   let full: number | undefined;
   const negative = new Set<string>();
   for (let i = 0; i < t.step.length; i++) {
     if (t.llc[i] < 0) negative.add(`${t.step[i]}/${t.restriction[i]}`);
-    if (t.step[i] !== last) continue;
+    if (t.step[i] !== last || t.probe[i] !== probe) continue;
     if (t.restriction[i] === FULL) full = t.llc[i];
     else at.set(t.restriction[i], t.llc[i]);
   }
