@@ -113,7 +113,7 @@ Deno.test("runWarnings: a clean run has none, and its report shows no warning li
   const report = await buildReport(await loadResults(dir));
   assert.equal(healthRecordsOf((await loadResults(dir)).manifest).length, 7);
   assert.ok(!report.html.includes('class="warnings"'));
-  assert.ok(!report.notes.some((n) => /sampler warnings/.test(n)));
+  assert.ok(!report.notes.some((n) => /sampler warning/.test(n)));
   assert.match(report.sections.find((s) => s.id === "diagnostics")!.summary!, /the run has 0 warnings\.$/);
   await Deno.remove(dir, { recursive: true });
 });

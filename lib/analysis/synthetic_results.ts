@@ -223,7 +223,7 @@ export function syntheticTables(shape: SyntheticShape = DEFAULT_SHAPE, seed = 7)
         sus.chi_rhat[i] = 1 + 0.01 * (i % 7);
         sus.chi_ess[i] = shape.chains * shape.draws / (2 + (i % 3));
         sus.llc_rhat[i] = r.layer < 0 && step === steps[steps.length - 1] ? 1.2 : 1 + 0.01 * (i % 5);
-        sus.llc_ess[i] = shape.chains * shape.draws / (3 + (i % 4));
+        sus.llc_ess[i] = shape.chains * shape.draws / (2 + (i % 3));
         if (step === steps[steps.length - 1]) lastChi.set(`${probe}\u0000${r.name}`, chi);
         i++;
       }

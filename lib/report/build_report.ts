@@ -29,7 +29,7 @@ import {
 import { tracesSection } from "./section_traces.ts";
 import { settingsSection } from "./section_settings.ts";
 import { healthRecordsOf, runWarnings } from "../analysis/run_warnings.ts";
-import { countsText } from "./warnings_html.ts";
+import { countsText, warningsWord } from "./warnings_html.ts";
 
 /** The built report. */
 export interface BuiltReport {
@@ -51,7 +51,7 @@ export async function buildReport(results: Results, opts: ReportOptions = {}): P
   const warnings = runWarnings(sus, healthRecordsOf(results.manifest));
   if (warnings.length) {
     notes.push(
-      `${warnings.length} sampler warnings (${
+      `${warningsWord(warnings.length, "sampler ")} (${
         countsText(warnings)
       }): listed beside the estimates concerned and in ` +
         `the diagnostics section.`,

@@ -9,7 +9,7 @@ import { compareRestrictions, type SusceptibilityColumns } from "../analysis/tab
 import { RHAT_WARN } from "../estimate/diagnostics.ts";
 import { estimateFlags, type RunWarning } from "../analysis/run_warnings.ts";
 import { tableHtml } from "./html.ts";
-import { countsText, warningsHtml } from "./warnings_html.ts";
+import { countsText, warningsHtml, warningsWord } from "./warnings_html.ts";
 import type { ReportSection } from "./html.ts";
 
 /** A value ± its standard error, 3 significant digits. */
@@ -81,7 +81,7 @@ export function diagnosticsSection(
     title: `Estimates and chain diagnostics at step ${last}`,
     summary:
       `At step ${last}, ${flagged} of ${total} estimates (${chiRows.length} χ, ${llcRows.length} LLC) carry a ` +
-      `warning; over all ${new Set(t.step).size} checkpoints the run has ${warnings.length} warnings` +
+      `warning; over all ${new Set(t.step).size} checkpoints the run has ${warningsWord(warnings.length)}` +
       `${warnings.length ? ` (${countsText(warnings)})` : ""}.`,
     caption:
       `Every χ and LLC of step ${last} with its standard error, split-R̂ and effective sample size of the per-draw ` +

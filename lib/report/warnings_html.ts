@@ -10,6 +10,11 @@ import { detailsHtml, tableHtml } from "./html.ts";
 /** Warnings listed in the open table; the rest go to a collapsed block (a bad run can have thousands). */
 const SHOWN_WARNINGS = 25;
 
+/** "1 warning", "3 warnings". */
+export function warningsWord(n: number, prefix = ""): string {
+  return `${n} ${prefix}warning${n === 1 ? "" : "s"}`;
+}
+
 /** "3 R̂ > 1.1, 1 negative LLC": counts by kind in words. */
 export function countsText(ws: readonly RunWarning[]): string {
   const c = warningCounts(ws);
