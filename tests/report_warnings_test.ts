@@ -131,12 +131,21 @@ Deno.test("runWarnings: an injected bad R̂, negative LLC, drifting and low-ESS 
   const c = rec.chains.find((c) => rec.restrictions[c.restriction] === "1:1")!;
   c.driftZ = 6.2;
   c.ess = 4;
+  // A per-token run at the per-token step (6400) whose chain of head 0:2 settles below L0.
+  const pt: HealthRecord = {
+    ...structuredClone(health.find((h) => h.step === 6400)!),
+    kind: "per_token",
+  };
+  const ptChain = pt.chains.find((c) => pt.restrictions[c.restriction] === "0:2")!;
+  ptChain.llc = -0.7;
+  health.push(pt);
   const ws = runWarnings(s as never, health);
   assert.deepEqual(ws.map((w) => [w.step, w.estimate, w.restriction, w.probe, w.chain, w.kind]), [
     [400, "χ", "1:2", "freelaw", null, "rhat"],
     [1600, "LLC", "0:3", "", null, "negative-llc"],
     [3200, "chain (chi)", "1:1", "", c.chain, "non-stationary"],
     [3200, "chain (chi)", "1:1", "", c.chain, "ess"],
+    [6400, "chain (per_token)", "0:2", "", ptChain.chain, "negative-llc"],
   ]);
   const dir = await Deno.makeTempDir({ prefix: "chi_report_" });
   await writeSyntheticResults(dir, t);
@@ -152,9 +161,15 @@ Deno.test("runWarnings: an injected bad R̂, negative LLC, drifting and low-ESS 
   assert.match(body("llc"), /negative LLC -2\.50/);
   assert.match(body("llc"), /non-stationary trace: second half − first half = 6\.2 SE/);
   assert.match(
-    body("diagnostics"),
-    /Sampler warnings: 4 \(1 R̂ &gt; 1\.1, 1 low ESS, 1 negative LLC, 1 non-stationary trace\)/,
+    body("per-token-vs-overall"),
+    /Warnings on the per-token sampler&#39;s chains: 1 \(1 negative LLC\)/,
   );
-  assert.match(report.notes[0], /^4 sampler warnings/);
+  assert.match(body("per-token-vs-overall"), /chain LLC -0\.700 &lt; 0/);
+  assert.ok(!body("llc").includes("per_token"));
+  assert.match(
+    body("diagnostics"),
+    /Sampler warnings: 5 \(1 R̂ &gt; 1\.1, 1 low ESS, 2 negative LLC, 1 non-stationary trace\)/,
+  );
+  assert.match(report.notes[0], /^5 sampler warnings/);
   await Deno.remove(dir, { recursive: true });
 });

@@ -110,7 +110,7 @@ export async function buildReport(results: Results, opts: ReportOptions = {}): P
           "contexts.arrow is absent: highlighted text (Figs. 1, 8), top tokens (appendix D) and token histograms (Fig. 11) are omitted.",
         );
       }
-      sections.push(await perTokenVsOverallSection(idx, sus, charts, opts));
+      sections.push(await perTokenVsOverallSection(idx, sus, charts, opts, warnings));
       if (results.ablation) {
         sections.push(await ablationSection(idx, results.ablation, heads, probes, charts, opts));
       } else {notes.push(

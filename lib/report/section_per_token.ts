@@ -25,6 +25,8 @@ import type { ReportOptions } from "./options.ts";
 import { perTokenVsOverallChart } from "./specs/per_token_vs_overall.ts";
 import { type HistogramBar, tokenHistograms } from "./specs/token_histograms.ts";
 import { sharedMax } from "./token_colour.ts";
+import type { RunWarning } from "../analysis/run_warnings.ts";
+import { warningsHtml } from "./warnings_html.ts";
 
 /** Context ids that have per-token values for (probe, head), ascending. */
 function contextIds(idx: PerTokenIndex, probe: string, head: string): number[] {
@@ -204,14 +206,19 @@ export async function perTokenVsOverallSection(
   sus: SusceptibilityColumns,
   charts: ChartSet,
   opts: ReportOptions,
+  warnings: readonly RunWarning[] = [],
 ): Promise<ReportSection> {
   const d = perTokenVsOverall(idx, sus);
-  const body = d.points.length
+  const body = (d.points.length
     ? await charts.figure(
       "per-token-vs-overall",
       perTokenVsOverallChart(d.points, d, { config: opts.config }),
     )
-    : `<p>No (head, probe) has both per-token values and an overall χ at step ${idx.step}.</p>`;
+    : `<p>No (head, probe) has both per-token values and an overall χ at step ${idx.step}.</p>`) +
+    warningsHtml(
+      warnings.filter((w) => w.estimate === "chain (per_token)" && w.step === idx.step),
+      "Warnings on the per-token sampler's chains",
+    );
   const slope = d.fit ? d.fit.slope.toFixed(3) : "n/a";
   const r = Number.isFinite(d.r) ? d.r.toFixed(3) : "n/a";
   const expected = d.expectedSlope !== undefined
