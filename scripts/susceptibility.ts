@@ -12,6 +12,7 @@ import { writeSusceptibilityTable, writeTracesTable } from "../lib/analysis/tabl
 import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
 import { runCheckpointSusceptibilities } from "../lib/estimate/unit.ts";
 import { formatHealth, healthSummary } from "../lib/estimate/health.ts";
+import { healthRecord } from "../lib/estimate/health_record.ts";
 import { concatColumns } from "../lib/estimate/script_run.ts";
 import { formatSusceptibilityRows } from "../lib/analysis/result_table.ts";
 import { runMain } from "../lib/util/main.ts";
@@ -63,9 +64,9 @@ async function main(args: string[]): Promise<void> {
     });
     susceptibility.push(res.susceptibility);
     traces.push(res.traces);
-    const h = healthSummary(res.run.result, res.run.still);
-    console.log(formatHealth(h));
-    health.push({ step: ck.step, record: res.run.result.record, ...h });
+    console.log(formatHealth(healthSummary(res.run.result, res.run.still)));
+    // The sweep's format (HealthRecord), which the report reads from the manifest's extra.health.
+    health.push({ ...healthRecord("chi", ck.step, res.run), record: res.run.result.record });
   }
   const table = concatColumns(susceptibility);
   console.log(formatSusceptibilityRows(table));

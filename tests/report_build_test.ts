@@ -6,11 +6,13 @@ import { buildReport } from "../lib/report/build_report.ts";
 import { ReportOptionError, resolveHeads, spreadHeads } from "../lib/report/options.ts";
 import type { TopLevelSpec } from "vega-lite";
 import { countMarks } from "../lib/report/render.ts";
+import { healthRecordsOf, runWarnings } from "../lib/analysis/run_warnings.ts";
 import { REPORT_CONFIG } from "../lib/report/specs/theme.ts";
 import { manifestSection, missingManifestFields } from "../lib/report/section_manifest.ts";
 import { syntheticTables, writeSyntheticResults } from "./analysis_fixtures.ts";
 
 const ALL_SECTIONS = [
+  "settings",
   "susceptibility",
   "head-roles",
   "pca-loadings",
@@ -69,7 +71,9 @@ Deno.test("buildReport: the full synthetic run gives every section, rendered cha
   assert.ok(report.html.includes("https&#58;//example.org/data"), "manifest shown as-is (escaped)");
   assert.match(report.html, /<h1>Susceptibility report — synthetic-run<\/h1>/);
   assert.match(report.html, /Paper: Fig\. 6\./);
-  assert.deepEqual(report.notes, []);
+  // The synthetic run plants one warning (a late full-model R̂ of 1.2): one note.
+  assert.equal(report.notes.length, 1);
+  assert.match(report.notes[0], /^1 sampler warning \(1 R̂ > 1\.1\)/);
   // PCA on the synthetic modes: three components carry almost all variance.
   assert.ok(report.pca!.explainedVariance.slice(0, 3).reduce((a, b) => a + b, 0) > 0.95);
   // The LLC is drawn once per restriction, not once per probe.
@@ -82,7 +86,15 @@ Deno.test("buildReport: the full synthetic run gives every section, rendered cha
     diag.body,
     /<td>full<\/td><td>[^<]+<\/td><td>\(same: unpaired run\)<\/td><td>1\.20 \/ \d+<\/td><td>R̂ 1\.20 &gt; 1\.1/,
   );
-  assert.match(diag.caption, /\d+ of \d+ estimates carry a warning/);
+  // Its sentence of numbers: the step-6400 estimates flagged, and every step's warnings by kind.
+  const at6400 = runWarnings(t.susceptibility as never, healthRecordsOf(t.manifest))
+    .filter((w) => w.step === 6400 && !w.estimate.startsWith("chain"));
+  const flagged = new Set(at6400.map((w) => `${w.estimate}/${w.restriction}/${w.probe}`)).size;
+  assert.equal(
+    diag.summary,
+    `At step 6400, ${flagged} of 36 estimates (27 χ, 9 LLC) carry a warning; over all 7 checkpoints the run has ` +
+      `1 warning (1 R̂ > 1.1).`,
+  );
   await Deno.remove(dir, { recursive: true });
 });
 
@@ -96,6 +108,7 @@ Deno.test("buildReport: absent optional tables omit their sections with a note s
   ]);
   const report = await buildReport(await loadResults(dir));
   assert.deepEqual(report.sections.map((s) => s.id), [
+    "settings",
     "susceptibility",
     "pca-loadings",
     "pca-contributions",
@@ -105,11 +118,12 @@ Deno.test("buildReport: absent optional tables omit their sections with a note s
     "llc",
     "diagnostics",
   ]);
-  assert.equal(report.notes.length, 4);
-  assert.match(report.notes[0], /head_roles\.arrow is absent/);
-  assert.match(report.notes[1], /per_token\.arrow is absent/);
-  assert.match(report.notes[2], /traces\.arrow is absent/);
-  assert.match(report.notes[3], /manifest\.json is absent/);
+  assert.equal(report.notes.length, 5);
+  assert.match(report.notes[0], /sampler warning/);
+  assert.match(report.notes[1], /head_roles\.arrow is absent/);
+  assert.match(report.notes[2], /per_token\.arrow is absent/);
+  assert.match(report.notes[3], /traces\.arrow is absent/);
+  assert.match(report.notes[4], /manifest\.json is absent/);
   assert.match(report.html, /class="notes"/);
   await Deno.remove(dir, { recursive: true });
 });

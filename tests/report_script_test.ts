@@ -16,8 +16,10 @@ Deno.test("report script: --demo writes a synthetic results folder and a self-co
   );
   const html = await Deno.readTextFile(out);
   assert.equal(html, run.report.html);
-  assert.equal(run.report.sections.length, 16);
-  assert.deepEqual(run.report.notes, []);
+  assert.equal(run.report.sections.length, 17);
+  // The synthetic run's planted R̂ 1.2 of the last full-model LLC: one note counting the warnings.
+  assert.equal(run.report.notes.length, 1);
+  assert.match(run.report.notes[0], /^1 sampler warning \(1 R̂ > 1\.1\)/);
   assert.match(html, /Susceptibility report — demo/);
   assert.match(html, /&quot;synthetic&quot;: true/, "the manifest says the data are synthetic");
   assert.ok(!/:\/\/|<script|<link|\bsrc=/.test(html), "no external reference");

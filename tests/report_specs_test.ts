@@ -64,7 +64,6 @@ const CASES: [string, TopLevelSpec, string][] = [
           step,
           pc1: t - d,
           pc2: t * t * (d + 1),
-          label: t === 0 ? String(step) : "",
         }))
       ),
     ),

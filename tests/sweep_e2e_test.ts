@@ -58,7 +58,11 @@ Deno.test("sweep: shards merged = single process, reruns skip, manifest reruns r
     });
     const gpu = () => getGpu();
     const t0 = performance.now();
-    const single = await runSweep(await parseSweepConfig(raw("single")), { gpu });
+    const lines: string[] = [];
+    const single = await runSweep(await parseSweepConfig(raw("single")), {
+      gpu,
+      hooks: { log: (l) => lines.push(l) },
+    });
     console.log(
       `single-process micro sweep: ${((performance.now() - t0) / 1000).toFixed(1)} s`,
       single.seconds,
@@ -72,6 +76,16 @@ Deno.test("sweep: shards merged = single process, reruns skip, manifest reruns r
     assert.ok(Array.from(results.susceptibility.chi).every(Number.isFinite));
     const html = await Deno.readTextFile(single.report);
     assert.ok(html.includes("<svg"), "report has charts");
+    // The sampler's health: one record per sampling unit in the manifest, in unit order; each unit whose record
+    // has warnings (6 draws per chain: few effective draws, chains below L0) prints one console line.
+    const health = (results.manifest!.extra as { health: { kind: string; warnings: string[] }[] }).health;
+    assert.deepEqual(health.map((h) => h.kind), ["chi", "chi", "chi", "per_token"]);
+    const warned = lines.filter((l) =>
+      /^warning: unit (chi|per_token)\/step_\d+: \d+ sampler warnings?: /.test(l)
+    );
+    assert.ok(warned.length > 0, lines.join("\n"));
+    assert.equal(warned.length, health.filter((h) => h.warnings.length > 0).length, lines.join("\n"));
+    assert.ok(html.includes("Sampler warnings: "), "the report lists the warnings");
 
     const shardedCfg = await parseSweepConfig(raw("sharded"));
     const first = await runSweep(shardedCfg, { gpu, shard: parseShardFlag("1/2") });

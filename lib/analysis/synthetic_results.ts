@@ -33,6 +33,7 @@ import {
 } from "./tables.ts";
 import { MANIFEST_FILE } from "./results.ts";
 import { PAPER_CHECKPOINT_STEPS } from "../train/schedule.ts";
+import type { HealthRecord } from "../estimate/health_record.ts";
 
 /** The synthetic run's layout. */
 export interface SyntheticShape {
@@ -222,7 +223,7 @@ export function syntheticTables(shape: SyntheticShape = DEFAULT_SHAPE, seed = 7)
         sus.chi_rhat[i] = 1 + 0.01 * (i % 7);
         sus.chi_ess[i] = shape.chains * shape.draws / (2 + (i % 3));
         sus.llc_rhat[i] = r.layer < 0 && step === steps[steps.length - 1] ? 1.2 : 1 + 0.01 * (i % 5);
-        sus.llc_ess[i] = shape.chains * shape.draws / (3 + (i % 4));
+        sus.llc_ess[i] = shape.chains * shape.draws / (2 + (i % 3));
         if (step === steps[steps.length - 1]) lastChi.set(`${probe}\u0000${r.name}`, chi);
         i++;
       }
@@ -378,10 +379,44 @@ export function syntheticTables(shape: SyntheticShape = DEFAULT_SHAPE, seed = 7)
         delta_h: deltaH,
       },
       seeds: { synthetic: seed },
+      extra: {
+        health: syntheticHealth(shape, restrictions.map((r) => r.name), seed),
+      },
       runtime: { deno: Deno.version.deno, v8: Deno.version.v8, typescript: Deno.version.typescript },
       adapter: null,
     },
   };
+}
+
+/**
+ * Healthy sampler records for every step (the format the sweep writes into the manifest's extra.health): chains
+ * settled above L0, no drift, ample effective draws. Own generator: the tables' values do not depend on it.
+ */
+export function syntheticHealth(shape: SyntheticShape, restrictions: string[], seed: number): HealthRecord[] {
+  const rng = new Rng(seed + 1);
+  return shape.steps.map((step) => ({
+    kind: "chi" as const,
+    step,
+    restrictions,
+    L0: 3,
+    chains: restrictions.flatMap((_, r) =>
+      Array.from({ length: shape.chains }, (_, k) => {
+        const tau = 1.5 + rng.float();
+        return {
+          chain: r * shape.chains + k,
+          restriction: r,
+          meanLoss: 3.1,
+          stdLoss: 0.02,
+          maxLoss: 3.2,
+          llc: 5 + 10 * rng.float(),
+          tau,
+          ess: shape.draws / tau,
+          driftZ: Math.max(-2, Math.min(2, rng.normal())),
+        };
+      })
+    ),
+    warnings: [],
+  }));
 }
 
 /** The files of a results folder, in writing order. */

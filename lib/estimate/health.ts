@@ -4,6 +4,11 @@
  */
 import type { SgldResult } from "./sampler.ts";
 
+/** |driftZ| above this: the chain's second half differs from its first, i.e. the trace is not stationary. */
+export const DRIFT_WARN = 4;
+/** Fewer effective draws than this in one chain: its mean is too noisy to check anything by. */
+export const CHAIN_ESS_WARN = 10;
+
 export interface ChainHealth {
   chain: number;
   restriction: number;
@@ -17,7 +22,10 @@ export interface ChainHealth {
   tau: number;
   /** Effective sample size draws / tau. */
   ess: number;
-  /** (mean of the second half − mean of the first half) / its standard error: |z| ≫ 3 means still drifting. */
+  /**
+   * (mean of the second half − mean of the first half) / its standard error from each half's own variance and
+   * autocorrelation time: |z| > DRIFT_WARN means the trace is still drifting (not stationary).
+   */
   driftZ: number;
 }
 
@@ -81,8 +89,11 @@ export function healthSummary(result: SgldResult, still?: number): HealthSummary
     const h = Math.floor(draws / 2);
     let driftZ = 0;
     if (h >= 2) {
-      const [m1] = meanVar(x, 0, h), [m2] = meanVar(x, h, draws);
-      const se = Math.sqrt(varLoss * tau * (1 / h + 1 / (draws - h)));
+      // Each half's own variance and autocorrelation time (Geweke's test): those of the whole series contain
+      // the drift itself, which inflates both and hides it (a steady ramp then never reaches |z| > 4).
+      const [m1, v1] = meanVar(x, 0, h), [m2, v2] = meanVar(x, h, draws);
+      const t1 = autocorrelationTime(x.subarray(0, h)), t2 = autocorrelationTime(x.subarray(h));
+      const se = Math.sqrt(v1 * t1 / h + v2 * t2 / (draws - h));
       driftZ = se > 0 ? (m2 - m1) / se : 0;
     }
     const llc = record.nbeta * (meanLoss - ref);
@@ -98,7 +109,7 @@ export function healthSummary(result: SgldResult, still?: number): HealthSummary
       driftZ,
     };
     out.push(ch);
-    if (Math.abs(driftZ) > 4) {
+    if (Math.abs(driftZ) > DRIFT_WARN) {
       warnings.push(
         `chain ${c}: the draw loss still drifts (second half − first half = ${
           driftZ.toFixed(1)
@@ -114,7 +125,7 @@ export function healthSummary(result: SgldResult, still?: number): HealthSummary
           `resolution; raise γ (now ${record.gamma}) or nβ (now ${record.nbeta})`,
       );
     }
-    if (ch.ess < 10) {
+    if (ch.ess < CHAIN_ESS_WARN) {
       warnings.push(
         `chain ${c}: only ${ch.ess.toFixed(1)} effective draws (autocorrelation time ${
           tau.toFixed(1)

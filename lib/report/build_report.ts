@@ -27,6 +27,9 @@ import {
   topTokensSection,
 } from "./section_per_token.ts";
 import { tracesSection } from "./section_traces.ts";
+import { settingsSection } from "./section_settings.ts";
+import { healthRecordsOf, runWarnings } from "../analysis/run_warnings.ts";
+import { countsText, warningsWord } from "./warnings_html.ts";
 
 /** The built report. */
 export interface BuiltReport {
@@ -45,7 +48,17 @@ export async function buildReport(results: Results, opts: ReportOptions = {}): P
   const sus = results.susceptibility;
   const runName = opts.runName ?? basename(resolve(results.dir));
 
-  sections.push(await susceptibilitySection(sus, charts, opts));
+  const warnings = runWarnings(sus, healthRecordsOf(results.manifest));
+  if (warnings.length) {
+    notes.push(
+      `${warningsWord(warnings.length, "sampler ")} (${
+        countsText(warnings)
+      }): listed beside the estimates concerned and in ` +
+        `the diagnostics section.`,
+    );
+  }
+  sections.push(settingsSection(sus, results.manifest));
+  sections.push(await susceptibilitySection(sus, charts, opts, warnings));
   if (results.headRoles && results.headRoles.step.length > 0) {
     sections.push(await headRolesSection(results.headRoles, charts, opts));
   } else {
@@ -97,7 +110,7 @@ export async function buildReport(results: Results, opts: ReportOptions = {}): P
           "contexts.arrow is absent: highlighted text (Figs. 1, 8), top tokens (appendix D) and token histograms (Fig. 11) are omitted.",
         );
       }
-      sections.push(await perTokenVsOverallSection(idx, sus, charts, opts));
+      sections.push(await perTokenVsOverallSection(idx, sus, charts, opts, warnings));
       if (results.ablation) {
         sections.push(await ablationSection(idx, results.ablation, heads, probes, charts, opts));
       } else {notes.push(
@@ -106,8 +119,8 @@ export async function buildReport(results: Results, opts: ReportOptions = {}): P
     }
   }
 
-  sections.push(await llcSection(sus, charts, opts));
-  sections.push(diagnosticsSection(sus));
+  sections.push(await llcSection(sus, charts, opts, warnings));
+  sections.push(diagnosticsSection(sus, warnings));
   if (results.influence) sections.push(influenceSection(results.influence));
   if (results.traces) sections.push(await tracesSection(results.traces, charts, opts));
   else notes.push("traces.arrow is absent: the SGLD trace diagnostics are omitted.");

@@ -12,6 +12,8 @@ export interface ReportSection {
   title: string;
   /** What the section shows and which paper figure it corresponds to (plain text, escaped here). */
   caption: string;
+  /** One sentence of numbers computed from this run's data: what the section shows for this run (plain text). */
+  summary?: string;
   body: string;
 }
 
@@ -36,6 +38,9 @@ h3 { font-size: 16px; margin: 18px 0 6px; }
 nav ol { columns: 2; padding-left: 20px; }
 nav a, a { color: #1f5fa8; text-decoration: none; }
 .caption { color: #444; max-width: 900px; margin: 4px 0 12px; }
+.run-summary { max-width: 900px; margin: 4px 0; font-weight: 600; }
+.warnings { background: #fdecea; border: 1px solid #f5b7b1; padding: 6px 12px; border-radius: 4px; max-width: 1100px; }
+details > summary { cursor: pointer; color: #1f5fa8; margin: 6px 0; }
 .notes { background: #fff8e1; border: 1px solid #f0d98c; padding: 8px 14px; border-radius: 4px; }
 .notes li { margin: 2px 0; }
 figure { margin: 12px 0; overflow-x: auto; }
@@ -68,7 +73,9 @@ export function reportHtml(page: ReportPage): string {
   const sections = page.sections.map((s) =>
     `<section id="${escapeHtml(s.id)}">
 <h2>${escapeHtml(s.title)}</h2>
-<p class="caption">${escapeHtml(s.caption)}</p>
+${s.summary ? `<p class="run-summary">${escapeHtml(s.summary)}</p>\n` : ""}<p class="caption">${
+      escapeHtml(s.caption)
+    }</p>
 ${s.body}
 </section>`
   ).join("\n");
@@ -116,4 +123,9 @@ export function tableHtml(
   return `<table><thead><tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead><tbody>${
     rows.map((r) => `<tr>${r.map(cell).join("")}</tr>`).join("")
   }</tbody></table>`;
+}
+
+/** A collapsed block: `summary` (plain text) shown, `bodyHtml` (trusted HTML) revealed on click. */
+export function detailsHtml(summary: string, bodyHtml: string, open = false): string {
+  return `<details${open ? " open" : ""}><summary>${escapeHtml(summary)}</summary>${bodyHtml}</details>`;
 }

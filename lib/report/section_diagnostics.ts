@@ -2,12 +2,14 @@
  * The estimates of the last checkpoint with their error bars and chain diagnostics side by side: χ ± SE with
  * split-R̂ and ESS of its per-draw terms, per probe and head; the LLC once per restriction (one SGLD run serves
  * every probe, so its LLC does not depend on the probe) with the reference sampler's one-L0 value beside it.
- * Flags what a reader should not take at face value: R̂ > 1.1, a negative LLC, fewer effective draws than 10 per
- * chain.
+ * Below them, every warning of every checkpoint (lib/analysis/run_warnings.ts): R̂ > 1.1, too few effective
+ * draws, a negative LLC, and the sampler's chain health (non-stationary, sub-L0 or barely moving traces).
  */
 import { compareRestrictions, type SusceptibilityColumns } from "../analysis/tables.ts";
 import { RHAT_WARN } from "../estimate/diagnostics.ts";
+import { estimateFlags, type RunWarning } from "../analysis/run_warnings.ts";
 import { tableHtml } from "./html.ts";
+import { countsText, warningsHtml, warningsWord } from "./warnings_html.ts";
 import type { ReportSection } from "./html.ts";
 
 /** A value ± its standard error, 3 significant digits. */
@@ -19,17 +21,13 @@ function diag(rhat: number, ess: number): string {
   return Number.isFinite(rhat) ? `${rhat.toFixed(2)} / ${ess.toFixed(0)}` : "—";
 }
 
-/** Warnings of one estimate (empty when none). */
-export function estimateFlags(o: { rhat: number; ess: number; chains: number; llc?: number }): string[] {
-  const out: string[] = [];
-  if (o.rhat > RHAT_WARN) out.push(`R̂ ${o.rhat.toFixed(2)} > ${RHAT_WARN}`);
-  if (o.ess < 10 * o.chains) out.push(`ESS ${o.ess.toFixed(0)} < 10 per chain`);
-  if (o.llc !== undefined && o.llc < 0) out.push("negative LLC");
-  return out;
-}
+const flagText = (o: Parameters<typeof estimateFlags>[0]) => estimateFlags(o).map((f) => f.problem);
 
-/** The diagnostics section for the latest step of susceptibility.arrow. */
-export function diagnosticsSection(t: SusceptibilityColumns): ReportSection {
+/** The diagnostics section for the latest step of susceptibility.arrow, with every step's warnings. */
+export function diagnosticsSection(
+  t: SusceptibilityColumns,
+  warnings: readonly RunWarning[] = [],
+): ReportSection {
   let last = -Infinity;
   for (const s of t.step) last = Math.max(last, s);
   const rows: number[] = [];
@@ -43,7 +41,7 @@ export function diagnosticsSection(t: SusceptibilityColumns): ReportSection {
   );
   let flagged = 0;
   const chiRows = rows.map((i) => {
-    const f = estimateFlags({ rhat: t.chi_rhat[i], ess: t.chi_ess[i], chains: t.n_chains[i] });
+    const f = flagText({ rhat: t.chi_rhat[i], ess: t.chi_ess[i], chains: t.n_chains[i] });
     if (f.length) flagged++;
     return [
       t.probe[i],
@@ -58,7 +56,7 @@ export function diagnosticsSection(t: SusceptibilityColumns): ReportSection {
   for (const i of rows) {
     if (seen.has(t.restriction[i])) continue;
     seen.add(t.restriction[i]);
-    const f = estimateFlags({ rhat: t.llc_rhat[i], ess: t.llc_ess[i], chains: t.n_chains[i], llc: t.llc[i] });
+    const f = flagText({ rhat: t.llc_rhat[i], ess: t.llc_ess[i], chains: t.n_chains[i], llc: t.llc[i] });
     if (f.length) flagged++;
     const devinterp = t.llc_devinterp[i] === t.llc[i] && t.llc_devinterp_se[i] === t.llc_se[i]
       ? "(same: unpaired run)"
@@ -71,23 +69,29 @@ export function diagnosticsSection(t: SusceptibilityColumns): ReportSection {
       f.join("; "),
     ]);
   }
-  const body = tableHtml(["probe", "restriction", "χ ± SE", "split-R̂ / ESS", "warnings"], chiRows) +
+  const body = warningsHtml(warnings) +
+    tableHtml(["probe", "restriction", "χ ± SE", "split-R̂ / ESS", "warnings"], chiRows) +
     tableHtml(
       ["restriction", "LLC ± SE", "LLC, one L0 (devinterp) ± SE", "split-R̂ / ESS", "warnings"],
       llcRows,
     );
+  const total = chiRows.length + llcRows.length;
   return {
     id: "diagnostics",
     title: `Estimates and chain diagnostics at step ${last}`,
+    summary:
+      `At step ${last}, ${flagged} of ${total} estimates (${chiRows.length} χ, ${llcRows.length} LLC) carry a ` +
+      `warning; over all ${new Set(t.step).size} checkpoints the run has ${warningsWord(warnings.length)}` +
+      `${warnings.length ? ` (${countsText(warnings)})` : ""}.`,
     caption:
       `Every χ and LLC of step ${last} with its standard error, split-R̂ and effective sample size of the per-draw ` +
       `series it averages (R̂ near 1: the chains sample the same law; above ${RHAT_WARN} the error bar is not to ` +
       `be trusted). The LLC is shown once per restriction: one SGLD run serves every probe. Paired runs centre each ` +
       `draw on a copy that stays at w* (the batch noise of L0 is inside the error bar); the one-L0 column is the ` +
-      `reference sampler's convention for comparison. ${flagged} of ${
-        chiRows.length + llcRows.length
-      } estimates ` +
-      `carry a warning.`,
+      `reference sampler's convention for comparison. The warning list above the tables covers every checkpoint: ` +
+      `estimates with R̂ > ${RHAT_WARN}, fewer effective draws than 10 per chain or a negative LLC, and sampler ` +
+      `chains whose draw loss still drifts (second half − first half beyond 4 standard errors: not stationary), ` +
+      `settles below L0 or has under 10 effective draws.`,
     body,
   };
 }

@@ -18,6 +18,16 @@ function byProbeToken(t: InfluenceColumns): Map<string, number[]> {
   return out;
 }
 
+/** One sentence: how many pairs are resolved and the strongest influence. */
+export function influenceSummary(t: InfluenceColumns, resolved: number): string {
+  if (t.bif.length === 0) return "influence.arrow has no rows.";
+  let best = 0;
+  for (let r = 1; r < t.bif.length; r++) if (Math.abs(t.bif[r]) > Math.abs(t.bif[best])) best = r;
+  return `${resolved} of ${t.bif.length} (probe token, training token) pairs lie beyond 3 SE; the strongest ` +
+    `influence is ${t.bif[best].toExponential(2)} ± ${t.bif_se[best].toExponential(1)} of training token ` +
+    `${JSON.stringify(t.train_text[best])} on ${t.probe[best]} token ${JSON.stringify(t.probe_text[best])}.`;
+}
+
 /** The section: `probeTokens` probe tokens (those with the strongest single influence), `top` training tokens each. */
 export function influenceSection(t: InfluenceColumns, probeTokens = 4, top = 5): ReportSection {
   const groups = [...byProbeToken(t).values()].map((rows) =>
@@ -42,6 +52,7 @@ export function influenceSection(t: InfluenceColumns, probeTokens = 4, top = 5):
   return {
     id: "influence",
     title: "Bayesian influence of training tokens on probe tokens",
+    summary: influenceSummary(t, resolved),
     caption:
       "BIF(i, j) = −Cov_w[ℓ_i, ℓ_j] under the localized posterior of the whole model (mean ± standard error over " +
       "chains): negative when the weight fluctuations that lower training token j's loss also lower probe token " +

@@ -25,6 +25,8 @@ import type { ReportOptions } from "./options.ts";
 import { perTokenVsOverallChart } from "./specs/per_token_vs_overall.ts";
 import { type HistogramBar, tokenHistograms } from "./specs/token_histograms.ts";
 import { sharedMax } from "./token_colour.ts";
+import type { RunWarning } from "../analysis/run_warnings.ts";
+import { warningsHtml } from "./warnings_html.ts";
 
 /** Context ids that have per-token values for (probe, head), ascending. */
 function contextIds(idx: PerTokenIndex, probe: string, head: string): number[] {
@@ -64,6 +66,7 @@ export function highlightedTextSection(
   return {
     id: "per-token-text",
     title: "Per-token susceptibilities in context (Figs. 1, 8)",
+    summary: highlightedSummary(shown, probes.length),
     caption:
       `Each token y is highlighted by its per-token susceptibility χ_(x,y) (eq. 44, step ${idx.step}) in one ` +
       `horizontal band per head (${
@@ -77,6 +80,26 @@ export function highlightedTextSection(
   };
 }
 
+/** One sentence: the contexts shown and the range of their per-token χ. */
+export function highlightedSummary(shown: readonly { values: Float64Array[] }[], probes: number): string {
+  let lo = Infinity, hi = -Infinity, n = 0;
+  for (const s of shown) {
+    for (const v of s.values) {
+      for (const x of v) {
+        if (!Number.isFinite(x)) continue;
+        lo = Math.min(lo, x);
+        hi = Math.max(hi, x);
+        n++;
+      }
+    }
+  }
+  if (n === 0) return "No context has per-token values.";
+  return `${shown.length} contexts of ${probes} probes, ${n} (token, head) values from ${
+    lo.toPrecision(3)
+  } to ` +
+    `${hi.toPrecision(3)}.`;
+}
+
 function topTokenHtml(t: TopToken): string {
   const before = t.before.map(displayPiece).join("");
   const cls = t.chi > 0 ? "pos" : "neg";
@@ -84,6 +107,16 @@ function topTokenHtml(t: TopToken): string {
     `<span class="${cls}">${t.chi.toPrecision(3)}</span>${
       t.countInPool > 1 ? ` <small>×${t.countInPool}</small>` : ""
     }`;
+}
+
+/** One sentence: the largest and the most negative per-token χ among the listed tokens. */
+export function topTokensSummary(found: readonly { t: TopToken; head: string; probe: string }[]): string {
+  if (found.length === 0) return "No token is listed.";
+  const sorted = [...found].sort((a, b) => a.t.chi - b.t.chi);
+  const say = (f: (typeof found)[number]) =>
+    `${f.t.chi.toPrecision(3)} (token ${JSON.stringify(f.t.text)}, head ${f.head}, probe ${f.probe})`;
+  return `The largest listed per-token χ is ${say(sorted[sorted.length - 1])}; the most negative ` +
+    `${say(sorted[0])}.`;
 }
 
 /** Appendix D: top distinct positive and negative tokens per head and probe. */
@@ -96,10 +129,12 @@ export function topTokensSection(
 ): ReportSection {
   const n = opts.topTokens ?? 3;
   const pool = opts.topPool ?? 100;
+  const found: { t: TopToken; head: string; probe: string }[] = [];
   const blocks = probes.map((probe) => {
     const rows = heads.map((head) => {
       const pos = topTokens(idx, ctx, probe, head, 1, { n, pool });
       const neg = topTokens(idx, ctx, probe, head, -1, { n, pool });
+      for (const t of [...pos, ...neg]) found.push({ t, head, probe });
       return [head, { html: pos.map(topTokenHtml).join("<br>") || "—" }, {
         html: neg.map(topTokenHtml).join("<br>") || "—",
       }];
@@ -109,6 +144,7 @@ export function topTokensSection(
   return {
     id: "top-tokens",
     title: "Top positive and negative tokens per head (appendix D)",
+    summary: topTokensSummary(found),
     caption:
       `For each probe and head, the first ${n} distinct predicted tokens y (boxed) among the ${pool} largest ` +
       `(respectively most negative) per-token susceptibilities at step ${idx.step}, with the two preceding context ` +
@@ -129,7 +165,7 @@ export async function tokenHistogramSection(
 ): Promise<ReportSection> {
   const maxPanels = 12;
   const bars: HistogramBar[] = [];
-  let panels = 0;
+  let panels = 0, tokensShown = 0;
   let truncated = false;
   for (const probe of probes) {
     const tokens = opts.histogramTokens ?? frequentTokens(idx, ctx, probe, heads[0], 1).map((t) => t.text);
@@ -142,6 +178,7 @@ export async function tokenHistogramSection(
           continue;
         }
         panels++;
+        tokensShown += v.length;
         const panel = `${head} · ${probe} · ${JSON.stringify(token)} (n=${v.length})`;
         for (const b of histogram(v, 30)) bars.push({ panel, ...b });
       }
@@ -154,6 +191,7 @@ export async function tokenHistogramSection(
   return {
     id: "token-histograms",
     title: "Per-token susceptibility histograms for chosen tokens (Fig. 11)",
+    summary: `${panels} panels (token × head × probe) of ${tokensShown} token occurrences in all.`,
     caption:
       `Distribution of per-token χ over all occurrences of ${which} as the predicted token y, per head and probe ` +
       `(step ${idx.step}, 30 equal-width bins). Bimodal shapes point to a token used in two different roles. ` +
@@ -168,14 +206,19 @@ export async function perTokenVsOverallSection(
   sus: SusceptibilityColumns,
   charts: ChartSet,
   opts: ReportOptions,
+  warnings: readonly RunWarning[] = [],
 ): Promise<ReportSection> {
   const d = perTokenVsOverall(idx, sus);
-  const body = d.points.length
+  const body = (d.points.length
     ? await charts.figure(
       "per-token-vs-overall",
       perTokenVsOverallChart(d.points, d, { config: opts.config }),
     )
-    : `<p>No (head, probe) has both per-token values and an overall χ at step ${idx.step}.</p>`;
+    : `<p>No (head, probe) has both per-token values and an overall χ at step ${idx.step}.</p>`) +
+    warningsHtml(
+      warnings.filter((w) => w.estimate === "chain (per_token)" && w.step === idx.step),
+      "Warnings on the per-token sampler's chains",
+    );
   const slope = d.fit ? d.fit.slope.toFixed(3) : "n/a";
   const r = Number.isFinite(d.r) ? d.r.toFixed(3) : "n/a";
   const expected = d.expectedSlope !== undefined
@@ -184,6 +227,11 @@ export async function perTokenVsOverallSection(
   return {
     id: "per-token-vs-overall",
     title: "Mean per-token susceptibility against susceptibility (Fig. 9)",
+    summary:
+      `Over ${d.points.length} (head, probe) points the least-squares slope is ${slope} and Pearson r = ` +
+      `${r}, against the paper's slope 15.99 and r = 0.817${
+        d.expectedSlope !== undefined ? ` (eq. 45 predicts ${d.expectedSlope.toPrecision(3)})` : ""
+      }.`,
     caption:
       `One point per (head, probe) at step ${idx.step}: x = χ from susceptibility.arrow (eq. 41), y = the mean of ` +
       `the probe's per-token susceptibilities (eq. 44); ${expected}. Dotted red: least-squares line, slope ` +

@@ -72,7 +72,8 @@ export async function headRolesSection(
       "(Olsson et al. 2022; on the embedded synthetic corpus, spans of its induction names): the induction score is the mean attention from a token of the second copy to the " +
       "token after its earlier occurrence, the previous-token score the mean attention to the position before. " +
       "A head that attends uniformly scores about 1/position. Read the susceptibilities of the induction " +
-      `probe against these. ${rolesSummary(t)}`,
+      "probe against these.",
+    summary: rolesSummary(t),
     body,
   };
 }

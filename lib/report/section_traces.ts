@@ -6,6 +6,24 @@ import type { ReportSection } from "./html.ts";
 import type { ReportOptions } from "./options.ts";
 import { lossTraces, type TracePoint } from "./specs/loss_traces.ts";
 
+/** One sentence: the shown chains' mean draw loss over the first and the second half of their draws. */
+export function tracesSummary(pts: readonly TracePoint[], step: number): string {
+  if (pts.length === 0) return `No trace at step ${step}.`;
+  let maxDraw = 0;
+  for (const p of pts) maxDraw = Math.max(maxDraw, p.draw);
+  const half = [[0, 0], [0, 0]];
+  for (const p of pts) {
+    const h = half[p.draw * 2 > maxDraw ? 1 : 0];
+    h[0] += p.loss;
+    h[1]++;
+  }
+  const [a, b] = half.map(([s, n]) => s / Math.max(n, 1));
+  return `At step ${step} the shown chains' mean draw loss is ${
+    a.toPrecision(5)
+  } over the first half of the ` +
+    `draws and ${b.toPrecision(5)} over the second (change ${(b - a).toPrecision(2)}).`;
+}
+
 /** Up to `maxPanels` panels of the latest step, preferring the first probe; at most 400 draws per chain drawn. */
 export async function tracesSection(
   t: TracesColumns,
@@ -50,6 +68,7 @@ export async function tracesSection(
   }
   return {
     id: "traces",
+    summary: tracesSummary(pts, last),
     title: "SGLD loss traces (diagnostics)",
     caption:
       `Loss L_n(w_t) at each SGLD draw for every chain, step ${last}, for ${chosen.size} of ${combos.length} ` +

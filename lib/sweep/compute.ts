@@ -23,6 +23,7 @@ import { type HeadRoleOptions, headRoles, headRolesColumns } from "../analysis/h
 import { inductionNameIds } from "../data/synthetic/induction.ts";
 import { unitSeed } from "./units.ts";
 import { documentContexts } from "../data/document_contexts.ts";
+import { healthRecord } from "../estimate/health_record.ts";
 
 /** Loaded token streams and tokenizer of a sweep, read once per process. */
 export interface LoadedData {
@@ -180,6 +181,7 @@ export function sweepCompute(gpu: Gpu, cfg: SweepConfig, data: LoadedData): Comp
           sampler: r.run.result.record,
           L0: r.run.result.L0,
           drawsPerSecond: r.run.result.health.drawsPerSecond,
+          health: healthRecord("chi", unit.step, r.run),
         },
       };
     }
@@ -211,7 +213,12 @@ export function sweepCompute(gpu: Gpu, cfg: SweepConfig, data: LoadedData): Comp
       });
       return {
         tables: { per_token: r.perToken, contexts: r.contexts },
-        extra: { sampler: r.run.result.record, L0: r.run.result.L0, consistency: r.consistency },
+        extra: {
+          sampler: r.run.result.record,
+          L0: r.run.result.L0,
+          consistency: r.consistency,
+          health: healthRecord("per_token", unit.step, r.run),
+        },
       };
     }
     const heads = unit.restrictions.filter((r) => r !== "full");

@@ -38,6 +38,7 @@ import { tryClaim } from "./claims.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { codeFingerprint } from "../util/code_fingerprint.ts";
 import { mergeUnits } from "./merge.ts";
+import { collectHealth, healthLines } from "./health.ts";
 import { headRoleSpanProblem, loadSweepData, sweepCompute, unitCosts, unitSettings } from "./compute.ts";
 
 export interface SweepHooks {
@@ -164,9 +165,11 @@ export async function runSweep(cfg: SweepConfig, o: SweepRunOptions): Promise<Sw
     o.hooks?.onUnitsStart?.(mine);
     const r = await runUnits(cfg.out, mine, compute, {
       onProgress: o.hooks?.onUnitProgress,
-      onUnit: (u, status) => {
+      onUnit: (u, status, record) => {
         if (status === "skipped") log(`unit ${u.id}: already finished, skipped`);
         if (status === "elsewhere") log(`unit ${u.id}: another process is computing it, left to it`);
+        // The sampler's problems are said as they happen, not only in the report at the end.
+        if (status === "computed") { for (const line of healthLines(u.id, record)) log(line); }
       },
     });
     result.computed = r.computed;
@@ -232,6 +235,7 @@ async function mergeAndReport(
       restrictions,
       units: units.map((u) => ({ id: u.id, seed: u.seed, fingerprint: u.fingerprint })),
       rows: merged.rows,
+      health: await collectHealth(cfg.out, units),
     },
   });
   const manifestPath = join(resultsDir, "manifest.json");

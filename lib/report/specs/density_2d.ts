@@ -23,7 +23,11 @@ export interface DensityOptions extends StyleOptions {
   yTitle?: string;
 }
 
-/** Faceted binned heatmaps (log colour scale of counts), shared axes across panels. */
+/**
+ * Faceted binned heatmaps (log colour scale of counts), shared scales across panels. Every panel draws its own
+ * axes: a wrapped facet's shared axes are drawn once, beside the outer grid and apart from the panels, which
+ * leaves panels with no scale next to them.
+ */
 export function densityPanels(cells: readonly DensityCell[], opts: DensityOptions = {}): TopLevelSpec {
   return {
     title: opts.title ?? "",
@@ -37,6 +41,7 @@ export function densityPanels(cells: readonly DensityCell[], opts: DensityOption
       header: { labelFontSize: 11 },
     },
     columns: opts.columns ?? 2,
+    resolve: { axis: { x: "independent", y: "independent" } },
     spec: {
       width: opts.width ?? 220,
       height: opts.height ?? 200,
