@@ -167,7 +167,9 @@ async function main(): Promise<void> {
     tokens: synthetic(Math.max(50_000, 2 * T * batch), cfg.d_vocab, 2 + i),
   }));
   const deltaH = measured.deltaH;
-  const sgld = { chains: measured.chains, batch, draws, readEvery: Math.min(50, draws) };
+  // Unpaired: exactly restrictions × chains copies, the ones PyTorch runs and copy-steps/s counts (the paired
+  // default adds one still copy at w*, 1/(restrictions·chains) more work than credited).
+  const sgld = { chains: measured.chains, batch, draws, readEvery: Math.min(50, draws), paired: false };
   const common = { cfg, params, step: 0, base, deltaH, restrictions, seqLen: T, seed: 1 };
   // Warm-up (pipeline compilation) with 1 draw, then the timed run.
   await runCheckpointSusceptibilities(gpu, { ...common, probes, sgld: { ...sgld, draws: 1 } });

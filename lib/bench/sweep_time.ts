@@ -70,7 +70,8 @@ export async function secondsPerStep(
       base,
       deltaH,
       restrictions,
-      sgld: { chains: s.chains, draws, batch: s.batch, readEvery: 1000 },
+      // Unpaired, so the copies are exactly the measured size's (asStep); the sweep's FLOPs count the still copy.
+      sgld: { chains: s.chains, draws, batch: s.batch, readEvery: 1000, paired: false },
       seqLen: T,
       seed: 5,
     };
