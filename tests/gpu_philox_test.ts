@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { getGpu } from "../lib/gpu/device.ts";
 import { readF32, storageBuffer } from "../lib/gpu/buffers.ts";
 import { submitDispatches } from "../lib/gpu/dispatch.ts";
-import { createNormalFill, philoxBlocksGpu } from "../lib/estimate/noise.ts";
+import { createNormalFill, philoxBlocksGpu } from "./support/noise.ts";
 import { boxMuller4, mulhi32, philox4x32, seedKey, sgldNormal } from "../lib/util/philox.ts";
 import { uint32s } from "./support/random.ts";
 
