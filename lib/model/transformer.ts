@@ -3,7 +3,7 @@
  * programs (lists of dispatches, clears and copies built once, replayed every step), batched over C copies of
  * the parameters (SGLD chains; C = 1 for training).
  *
- * The model (TransformerLens HookedTransformer, attn_only; see ../shared/notes/paper-model-and-sampler.md):
+ * The model (TransformerLens HookedTransformer, attn_only, as in the paper; configs in docs/paper.md):
  *   x₀ = W_E[tok] (+ W_pos[t] for "standard" positions)
  *   per layer l: h = LN1(x_l) (or x_l without LN); qk_in = h + W_pos[t] ("shortformer") or h
  *                q, k = qk_in·W_{Q,K}[h] + b_{Q,K}[h];  v = h·W_V[h] + b_V[h]
