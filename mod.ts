@@ -4,6 +4,10 @@
  * GPU runtime → model (config, parameter layout, ops, the GPU transformer, checkpoints) → training → data
  * (tokenizer, shards, mixing, synthetic corpus) → SGLD sampling and estimators → analysis (PCA, tables) →
  * report. Scripts in scripts/ are thin command-line wrappers over these.
+ *
+ * Every function here carries a runnable `@example` on its declaration in lib/ (`deno doc mod.ts` shows
+ * them; `deno task test` runs them with `deno test --doc lib/`). The examples import from `"chi"`, which
+ * deno.json maps to this file; from another project, import this file by its path or URL instead.
  */
 
 // GPU runtime

@@ -7,7 +7,7 @@ import {
   type SusceptibilityColumns,
   type SusceptibilityRow,
 } from "../lib/analysis/tables.ts";
-import { normal, rng } from "./analysis_fixtures.ts";
+import { normal, rng } from "./support/random.ts";
 
 /** Cyclic Jacobi eigen-decomposition of a small symmetric matrix: the independent reference. */
 function jacobiEigen(S: number[][]): { values: number[]; vectors: number[][] } {

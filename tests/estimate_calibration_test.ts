@@ -1,6 +1,6 @@
 /**
  * Are the standard errors honest? Over many independent reruns (own SGLD seed, own minibatch sequence) on
- * Gaussian posteriors whose answer is known in closed form (lib/estimate/targets/gaussian.ts), the spread of the
+ * Gaussian posteriors whose answer is known in closed form (tests/support/targets/gaussian.ts), the spread of the
  * estimates around the known value must match the stated SE: calibration = RMS(estimate − truth) / RMS(SE) ≈ 1.
  * An SE too small by a factor 1.5 gives ≈ 1.5; the tests fail above 1.3. The LLC in the reference sampler's
  * convention (one L0 over as many minibatches as chains) is the negative control: its L0 error is shared by
@@ -21,7 +21,7 @@ import {
   formsObservable,
   linearRegressionForms,
   type QuadraticForms,
-} from "../lib/estimate/targets/quadratic.ts";
+} from "./support/targets/quadratic.ts";
 import {
   formMatrix,
   formMinimizer,
@@ -31,7 +31,7 @@ import {
   minibatchCovariance,
   minibatchLlc,
   stationaryCovariance,
-} from "../lib/estimate/targets/gaussian.ts";
+} from "./support/targets/gaussian.ts";
 import {
   estimateLlc,
   estimateSusceptibility,

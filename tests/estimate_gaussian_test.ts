@@ -1,7 +1,7 @@
 /**
  * Known answers on a Gaussian localized posterior (linear regression: the loss is exactly quadratic), where the
  * SGLD chain's own stationary law is N(w*, (P − εP²/4)⁻¹) and χ, χ_i and the LLC have closed forms
- * (lib/estimate/targets/gaussian.ts).
+ * (tests/support/targets/gaussian.ts).
  */
 import assert from "node:assert/strict";
 import { getGpu } from "../lib/gpu/device.ts";
@@ -14,8 +14,8 @@ import {
   formsObservable,
   linearRegressionForms,
   type QuadraticForms,
-} from "../lib/estimate/targets/quadratic.ts";
-import { formMatrix, formMinimizer, gaussianChi, gaussianLlc } from "../lib/estimate/targets/gaussian.ts";
+} from "./support/targets/quadratic.ts";
+import { formMatrix, formMinimizer, gaussianChi, gaussianLlc } from "./support/targets/gaussian.ts";
 import { createPerTokenAccumulator, perTokenObservable } from "../lib/estimate/accumulate.ts";
 import {
   chainsOf,

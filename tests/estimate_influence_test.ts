@@ -15,13 +15,13 @@ import {
   formsObservable,
   formValue,
   linearRegressionForms,
-} from "../lib/estimate/targets/quadratic.ts";
+} from "./support/targets/quadratic.ts";
 import {
   formMatrix,
   formMinimizer,
   gaussianLossCovariance,
   stationaryCovariance,
-} from "../lib/estimate/targets/gaussian.ts";
+} from "./support/targets/gaussian.ts";
 import {
   bifEstimate,
   bifObservable,

@@ -10,8 +10,8 @@ import {
   formsObservable,
   formValue,
   linearRegressionForms,
-} from "../lib/estimate/targets/quadratic.ts";
-import { formMinimizer } from "../lib/estimate/targets/gaussian.ts";
+} from "./support/targets/quadratic.ts";
+import { formMinimizer } from "./support/targets/gaussian.ts";
 import { formatHealth, healthSummary } from "../lib/estimate/health.ts";
 import { calibrate, formatCalibration } from "../lib/estimate/calibrate.ts";
 import { PhiloxStream, sgldNormal } from "../lib/util/philox.ts";

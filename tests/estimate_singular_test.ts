@@ -12,11 +12,7 @@ import { maskFromSlices } from "../lib/estimate/sgld.ts";
 import { estimateLlc, selectChains } from "../lib/estimate/estimators.ts";
 import { chainDiagnostics, RHAT_WARN } from "../lib/estimate/diagnostics.ts";
 import { stillMask } from "../lib/estimate/unit.ts";
-import {
-  createCrossingTarget,
-  crossingData,
-  crossingLambda,
-} from "../lib/estimate/targets/normal_crossing.ts";
+import { createCrossingTarget, crossingData, crossingLambda } from "./support/targets/normal_crossing.ts";
 import { formatHealth, healthSummary } from "../lib/estimate/health.ts";
 
 for (const powers of [[1, 1], [2, 2]]) {

@@ -7,9 +7,9 @@ import {
   formGrad,
   formValue,
   linearRegressionForms,
-} from "../lib/estimate/targets/quadratic.ts";
-import { createCrossingTarget, crossingData, crossingLoss } from "../lib/estimate/targets/normal_crossing.ts";
-import { formMinimizer, invert } from "../lib/estimate/targets/gaussian.ts";
+} from "./support/targets/quadratic.ts";
+import { createCrossingTarget, crossingData, crossingLoss } from "./support/targets/normal_crossing.ts";
+import { formMinimizer, invert } from "./support/targets/gaussian.ts";
 import { PhiloxStream } from "../lib/util/philox.ts";
 
 function regression(n: number, d: number, seed: number) {

@@ -3,18 +3,7 @@ import { getGpu } from "../lib/gpu/device.ts";
 import { readBuffers, storageFrom, upload } from "../lib/gpu/buffers.ts";
 import { submitDispatches } from "../lib/gpu/dispatch.ts";
 import { ADAMW_DEFAULTS, adamWReference, type AdamWState, createAdamW } from "../lib/model/adamw.ts";
-
-/** Deterministic uniform [0, 1) stream (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "./support/random.ts";
 
 const U = 2 ** -24;
 

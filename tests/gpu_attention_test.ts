@@ -11,21 +11,7 @@ import {
   createAttentionBackward,
   createAttentionForward,
 } from "../lib/model/attention.ts";
-
-/** Deterministic normals (mulberry32 + Box-Muller), independent of other modules. */
-function normals(n: number, seed: number, sd = 1): Float32Array {
-  let a = seed >>> 0;
-  const u = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 1) / 4294967297;
-  };
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = sd * Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
-  return out;
-}
+import { normals } from "./support/random.ts";
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length);

@@ -4,20 +4,7 @@ import { readF32, storageFrom } from "../lib/gpu/buffers.ts";
 import { submitDispatches } from "../lib/gpu/dispatch.ts";
 import { axpyReference, createAxpy, createFill } from "../lib/model/axpy.ts";
 import { foldGrid } from "../lib/gpu/grid.ts";
-
-/** Deterministic uniform(-1, 1) values (mulberry32). */
-function randoms(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
-}
+import { uniforms } from "./support/random.ts";
 
 for (
   const c of [
@@ -28,8 +15,8 @@ for (
 ) {
   Deno.test(`axpy: y += a·x matches f64 (n=${c.n}, offsets ${c.xOffset}/${c.yOffset})`, async () => {
     const gpu = await getGpu();
-    const xs = randoms(c.xOffset + c.n + 3, 1);
-    const ys = randoms(c.yOffset + c.n + 5, 2);
+    const xs = uniforms(c.xOffset + c.n + 3, 1);
+    const ys = uniforms(c.yOffset + c.n + 5, 2);
     const x = storageFrom(gpu, "x", xs);
     const y = storageFrom(gpu, "y", ys);
     submitDispatches(gpu, await createAxpy(gpu, c, x, y));
@@ -54,7 +41,7 @@ for (
 Deno.test("fill: writes the value over the range only (vec4 and scalar)", async () => {
   const gpu = await getGpu();
   for (const [n, offset] of [[256, 4], [37, 3]]) {
-    const init = randoms(offset + n + 7, 3);
+    const init = uniforms(offset + n + 7, 3);
     const y = storageFrom(gpu, "y", init);
     submitDispatches(gpu, await createFill(gpu, { n, offset, value: 0 }, y));
     const got = await readF32(gpu, y);

@@ -9,18 +9,7 @@ import {
   crossEntropyReference,
   type CrossEntropySpec,
 } from "../lib/model/cross_entropy.ts";
-
-/** Deterministic uniform [0, 1) stream (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "./support/random.ts";
 
 interface Case {
   C: number;

@@ -14,23 +14,7 @@ import {
 } from "../lib/model/embedding.ts";
 import { paramLayout } from "../lib/model/params.ts";
 import { TINY_CONFIG } from "../lib/model/config.ts";
-
-/** Deterministic uniform [0, 1) stream (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function uniform(n: number, seed: number): Float32Array {
-  const r = rng(seed);
-  return Float32Array.from({ length: n }, () => 2 * r() - 1);
-}
+import { rng, uniforms } from "./support/random.ts";
 
 /** C = 2 copies of a small parameter vector: W_E at 8, W_pos after it, other "tensors" around them. */
 function smallSpec(V: number, addPositions: boolean, tokensCopyStride: number): EmbeddingSpec {
@@ -65,12 +49,12 @@ for (const addPositions of [false, true]) {
       const V = 11;
       const R = 24;
       const spec = smallSpec(V, addPositions, shared ? 0 : R + 7);
-      const params = uniform(2 * spec.paramStride, 1);
+      const params = uniforms(2 * spec.paramStride, 1);
       const tokensAll = new Int32Array(5 + R + 7 + R + 2).fill(-3); // gaps hold invalid ids: never read
       const t0 = makeTokens(R, V, 2), t1 = makeTokens(R, V, 3);
       tokensAll.set(t0, 5);
       if (!shared) tokensAll.set(t1, 5 + R + 7);
-      const xInit = uniform(12 + 2 * R * 16 + 8, 4);
+      const xInit = uniforms(12 + 2 * R * 16 + 8, 4);
       const pBuf = storageFrom(gpu, "params", params);
       const tBuf = storageFrom(gpu, "tokens", tokensAll);
       const xBuf = storageFrom(gpu, "x", xInit);
@@ -96,7 +80,7 @@ Deno.test("embedding forward: a token id outside [0, V) gives a NaN row", async 
   const spec = { ...smallSpec(11, false, 0), copies: 1, tokensOffset: 0, xOffset: 0 };
   const tokens = makeTokens(24, 11, 5);
   tokens[9] = 11;
-  const pBuf = storageFrom(gpu, "params", uniform(spec.paramStride, 1));
+  const pBuf = storageFrom(gpu, "params", uniforms(spec.paramStride, 1));
   const tBuf = storageFrom(gpu, "tokens", tokens);
   const xBuf = storageFrom(gpu, "x", new Float32Array(24 * 16));
   submitDispatches(gpu, await createEmbedding(gpu, spec, pBuf, tBuf, xBuf));
@@ -125,8 +109,8 @@ async function runBackward(
 ): Promise<void> {
   const gpu = await getGpu();
   const C = spec.copies, R = spec.batch * spec.seqLen, D = spec.dModel;
-  const dx = uniform((spec.xOffset ?? 0) + C * R * D, seed);
-  const grads0 = uniform(C * spec.paramStride, seed + 1);
+  const dx = uniforms((spec.xOffset ?? 0) + C * R * D, seed);
+  const grads0 = uniforms(C * spec.paramStride, seed + 1);
   const dxBuf = storageFrom(gpu, "dx", dx);
   const gBuf = storageFrom(gpu, "grads", grads0);
   const op = await createEmbeddingBackward(gpu, spec, dxBuf, gBuf);

@@ -13,23 +13,7 @@ import {
 } from "../lib/model/layernorm.ts";
 import { paramLayout } from "../lib/model/params.ts";
 import { TINY_CONFIG } from "../lib/model/config.ts";
-
-/** Deterministic uniform [0, 1) stream (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function uniform(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  const r = rng(seed);
-  return Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
-}
+import { uniforms } from "./support/random.ts";
 
 const U = 2 ** -24;
 
@@ -78,8 +62,8 @@ interface Data {
 function makeData(k: Case, seed: number): Data {
   const spec = specFor(k);
   const rows = 2 * k.B * k.T, n = rows * k.D;
-  const x = uniform(4 + n + 4, seed, k.shift - 1, k.shift + 1);
-  const params = uniform(2 * spec.paramStride, seed + 1, -1.5, 1.5);
+  const x = uniforms(4 + n + 4, seed, k.shift - 1, k.shift + 1);
+  const params = uniforms(2 * spec.paramStride, seed + 1, -1.5, 1.5);
   return { spec, n, rows, x, params };
 }
 
@@ -111,9 +95,9 @@ for (const k of CASES) {
     const d = makeData(k, 100 + k.D + k.lanes);
     const xBuf = storageFrom(gpu, "x", d.x);
     const pBuf = storageFrom(gpu, "params", d.params);
-    const yInit = uniform(8 + d.n + 4, 5),
-      y2Init = uniform(12 + d.n + 4, 6),
-      sInit = uniform(3 + 2 * d.rows + 2, 7);
+    const yInit = uniforms(8 + d.n + 4, 5),
+      y2Init = uniforms(12 + d.n + 4, 6),
+      sInit = uniforms(3 + 2 * d.rows + 2, 7);
     const yBuf = storageFrom(gpu, "y", yInit);
     const y2Buf = storageFrom(gpu, "y2", y2Init);
     const sBuf = storageFrom(gpu, "stats", sInit);
@@ -159,10 +143,10 @@ for (const k of CASES) {
 Deno.test("layernorm backward reference: matches central finite differences of the f64 forward", () => {
   // L(x, w, b) = Σ g·y: its gradient is the backward applied to g.
   const D = 12, rows = 3;
-  const x = Float64Array.from(uniform(rows * D, 1, 0.5, 2.5));
-  const w = Float64Array.from(uniform(D, 2, -1.5, 1.5));
-  const b = Float64Array.from(uniform(D, 3));
-  const g = Float64Array.from(uniform(rows * D, 4));
+  const x = Float64Array.from(uniforms(rows * D, 1, 0.5, 2.5));
+  const w = Float64Array.from(uniforms(D, 2, -1.5, 1.5));
+  const b = Float64Array.from(uniforms(D, 3));
+  const g = Float64Array.from(uniforms(rows * D, 4));
   const loss = () => {
     const { y } = layerNormReference(x, w, b, D);
     let s = 0;
@@ -199,8 +183,8 @@ for (const k of CASES) {
       const gpu = await getGpu();
       const d = makeData(k, 300 + k.D + k.lanes);
       const s = d.spec, D = k.D, R = k.B * k.T, P = s.paramStride;
-      const dy = uniform(8 + d.n + 4, 11), dy2 = uniform(12 + d.n + 4, 12);
-      const dx0 = uniform(16 + d.n + 4, 13), grads0 = uniform(2 * P, 14);
+      const dy = uniforms(8 + d.n + 4, 11), dy2 = uniforms(12 + d.n + 4, 12);
+      const dx0 = uniforms(16 + d.n + 4, 13), grads0 = uniforms(2 * P, 14);
       const xBuf = storageFrom(gpu, "x", d.x);
       const pBuf = storageFrom(gpu, "params", d.params);
       const yBuf = storageFrom(gpu, "y", new Float32Array(8 + d.n));
@@ -301,7 +285,7 @@ Deno.test("layernorm backward: GPU dx, dw, db match central finite differences o
   const s = { ...d.spec, copies: 1, xOffset: 0, yOffset: 0, dxOffset: 0, statsOffset: 0 };
   const n = k.B * k.T * k.D, P = s.paramStride, D = k.D;
   const x = d.x.subarray(0, n), params = d.params.subarray(0, P);
-  const dy = uniform(n, 5);
+  const dy = uniforms(n, 5);
   const xBuf = storageFrom(gpu, "x", x);
   const pBuf = storageFrom(gpu, "params", params);
   const yBuf = storageFrom(gpu, "y", new Float32Array(n));

@@ -13,20 +13,7 @@ import {
   normalizeMatmul,
   storedShape,
 } from "../lib/model/matmul_spec.ts";
-
-/** Deterministic uniform(-1, 1) values (mulberry32). */
-function randoms(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return out;
-}
+import { uniforms } from "./support/random.ts";
 
 const maxAbs = (x: ArrayLike<number>) => {
   let m = 0;
@@ -91,10 +78,10 @@ async function runMatmul(spec: MatmulSpec, seed: number): Promise<{ diff: number
     const [r, c] = storedShape(s, name);
     return lastElement(s[name], s.batch, r, c, s[name].ld) + 1;
   };
-  const aData = randoms(end("a") + 3, seed);
-  const bData = randoms(end("b") + 2, seed + 1);
-  const cData = randoms(end("c") + 6, seed + 2);
-  const biasData = s.bias ? randoms(lastElement(s.bias, s.batch, 1, s.N, s.N) + 1, seed + 3) : undefined;
+  const aData = uniforms(end("a") + 3, seed);
+  const bData = uniforms(end("b") + 2, seed + 1);
+  const cData = uniforms(end("c") + 6, seed + 2);
+  const biasData = s.bias ? uniforms(lastElement(s.bias, s.batch, 1, s.N, s.N) + 1, seed + 3) : undefined;
   const a = storageFrom(gpu, "a", aData);
   const b = storageFrom(gpu, "b", bData);
   const c = storageFrom(gpu, "c", cData);
@@ -237,7 +224,7 @@ Deno.test("matmul: a large batch folds the grid into y·z (every variant)", asyn
 Deno.test("matmul: a and b may be the same buffer (X·Xᵀ)", async () => {
   const gpu = await getGpu();
   const M = 24, K = 40;
-  const x = randoms(M * K, 9);
+  const x = uniforms(M * K, 9);
   const xb = storageFrom(gpu, "x", x);
   for (const variant of VARIANTS) {
     const c = storageFrom(gpu, "c", new Float32Array(M * M));
@@ -323,8 +310,8 @@ Deno.test("colsum: matches f64 (one pass and two passes, batches, offsets, ld, a
       src: { offset: 5, ld, stride: [b1 * slice, slice] },
       dst: { offset: 2, stride: [b1 * (k.N + 1), k.N + 1] },
     };
-    const srcData = randoms(5 + b0 * b1 * slice + 4, seed += 3);
-    const dstData = randoms(2 + b0 * b1 * (k.N + 1) + 3, seed + 1);
+    const srcData = uniforms(5 + b0 * b1 * slice + 4, seed += 3);
+    const dstData = uniforms(2 + b0 * b1 * (k.N + 1) + 3, seed + 1);
     const src = storageFrom(gpu, "src", srcData);
     const dst = storageFrom(gpu, "dst", dstData);
     const ops = await createColSum(gpu, spec, src, dst);

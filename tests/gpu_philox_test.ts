@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { getGpu } from "../lib/gpu/device.ts";
 import { readF32, storageBuffer } from "../lib/gpu/buffers.ts";
 import { submitDispatches } from "../lib/gpu/dispatch.ts";
-import { createNormalFill, philoxBlocksGpu } from "../lib/estimate/noise.ts";
+import { createNormalFill, philoxBlocksGpu } from "./support/noise.ts";
 import { boxMuller4, mulhi32, philox4x32, seedKey, sgldNormal } from "../lib/util/philox.ts";
+import { uint32s } from "./support/random.ts";
 
 /** Random123's known-answer vectors for Philox4x32-10: counter, key, expected output. */
 const KAT: Array<[number[], number[], number[]]> = [
@@ -24,8 +25,8 @@ const hex = (a: ArrayLike<number>) => Array.from(a, (x) => x.toString(16).padSta
 
 Deno.test("mulhi32: equals the BigInt 64-bit product's high word on edge and random operands", () => {
   const vals = [0, 1, 0xffff, 0x10000, 0xffffffff, 0xD2511F53, 0xCD9E8D57, 0x80000000];
-  let s = 12345;
-  for (let i = 0; i < 200; i++) vals.push(s = (Math.imul(s, 1103515245) + 12345) >>> 0);
+  const next = uint32s(12345);
+  for (let i = 0; i < 200; i++) vals.push(next());
   for (const a of vals) {
     for (const b of vals) {
       const want = Number((BigInt(a) * BigInt(b)) >> 32n);

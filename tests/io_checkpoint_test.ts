@@ -14,17 +14,15 @@ import {
   type TrainState,
 } from "../lib/model/checkpoint.ts";
 import { readSafetensors } from "../lib/model/safetensors.ts";
+import { rng } from "./support/random.ts";
 
 /** Deterministic parameters (padding left zero), distinct per element so misplaced tensors are caught. */
 function fakeParams(cfg: ModelConfig, seed = 1): Float32Array {
   const layout = paramLayout(cfg);
   const p = new Float32Array(layout.stride);
-  let x = seed >>> 0;
+  const r = rng(seed);
   for (const t of layout.tensors) {
-    for (let i = 0; i < t.size; i++) {
-      x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-      p[t.offset + i] = x / 2 ** 32 - 0.5;
-    }
+    for (let i = 0; i < t.size; i++) p[t.offset + i] = r() - 0.5;
   }
   return p;
 }

@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadResults } from "../lib/analysis/results.ts";
 import { buildReport } from "../lib/report/build_report.ts";
-import { type DecodedPng, decodePng, pixelStats } from "../lib/report/png.ts";
+import { type DecodedPng, decodePng, pixelStats } from "./support/png.ts";
 import { syntheticTables, writeSyntheticResults } from "./analysis_fixtures.ts";
 
 /** Whether `chromium` can be started; permission problems are errors, not absence. */

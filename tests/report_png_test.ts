@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { deflateSync } from "node:zlib";
-import { decodePng, pixelStats, PngError } from "../lib/report/png.ts";
+import { decodePng, pixelStats, PngError } from "./support/png.ts";
 
 function chunk(type: string, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + body.length);

@@ -71,6 +71,18 @@ function columnStats(X: readonly (readonly number[])[], j: number): { mean: numb
 /**
  * Standardized PCA of X (rows × columns) keeping k components (capped at the rank bound
  * min(rows − 1, columns)).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { standardizedPca } from "chi";
+ *
+ * // 4 observations of 3 columns; column c is constant and dropped, a and b move together.
+ * const X = [[1, 2, 5], [2, 4, 5], [3, 6.5, 5], [4, 8, 5]];
+ * const pca = standardizedPca(X, ["a", "b", "c"], 2);
+ * assert.deepEqual(pca.dropped, ["c"]);
+ * assert.ok(pca.explainedVariance[0] > 0.99); // one direction explains almost everything
+ * ```
  */
 export function standardizedPca(
   X: readonly (readonly number[])[],
@@ -138,7 +150,25 @@ export function standardizedPca(
   };
 }
 
-/** Joint trajectory PCA of section 3.3 on a trajectory matrix, keeping k components (default 3). */
+/**
+ * Joint trajectory PCA of section 3.3 on a trajectory matrix, keeping k components (default 3).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadResults, trajectoryPca } from "chi";
+ * import { buildTrajectoryMatrix } from "chi/lib/analysis/trajectory_matrix.ts";
+ * import { DEFAULT_SHAPE, syntheticTables, writeSyntheticResults } from "chi/lib/analysis/synthetic_results.ts";
+ *
+ * // A results folder of generated tables (what `deno task report --demo` uses), 3 checkpoints.
+ * const dir = await Deno.makeTempDir();
+ * await writeSyntheticResults(dir, syntheticTables({ ...DEFAULT_SHAPE, steps: [100, 200, 400] }));
+ * const m = buildTrajectoryMatrix((await loadResults(dir)).susceptibility); // rows (probe, step), columns heads
+ * const pca = trajectoryPca(m, 2);
+ * assert.deepEqual(Object.keys(pca.trajectories), ["github", "freelaw", "hackernews"]);
+ * assert.equal(pca.trajectories.github.length, 3); // one point per checkpoint, 2 components each
+ * ```
+ */
 export function trajectoryPca(m: TrajectoryMatrix, k = 3): TrajectoryPca {
   const res = standardizedPca(m.X, m.heads, k);
   const trajectories: Record<string, number[][]> = {};

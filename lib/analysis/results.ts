@@ -62,7 +62,23 @@ async function optional<T>(
   return await read(path);
 }
 
-/** Reads a results folder; a missing susceptibility.arrow or any malformed file is an error naming it. */
+/**
+ * Reads a results folder; a missing susceptibility.arrow or any malformed file is an error naming it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadResults } from "chi";
+ * import { DEFAULT_SHAPE, syntheticTables, writeSyntheticResults } from "chi/lib/analysis/synthetic_results.ts";
+ *
+ * // A results folder of generated tables (what `deno task report --demo` uses), 3 checkpoints.
+ * const dir = await Deno.makeTempDir();
+ * await writeSyntheticResults(dir, syntheticTables({ ...DEFAULT_SHAPE, steps: [100, 200, 400] }));
+ * const results = await loadResults(dir);
+ * assert.ok(results.susceptibility.chi.length > 0);
+ * console.log(results.absent); // optional tables the folder does not have
+ * ```
+ */
 export async function loadResults(dir: string): Promise<Results> {
   let info: Deno.FileInfo;
   try {

@@ -143,6 +143,20 @@ function* texts(
 /**
  * Builds the default dataset in `dir`, or reuses a complete matching one. Takes a few seconds with the
  * defaults (about 5 M base characters, 2.5 M tokens).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ensureDefaultDataset, readShard } from "chi";
+ *
+ * // A small version of the embedded synthetic dataset (the defaults: 5 M base characters, a few seconds).
+ * const dir = await Deno.makeTempDir();
+ * const opts = { baseChars: 20_000, probeChars: 5_000, vocabSize: 300 };
+ * const ds = await ensureDefaultDataset(dir, opts);
+ * assert.equal((await readShard(ds.base)).meta.vocabSize, 300);
+ * assert.ok("induction" in ds.probes);
+ * assert.deepEqual((await ensureDefaultDataset(dir, opts)).meta, ds.meta); // complete and matching: reused
+ * ```
  */
 export async function ensureDefaultDataset(
   dir: string,

@@ -27,6 +27,15 @@ export function isProbePosition(j: number, deltaH: number): boolean {
 /**
  * The source of each of the first n positions (1 = probe, 0 = base), computed exactly as Algorithm 1
  * does: a probe counter compared against the target ⌊(j+1)δh⌋.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mixPattern } from "chi";
+ *
+ * // Which of 10 contexts come from the probe at δh = 0.3: evenly spread, 3 of them.
+ * assert.deepEqual(Array.from(mixPattern(10, 0.3)), [0, 0, 0, 1, 0, 0, 1, 0, 0, 1]);
+ * ```
  */
 export function mixPattern(n: number, deltaH: number): Uint8Array {
   requireDeltaH(deltaH);
@@ -54,6 +63,17 @@ export interface MixResult {
 /**
  * Mixes base contexts [N, nCtx] with probe contexts [M, nCtx] (row-major) by Algorithm 1. The result has
  * min(N, M) contexts; context j is copied from the probe's row j or the base's row j.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mixContexts } from "chi";
+ *
+ * const base = new Int32Array(10 * 4).fill(1), probe = new Int32Array(10 * 4).fill(2); // 10 contexts of 4 tokens
+ * const { contexts, fromProbe, probeCount } = mixContexts(base, probe, 4, 0.3);
+ * assert.equal(probeCount, 3);
+ * assert.equal(contexts[3 * 4], fromProbe[3] ? 2 : 1);
+ * ```
  */
 export function mixContexts(
   base: ArrayLike<number>,

@@ -88,6 +88,20 @@ export interface ShardWriterOptions {
 /**
  * Streams documents into a shard. Tokens go to a temporary file beside the target in chunks; `close()`
  * renames it into place and writes the metadata last, so a shard with metadata is always complete.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readShard, ShardWriter } from "chi";
+ *
+ * const path = `${await Deno.makeTempDir()}/corpus`;
+ * const writer = await ShardWriter.create(path, { vocabSize: 512, tokenizerSha256: "0".repeat(64), source: "example", separatorId: 0 });
+ * await writer.writeDocument([5, 6, 7]);
+ * await writer.writeDocument([8, 9]);
+ * const meta = await writer.close(); // the metadata is written last: a shard with metadata is complete
+ * assert.equal(meta.documents, 2);
+ * assert.deepEqual(Array.from((await readShard(path)).tokens), [5, 6, 7, 0, 8, 9, 0]);
+ * ```
  */
 export class ShardWriter {
   readonly path: string;
@@ -213,7 +227,22 @@ export class ShardWriter {
   }
 }
 
-/** Writes an in-memory token array as a shard in one go (e.g. a mixed set of contexts). */
+/**
+ * Writes an in-memory token array as a shard in one go (e.g. a mixed set of contexts).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readShard, writeShard } from "chi";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const meta = { vocabSize: 512, tokenizerSha256: "0".repeat(64), source: "example", separatorId: 0, seed: null, documents: 1 };
+ * await writeShard(`${dir}/s`, [5, 6, 7, 0], meta); // s.tokens (uint16 for a vocabulary ≤ 65536) and s.json
+ * const shard = await readShard(`${dir}/s`);
+ * assert.deepEqual(Array.from(shard.tokens), [5, 6, 7, 0]);
+ * assert.equal(shard.meta.dtype, "uint16");
+ * ```
+ */
 export async function writeShard(
   path: string,
   tokens: ArrayLike<number>,
@@ -303,6 +332,19 @@ export async function readShardMeta(path: string): Promise<ShardMeta> {
 /**
  * Reads a shard whole and checks it against its metadata: the file size must be tokens × dtype bytes
  * (a truncated or padded file is an error naming both numbers) and every id must be below vocabSize.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readShard, writeShard } from "chi";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const meta = { vocabSize: 512, tokenizerSha256: "0".repeat(64), source: "example", separatorId: 0, seed: null, documents: 1 };
+ * await writeShard(`${dir}/s`, [5, 6, 7, 0], meta);
+ * const { tokens, meta: read } = await readShard(`${dir}/s.tokens`); // "s", "s.tokens" or "s.json"
+ * assert.equal(tokens.length, read.tokens);
+ * assert.equal(read.source, "example");
+ * ```
  */
 export async function readShard(path: string): Promise<Shard> {
   requireLittleEndian();
@@ -365,6 +407,18 @@ function cutContexts(tokens: ArrayLike<number>, nCtx: number, count: number, rng
 /**
  * `count` contexts of nCtx tokens, row-major [count, nCtx], each starting at a uniformly random offset
  * drawn from `seed` (with replacement). The same (tokens, nCtx, count, seed) gives the same contexts.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { sampleContexts } from "chi";
+ *
+ * const tokens = Int32Array.from({ length: 100 }, (_, i) => i);
+ * const contexts = sampleContexts(tokens, 8, 3, 42); // [3, 8]: 3 windows of 8 consecutive tokens
+ * assert.equal(contexts.length, 3 * 8);
+ * assert.equal(contexts[1] - contexts[0], 1);
+ * assert.deepEqual(sampleContexts(tokens, 8, 3, 42), contexts); // same seed, same contexts
+ * ```
  */
 export function sampleContexts(
   tokens: ArrayLike<number>,
@@ -385,7 +439,21 @@ export interface ContextBatchOptions {
   step: number;
 }
 
-/** The batch of one training step, [batch, nCtx] row-major, a pure function of (tokens, seed, step). */
+/**
+ * The batch of one training step, [batch, nCtx] row-major, a pure function of (tokens, seed, step).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { contextBatch } from "chi";
+ *
+ * const tokens = Int32Array.from({ length: 1000 }, (_, i) => i % 512);
+ * const opts = { nCtx: 16, batch: 4, seed: 0 };
+ * const b7 = contextBatch(tokens, { ...opts, step: 7 });
+ * assert.equal(b7.length, 4 * 16);
+ * assert.deepEqual(contextBatch(tokens, { ...opts, step: 7 }), b7); // step 7's batch, whatever ran before
+ * ```
+ */
 export function contextBatch(tokens: ArrayLike<number>, opts: ContextBatchOptions): Int32Array {
   requireRoom(tokens, opts.nCtx);
   requireCount("batch", opts.batch, 1);

@@ -33,7 +33,19 @@ export const BASE_WEIGHTS: MixtureWeights = Object.freeze({
 /** Share of a probe's documents moved onto its component: q′ = (1 − s)·q + s·onehot. */
 export const PROBE_STRENGTH = 0.8;
 
-/** The probe mixture that shifts weight toward `name`. */
+/**
+ * The probe mixture that shifts weight toward `name`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { probeWeights } from "chi";
+ *
+ * const w = probeWeights("code"); // 0.8 of the weight on code, the base mixture's 0.2 spread over all
+ * assert.ok(Math.abs(w.code - 0.81) < 1e-12);
+ * assert.ok(Math.abs(Object.values(w).reduce((a, b) => a + b, 0) - 1) < 1e-12);
+ * ```
+ */
 export function probeWeights(name: ComponentName, strength = PROBE_STRENGTH): MixtureWeights {
   if (!(strength >= 0 && strength <= 1)) {
     throw new DataError(`probe strength must be in [0, 1], got ${strength}`);
@@ -73,7 +85,19 @@ export interface GenerateCorpusOptions {
   spreadDocChars?: number;
 }
 
-/** Generates documents until `chars` characters; deterministic from (seed, stream, weights, sizes). */
+/**
+ * Generates documents until `chars` characters; deterministic from (seed, stream, weights, sizes).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { generateCorpus, probeWeights } from "chi";
+ *
+ * const docs = [...generateCorpus({ seed: 1, stream: "probe:code", weights: probeWeights("code"), chars: 5000 })];
+ * assert.ok(docs.reduce((n, d) => n + d.text.length, 0) >= 5000);
+ * console.log(docs[0].component, docs[0].text.slice(0, 60));
+ * ```
+ */
 export function* generateCorpus(opts: GenerateCorpusOptions): Generator<SyntheticDocument> {
   const { seed, weights, chars } = opts;
   if (!Number.isInteger(seed)) throw new DataError(`seed must be an integer, got ${seed}`);

@@ -38,6 +38,24 @@ export interface TokenizerOptions {
 const CACHE_LIMIT = 1 << 20; // pre-tokens; the cache is cleared when it grows past this (bounded memory)
 const MAX_WORD_BYTES = 1 << 24; // heap keys pack the position into 24 bits
 
+/**
+ * A byte-level BPE tokenizer (GPT-2 style pre-tokenization): encode, decode, per-token text and
+ * bytes, and Hugging Face tokenizer.json export. Build one with `trainBpe`, `loadTokenizer` or
+ * `tokenizerFromHfJson`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { trainBpe } from "chi";
+ *
+ * const texts = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog"];
+ * const tok = trainBpe(texts, 280); // 256 bytes, "<|endoftext|>" and up to 23 merges
+ * const ids = tok.encode("the cat sat");
+ * assert.equal(tok.decode(ids), "the cat sat"); // byte-level: every text round-trips
+ * assert.ok(ids.length < "the cat sat".length); // merged pairs take one id
+ * console.log(Array.from(ids, (id) => tok.tokenText(id))); // e.g. ["the", " cat", " sat"]
+ * ```
+ */
 export class Tokenizer {
   readonly vocabSize: number;
   readonly source: string;
@@ -333,7 +351,20 @@ export class Tokenizer {
   }
 }
 
-/** Trains a byte-level BPE tokenizer to `vocabSize` tokens (see bpe_train.ts for the exact procedure). */
+/**
+ * Trains a byte-level BPE tokenizer to `vocabSize` tokens (see bpe_train.ts for the exact procedure).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { trainBpe } from "chi";
+ *
+ * const texts = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog"];
+ * const tok = trainBpe(texts, 270, { minFrequency: 2 });
+ * assert.ok(tok.vocabSize <= 270);
+ * assert.equal(tok.endOfTextId, 0); // special tokens take the first ids, then the 256 bytes
+ * ```
+ */
 export function trainBpe(texts: Iterable<string>, vocabSize: number, opts: TrainBpeOptions = {}): Tokenizer {
   return new Tokenizer(trainBpeModel(texts, vocabSize, opts), { source: "trained tokenizer" });
 }
@@ -342,6 +373,18 @@ export function trainBpe(texts: Iterable<string>, vocabSize: number, opts: Train
  * Loads a Hugging Face tokenizer.json of a byte-level BPE model. `source` (usually the path) names the file
  * in errors. Unsupported pieces (normalizers, non-ByteLevel pre-tokenizers, dropout) are refused with an
  * error naming the field, rather than encoding differently from the original.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { tokenizerFromHfJson, trainBpe } from "chi";
+ *
+ * const texts = ["the cat sat on the mat", "the dog sat on the log", "a cat and a dog"];
+ * const tok = trainBpe(texts, 280);
+ * const again = tokenizerFromHfJson(tok.toHfJson(), "tokenizer.json"); // what Hugging Face's tokenizers reads
+ * assert.deepEqual(again.encode("the dog"), tok.encode("the dog"));
+ * assert.equal(again.hash, tok.hash);
+ * ```
  */
 export function tokenizerFromHfJson(json: string, source: string): Tokenizer {
   const fail = (field: string, msg: string): never => {
@@ -460,7 +503,20 @@ export function tokenizerFromHfJson(json: string, source: string): Tokenizer {
   });
 }
 
-/** Reads a tokenizer.json file. */
+/**
+ * Reads a tokenizer.json file.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { loadTokenizer, trainBpe } from "chi";
+ *
+ * const path = `${await Deno.makeTempDir()}/tokenizer.json`;
+ * await Deno.writeTextFile(path, trainBpe(["a small corpus", "a smaller corpus"], 270).toHfJson());
+ * const tok = await loadTokenizer(path);
+ * assert.equal(tok.decode(tok.encode("a small corpus")), "a small corpus");
+ * ```
+ */
 export async function loadTokenizer(path: string): Promise<Tokenizer> {
   let text: string;
   try {

@@ -73,7 +73,23 @@ export async function calibrate(
   return rows;
 }
 
-/** A text table of LLC against ε (one block per nβ) with a bar per row, for terminals and logs. */
+/**
+ * A text table of LLC against ε (one block per nβ) with a bar per row, for terminals and logs.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { estimateLlc, formatCalibration } from "chi";
+ *
+ * const llc = estimateLlc({ values: [1.1, 1.2, 1.0, 1.3, 1.2, 1.1], chains: 2, draws: 3 }, 1.0, 30);
+ * const table = formatCalibration([
+ *   { eps: 1e-4, nbeta: 30, llc, diverged: null, minEss: 80, maxDriftZ: 0.5, seconds: 2 },
+ *   { eps: 1e-2, nbeta: 30, llc: null, diverged: "chain 1: loss 1e6", minEss: NaN, maxDriftZ: NaN, seconds: 1 },
+ * ]);
+ * assert.ok(table.includes("diverged: chain 1"));
+ * console.log(table); // one line per (nβ, ε), with a bar of λ̂ to see where it levels off
+ * ```
+ */
 export function formatCalibration(rows: readonly CalibrationRow[], width = 40): string {
   const finite = rows.filter((r) => r.llc).map((r) => r.llc!.mean + (r.llc!.std || 0));
   const top = Math.max(1e-12, ...finite);

@@ -36,7 +36,19 @@ export interface Summary {
   n: number;
 }
 
-/** Mean ± Bessel std ± standard error of `values` (at least one value). */
+/**
+ * Mean ± Bessel std ± standard error of `values` (at least one value).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { summarize } from "chi";
+ *
+ * const s = summarize([1, 2, 3, 4]);
+ * assert.equal(s.mean, 2.5);
+ * assert.ok(Math.abs(s.se - s.std / 2) < 1e-15); // se = std/√n, std Bessel-corrected
+ * ```
+ */
 export function summarize(values: ArrayLike<number>): Summary {
   const n = values.length;
   if (n < 1) throw new RangeError("summarize: needs at least one value");
@@ -132,6 +144,17 @@ export interface LlcEstimate extends Summary {
  * posterior with batch-8 noise by 2.4×, tests/estimate_calibration_test.ts). With per-draw centres the reported
  * se is therefore max(seChains, seTime), seTime from the chain-averaged series over time, which varies with the
  * batches; the one-L0 form keeps the spread over chains (the reference sampler's error bar).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { estimateLlc } from "chi";
+ *
+ * // Draw losses of 2 chains × 3 draws (chain-major), L(w*) = 1, nβ = 30.
+ * const llc = estimateLlc({ values: [1.1, 1.2, 1.0, 1.3, 1.2, 1.1], chains: 2, draws: 3 }, 1.0, 30);
+ * assert.ok(Math.abs(llc.perChain[0] - 3) < 1e-9 && Math.abs(llc.perChain[1] - 6) < 1e-9); // nβ·(mean − L0)
+ * assert.ok(Math.abs(llc.mean - 4.5) < 1e-9 && Math.abs(llc.seChains - 1.5) < 1e-9);
+ * ```
  */
 export function estimateLlc(losses: ChainDraws, L0: number | ArrayLike<number>, nbeta: number): LlcEstimate {
   checkDraws("estimateLlc losses", losses);
@@ -216,7 +239,29 @@ function sameShape(a: ChainDraws, b: ChainDraws, what: string): void {
   }
 }
 
-/** Susceptibility χ̂ of eq. (41) / C.1 with its standard error over chains (see the module comment). */
+/**
+ * Susceptibility χ̂ of eq. (41) / C.1 with its standard error over chains (see the module comment).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { estimateSusceptibility } from "chi";
+ *
+ * // 2 restricted and 2 unrestricted chains of 3 draws. A probe loss that is the base loss plus a constant
+ * // (L^δh = L + 0.5 at every draw) does not co-vary with anything: its susceptibility is 0.
+ * const loss = { values: [1.1, 1.2, 1.0, 1.3, 1.2, 1.1], chains: 2, draws: 3 };
+ * const shifted = { ...loss, values: loss.values.map((x) => x + 0.5) };
+ * const chi = estimateSusceptibility({
+ *   restrictedLoss: loss,
+ *   restrictedLossDh: shifted,
+ *   fullLoss: loss,
+ *   fullLossDh: shifted,
+ *   L0: 1.0,
+ * });
+ * assert.ok(Math.abs(chi.mean) < 1e-12);
+ * assert.equal(chi.perChain.length, 2);
+ * ```
+ */
 export function estimateSusceptibility(input: SusceptibilityInput): SusceptibilityEstimate {
   const { restrictedLoss: rl, restrictedLossDh: rd, fullLoss: fl, fullLossDh: fd, L0 } = input;
   for (
@@ -314,6 +359,25 @@ export interface PerTokenEstimate {
  * Per-token susceptibilities (C.2) of the restriction whose chains are `restricted`, against the unrestricted
  * chains `full` (restricted chain k paired with full[k mod |full|]):
  *   χ̂_n = sPhiD[k, n]/r − (sPhi[k]/r)·(sD[f, n]/r).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { perTokenChi } from "chi";
+ *
+ * // Chain 0 restricted, chain 1 unrestricted; 2 tokens; the device's running sums over 2 draws.
+ * const sums = {
+ *   chains: 2,
+ *   tokens: 2,
+ *   draws: 2,
+ *   sPhiD: new Float64Array([0.2, 0.4, 0, 0]),
+ *   sD: new Float64Array([0, 0, 1, 2]),
+ *   sPhi: new Float64Array([0.2, 0]),
+ * };
+ * const { chi } = perTokenChi(sums, [0], [1]);
+ * // χ̂_n = sPhiD[0, n]/r − (sPhi[0]/r)·(sD[1, n]/r)
+ * assert.ok(Math.abs(chi[0] - 0.05) < 1e-12 && Math.abs(chi[1] - 0.1) < 1e-12);
+ * ```
  */
 export function perTokenChi(
   sums: PerTokenSums,
@@ -412,6 +476,17 @@ export interface ConsistencyCheck {
  * Eq. (45): χ̂ ≈ δh · (1/m) Σ_i χ̂_i, averaging the per-token susceptibilities of the probe tokens that a mixed
  * batch would draw. Exact when L^δh = (1 − δh)L_n + δh·mean_i ℓ_i on the same draws; otherwise an approximation
  * (the paper's Figure 9 finds slope 16 where 10 = 1/δh is predicted).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { consistencyCheck } from "chi";
+ *
+ * // Eq. (45): δh times the mean per-token χ̂ of the probe tokens predicts the overall χ̂.
+ * const check = consistencyCheck([0.5, 1.5], 0.1, 0.1);
+ * assert.ok(Math.abs(check.predicted - 0.1) < 1e-12);
+ * assert.ok(Math.abs(check.ratio - 1) < 1e-12);
+ * ```
  */
 export function consistencyCheck(
   perToken: ArrayLike<number>,

@@ -145,7 +145,24 @@ export function healthSummary(result: SgldResult, still?: number): HealthSummary
   };
 }
 
-/** A plain-text table of a health summary. */
+/**
+ * A plain-text table of a health summary.
+ *
+ * @example
+ * ```ts
+ * import { formatHealth } from "chi";
+ *
+ * console.log(formatHealth({
+ *   chains: [{ chain: 0, restriction: 0, meanLoss: 3.1, stdLoss: 0.05, maxLoss: 3.3, llc: 12.5, tau: 2.1, ess: 95, driftZ: 0.4 }],
+ *   L0: 2.68,
+ *   drawsPerSecond: 40,
+ *   stepsPerSecond: 40,
+ *   seconds: 5,
+ *   readbacks: 4,
+ *   warnings: [],
+ * })); // one row per chain, then L0 and the throughput
+ * ```
+ */
 export function formatHealth(h: HealthSummary): string {
   const head = "chain restr   mean loss    std loss    max loss       λ̂     tau     ESS  drift z";
   const rows = h.chains.map((c) =>

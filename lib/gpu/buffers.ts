@@ -11,7 +11,19 @@ export function align4(bytes: number): number {
   return Math.max(4, Math.ceil(bytes / 4) * 4);
 }
 
-/** A storage buffer of `byteLength` bytes, zero-filled, usable as copy source and destination. */
+/**
+ * A storage buffer of `byteLength` bytes, zero-filled, usable as copy source and destination.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { getGpu, readF32, storageBuffer } from "chi";
+ *
+ * const gpu = await getGpu();
+ * const buf = storageBuffer(gpu, "zeros", 16); // 4 floats
+ * assert.deepEqual(await readF32(gpu, buf), new Float32Array(4));
+ * ```
+ */
 export function storageBuffer(gpu: Gpu, label: string, byteLength: number): GPUBuffer {
   const max = gpu.device.limits.maxBufferSize;
   if (byteLength > max) {
@@ -20,14 +32,39 @@ export function storageBuffer(gpu: Gpu, label: string, byteLength: number): GPUB
   return gpu.device.createBuffer({ label, size: align4(byteLength), usage: STORAGE });
 }
 
-/** A storage buffer holding a copy of `data`. */
+/**
+ * A storage buffer holding a copy of `data`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { getGpu, readF32, storageFrom } from "chi";
+ *
+ * const gpu = await getGpu();
+ * const buf = storageFrom(gpu, "x", new Float32Array([1, 2, 3, 4]));
+ * assert.deepEqual(await readF32(gpu, buf), new Float32Array([1, 2, 3, 4]));
+ * ```
+ */
 export function storageFrom(gpu: Gpu, label: string, data: ArrayBufferView): GPUBuffer {
   const buf = storageBuffer(gpu, label, data.byteLength);
   upload(gpu, buf, data);
   return buf;
 }
 
-/** Writes `data` into `buffer` at `byteOffset` (queued; ordered before later submits). */
+/**
+ * Writes `data` into `buffer` at `byteOffset` (queued; ordered before later submits).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { getGpu, readF32, storageBuffer, upload } from "chi";
+ *
+ * const gpu = await getGpu();
+ * const buf = storageBuffer(gpu, "x", 16);
+ * upload(gpu, buf, new Float32Array([5, 6]), 8); // floats 2 and 3
+ * assert.deepEqual(await readF32(gpu, buf), new Float32Array([0, 0, 5, 6]));
+ * ```
+ */
 export function upload(gpu: Gpu, buffer: GPUBuffer, data: ArrayBufferView, byteOffset = 0): void {
   const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
   if (bytes.byteLength % 4 === 0) {
@@ -78,7 +115,23 @@ export interface Range {
   byteLength?: number;
 }
 
-/** Copies several buffer ranges into one staging buffer, maps it once, and returns a copy of each range. */
+/**
+ * Copies several buffer ranges into one staging buffer, maps it once, and returns a copy of each range.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { getGpu, readBuffers, storageFrom } from "chi";
+ *
+ * const gpu = await getGpu();
+ * const a = storageFrom(gpu, "a", new Float32Array([1, 2, 3]));
+ * const b = storageFrom(gpu, "b", new Uint32Array([7, 8]));
+ * // One device sync for both reads.
+ * const [ra, rb] = await readBuffers(gpu, [{ buffer: a, byteOffset: 4 }, { buffer: b }]);
+ * assert.deepEqual(new Float32Array(ra), new Float32Array([2, 3]));
+ * assert.deepEqual(new Uint32Array(rb), new Uint32Array([7, 8]));
+ * ```
+ */
 export async function readBuffers(gpu: Gpu, ranges: Range[]): Promise<ArrayBuffer[]> {
   const spans = ranges.map((r) => {
     const offset = r.byteOffset ?? 0;
@@ -113,7 +166,19 @@ export async function readBuffers(gpu: Gpu, ranges: Range[]): Promise<ArrayBuffe
   return out;
 }
 
-/** Reads a whole buffer (or a range) as float32. */
+/**
+ * Reads a whole buffer (or a range) as float32.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { getGpu, readF32, storageFrom } from "chi";
+ *
+ * const gpu = await getGpu();
+ * const buf = storageFrom(gpu, "x", new Float32Array([1, 2, 3, 4]));
+ * assert.deepEqual(await readF32(gpu, buf, 4, 8), new Float32Array([2, 3])); // bytes 4 … 11
+ * ```
+ */
 export async function readF32(
   gpu: Gpu,
   buffer: GPUBuffer,
@@ -124,7 +189,19 @@ export async function readF32(
   return new Float32Array(b);
 }
 
-/** Reads a whole buffer (or a range) as uint32. */
+/**
+ * Reads a whole buffer (or a range) as uint32.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { getGpu, readU32, storageFrom } from "chi";
+ *
+ * const gpu = await getGpu();
+ * const buf = storageFrom(gpu, "ids", new Uint32Array([7, 8, 9]));
+ * assert.deepEqual(await readU32(gpu, buf), new Uint32Array([7, 8, 9]));
+ * ```
+ */
 export async function readU32(
   gpu: Gpu,
   buffer: GPUBuffer,

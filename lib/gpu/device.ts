@@ -60,7 +60,17 @@ const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|softpipe|swiftshader|warp|microsoft 
 
 let shared: Promise<Gpu> | undefined;
 
-/** Returns the process-wide GPU, acquiring it on first use. */
+/**
+ * Returns the process-wide GPU, acquiring it on first use.
+ *
+ * @example
+ * ```ts
+ * import { getGpu } from "chi";
+ *
+ * const gpu = await getGpu(); // the same device on every call
+ * console.log(gpu.record.description, gpu.kind); // e.g. "llvmpipe (LLVM 15.0.6, 256 bits) cpu"
+ * ```
+ */
 export function getGpu(): Promise<Gpu> {
   shared ??= acquireGpu().catch((err) => {
     shared = undefined;

@@ -16,6 +16,26 @@ export interface Dispatch {
 /**
  * Prepares a dispatch of `kernel` over bindings 0, 1, 2, … (whole buffers: kernels address into them with
  * element offsets from their uniform parameters, since binding offsets must be 256-byte aligned).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { getGpu, prepare, readF32, storageFrom, submitProgram } from "chi";
+ * import { kernelFromSource } from "chi/lib/gpu/kernel.ts";
+ *
+ * const gpu = await getGpu();
+ * const kernel = await kernelFromSource(gpu, "double", `
+ * @group(0) @binding(0) var<storage, read_write> x: array<f32>;
+ * @compute @workgroup_size(64)
+ * fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+ *   if (id.x < arrayLength(&x)) { x[id.x] = 2.0 * x[id.x]; }
+ * }`);
+ * const x = storageFrom(gpu, "x", new Float32Array([1, 2, 3]));
+ * const step = prepare(kernel, [x], [1]); // one workgroup of 64 covers the 3 elements
+ * submitProgram(gpu, [step]);
+ * submitProgram(gpu, [step]); // a prepared dispatch is replayed as it is
+ * assert.deepEqual(await readF32(gpu, x), new Float32Array([4, 8, 12]));
+ * ```
  */
 export function prepare(
   kernel: Kernel,

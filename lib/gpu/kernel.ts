@@ -131,7 +131,22 @@ export function kernelFromSource(gpu: Gpu, name: string, source: string, entry =
   return k;
 }
 
-/** Loads kernels/<file>.wgsl, specializes its constants and compiles entry point `entry`. */
+/**
+ * Loads kernels/<file>.wgsl, specializes its constants and compiles entry point `entry`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { getGpu, KernelError, loadKernel } from "chi";
+ *
+ * const gpu = await getGpu();
+ * // kernels/axpy.wgsl's fill1 entry point with its workgroup size WG specialized to 32.
+ * const fill = await loadKernel(gpu, "axpy", { entry: "fill1", consts: { WG: 32 } });
+ * assert.equal(fill.name, "axpy:fill1");
+ * // A constant the file does not declare is an error, not a silent default.
+ * assert.throws(() => loadKernel(gpu, "axpy", { consts: { TYPO: 1 } }), KernelError);
+ * ```
+ */
 export function loadKernel(
   gpu: Gpu,
   file: string,

@@ -45,7 +45,30 @@ function isDispatch(op: Op): op is Dispatch {
   return !("kind" in op);
 }
 
-/** Records the program into `enc`. */
+/**
+ * Records the program into `enc`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeProgram, getGpu, prepare, readF32, storageFrom } from "chi";
+ * import { clear } from "chi/lib/gpu/program.ts";
+ * import { kernelFromSource } from "chi/lib/gpu/kernel.ts";
+ *
+ * const gpu = await getGpu();
+ * const kernel = await kernelFromSource(gpu, "double", `
+ * @group(0) @binding(0) var<storage, read_write> x: array<f32>;
+ * @compute @workgroup_size(64)
+ * fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+ *   if (id.x < arrayLength(&x)) { x[id.x] = 2.0 * x[id.x]; }
+ * }`);
+ * const x = storageFrom(gpu, "x", new Float32Array([1, 2, 3]));
+ * const enc = gpu.device.createCommandEncoder();
+ * encodeProgram(enc, [prepare(kernel, [x], [1]), clear(x, 0, 4)]); // double, then zero element 0
+ * gpu.device.queue.submit([enc.finish()]);
+ * assert.deepEqual(await readF32(gpu, x), new Float32Array([0, 4, 6]));
+ * ```
+ */
 export function encodeProgram(enc: GPUCommandEncoder, ops: readonly Op[], label = "program"): void {
   let run: Dispatch[] = [];
   const flush = () => {
@@ -70,7 +93,22 @@ export function encodeProgram(enc: GPUCommandEncoder, ops: readonly Op[], label 
   flush();
 }
 
-/** Encodes and submits a program on its own (no wait). */
+/**
+ * Encodes and submits a program on its own (no wait).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { getGpu, readF32, storageFrom, submitProgram } from "chi";
+ * import { copy } from "chi/lib/gpu/program.ts";
+ *
+ * const gpu = await getGpu();
+ * const a = storageFrom(gpu, "a", new Float32Array([1, 2]));
+ * const b = storageFrom(gpu, "b", new Float32Array(2));
+ * submitProgram(gpu, [copy(a, 0, b, 0, 8)]);
+ * assert.deepEqual(await readF32(gpu, b), new Float32Array([1, 2]));
+ * ```
+ */
 export function submitProgram(gpu: Gpu, ops: readonly Op[], label = "program"): void {
   const enc = gpu.device.createCommandEncoder({ label });
   encodeProgram(enc, ops, label);

@@ -87,7 +87,26 @@ export interface AdamW {
   setStep(t: number, lr: number): void;
 }
 
-/** Prepares one AdamW update of params from grads, with moment buffers m and v (one dispatch). */
+/**
+ * Prepares one AdamW update of params from grads, with moment buffers m and v (one dispatch).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createAdamW, getGpu, readF32, storageBuffer, storageFrom, submitProgram } from "chi";
+ *
+ * const gpu = await getGpu();
+ * const params = storageFrom(gpu, "params", new Float32Array([1, 1, 1, 1]));
+ * const grads = storageFrom(gpu, "grads", new Float32Array([1, -1, 2, 0]));
+ * const m = storageBuffer(gpu, "m", 16), v = storageBuffer(gpu, "v", 16);
+ * const adamw = await createAdamW(gpu, { size: 4, weightDecay: 0 }, params, grads, m, v);
+ * adamw.setStep(1, 0.1); // update 1 at lr 0.1
+ * submitProgram(gpu, adamw.dispatches);
+ * // The first bias-corrected step moves each parameter by lr·sign(g) (0 where g = 0).
+ * const p = await readF32(gpu, params);
+ * [0.9, 1.1, 0.9, 1].forEach((want, i) => assert.ok(Math.abs(p[i] - want) < 1e-6));
+ * ```
+ */
 export async function createAdamW(
   gpu: Gpu,
   spec: AdamWSpec,

@@ -210,7 +210,26 @@ function grid(gpu: Gpu, rows: number): [number, number, number] {
   return [Math.ceil(groups / y), y, 1];
 }
 
-/** Prepares the causal attention forward (one dispatch) writing z and lse. */
+/**
+ * Prepares the causal attention forward (one dispatch) writing z and lse.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createAttentionForward, getGpu, readF32, storageBuffer, storageFrom, submitProgram } from "chi";
+ *
+ * const gpu = await getGpu();
+ * const shape = { C: 1, B: 1, T: 2, H: 1, E: 4 }; // one sequence of 2 positions, one head of d_head 4
+ * const buf = (label: string, data: number[]) => ({ buffer: storageFrom(gpu, label, new Float32Array(data)) });
+ * // q = k = 0: every visible key gets the same weight.
+ * const q = buf("q", [0, 0, 0, 0, 0, 0, 0, 0]), k = buf("k", [0, 0, 0, 0, 0, 0, 0, 0]);
+ * const v = buf("v", [1, 2, 3, 4, 3, 2, 1, 0]);
+ * const z = { buffer: storageBuffer(gpu, "z", 8 * 4) }, lse = { buffer: storageBuffer(gpu, "lse", 2 * 4) };
+ * submitProgram(gpu, await createAttentionForward(gpu, shape, { q, k, v, z, lse }));
+ * // Position 0 sees only itself; position 1 averages both values.
+ * assert.deepEqual(await readF32(gpu, z.buffer), new Float32Array([1, 2, 3, 4, 2, 2, 2, 2]));
+ * ```
+ */
 export async function createAttentionForward(
   gpu: Gpu,
   shape: AttentionShape,
@@ -248,6 +267,34 @@ export async function createAttentionForward(
 /**
  * Prepares the causal attention backward (two dispatches: D and dq, then dk and dv), overwriting dq, dk,
  * dv and the scratch d.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   createAttentionBackward,
+ *   createAttentionForward,
+ *   getGpu,
+ *   readF32,
+ *   storageBuffer,
+ *   storageFrom,
+ *   submitProgram,
+ * } from "chi";
+ *
+ * const gpu = await getGpu();
+ * const shape = { C: 1, B: 1, T: 2, H: 1, E: 4 }; // one sequence of 2 positions, one head of d_head 4
+ * const buf = (label: string, data: number[]) => ({ buffer: storageFrom(gpu, label, new Float32Array(data)) });
+ * // q = k = 0: every visible key gets the same weight.
+ * const q = buf("q", [0, 0, 0, 0, 0, 0, 0, 0]), k = buf("k", [0, 0, 0, 0, 0, 0, 0, 0]);
+ * const v = buf("v", [1, 2, 3, 4, 3, 2, 1, 0]);
+ * const z = { buffer: storageBuffer(gpu, "z", 8 * 4) }, lse = { buffer: storageBuffer(gpu, "lse", 2 * 4) };
+ * submitProgram(gpu, await createAttentionForward(gpu, shape, { q, k, v, z, lse }));
+ * const dz = buf("dz", [1, 1, 1, 1, 1, 1, 1, 1]);
+ * const [dq, dk, dv, d] = ["dq", "dk", "dv", "d"].map((label) => ({ buffer: storageBuffer(gpu, label, 8 * 4) }));
+ * submitProgram(gpu, await createAttentionBackward(gpu, shape, { q, k, v, z, lse, dz, dq, dk, dv, d }));
+ * // dv[j] = Σ_i P[i, j]·dz[i]: key 0 has weight 1 (from position 0) and 1/2 (from position 1), key 1 has 1/2.
+ * assert.deepEqual(await readF32(gpu, dv.buffer), new Float32Array([1.5, 1.5, 1.5, 1.5, 0.5, 0.5, 0.5, 0.5]));
+ * ```
  */
 export async function createAttentionBackward(
   gpu: Gpu,

@@ -40,7 +40,17 @@ export function checkpointFileName(step: number): string {
   return `step_${String(step).padStart(7, "0")}.safetensors`;
 }
 
-/** `<dir>/step_0001234.safetensors`. */
+/**
+ * `<dir>/step_0001234.safetensors`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkpointPath } from "chi";
+ *
+ * assert.equal(checkpointPath("runs/train-tiny/checkpoints", 500), "runs/train-tiny/checkpoints/step_0000500.safetensors");
+ * ```
+ */
 export function checkpointPath(dir: string, step: number): string {
   return `${dir.replace(/\/+$/, "")}/${checkpointFileName(step)}`;
 }
@@ -193,6 +203,19 @@ function extraMetadata(
 /**
  * Saves one parameter copy (`params.length === paramLayout(cfg).stride`, layout order) as a checkpoint,
  * atomically. Every value must be finite.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkpointPath, initParams, loadCheckpoint, saveCheckpoint, TINY_CONFIG } from "chi";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const params = initParams(TINY_CONFIG, 0);
+ * await saveCheckpoint(checkpointPath(dir, 100), TINY_CONFIG, params, { step: 100 });
+ * const loaded = await loadCheckpoint(checkpointPath(dir, 100));
+ * assert.deepEqual(loaded.params, params); // config and step travel in the file's metadata
+ * assert.equal(loaded.step, 100);
+ * ```
  */
 export async function saveCheckpoint(
   path: string,
@@ -365,6 +388,24 @@ function parseStep(path: string, metadata: Record<string, string>): number | nul
  * from `config.json` beside it, else from `expectCfg`; when both a found config and `expectCfg` exist they must
  * agree. Missing parameters, wrong shapes, non-float dtypes, non-finite values and unexpected parameter-like
  * tensors are errors naming the tensor.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkpointPath, initParams, loadCheckpoint, saveCheckpoint, TINY_CONFIG } from "chi";
+ *
+ * const dir = await Deno.makeTempDir();
+ * const params = initParams(TINY_CONFIG, 0);
+ * await saveCheckpoint(checkpointPath(dir, 100), TINY_CONFIG, params, { step: 100 });
+ * const loaded = await loadCheckpoint(checkpointPath(dir, 100), TINY_CONFIG); // the config must then agree
+ * assert.equal(loaded.configSource, "metadata");
+ * assert.deepEqual(loaded.config, TINY_CONFIG);
+ * // A PyTorch state dict carries no config: give it (or put a config.json beside the file).
+ * const pth = await loadCheckpoint("tests/fixtures/pth/plain.pth", {
+ *   n_layers: 2, n_heads: 2, d_model: 8, d_head: 4, n_ctx: 8, d_vocab: 16, normalization: "LN", positional: "shortformer",
+ * });
+ * assert.equal(pth.configSource, "argument");
+ * ```
  */
 export async function loadCheckpoint(path: string, expectCfg?: ModelConfig): Promise<LoadedCheckpoint> {
   const file = isPthPath(path) ? pthAsSafetensors(await readPth(path), path) : await readSafetensors(path);
@@ -447,6 +488,18 @@ export interface CheckpointEntry {
 /**
  * The checkpoints of a folder (`step_NNNNNNN` or `checkpoint_NNNNNNN`, each `.safetensors`, `.pth` or `.pt`),
  * sorted by step. Two files for one step are an error.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkpointPath, initParams, listCheckpoints, saveCheckpoint, TINY_CONFIG } from "chi";
+ *
+ * const dir = await Deno.makeTempDir();
+ * for (const step of [1000, 10]) {
+ *   await saveCheckpoint(checkpointPath(dir, step), TINY_CONFIG, initParams(TINY_CONFIG, step), { step });
+ * }
+ * assert.deepEqual((await listCheckpoints(dir)).map((c) => c.step), [10, 1000]); // sorted by step
+ * ```
  */
 export async function listCheckpoints(dir: string): Promise<CheckpointEntry[]> {
   const out: CheckpointEntry[] = [];

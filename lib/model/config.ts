@@ -62,6 +62,17 @@ const INTEGER_FIELDS = ["n_layers", "n_heads", "d_model", "d_head", "n_ctx", "d_
 /**
  * Validates an untrusted object (parsed JSON, CLI flags) into a ModelConfig. Missing fields take the
  * values of `defaults`. `source` names the file or flag set in error messages.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseModelConfig, TINY_CONFIG } from "chi";
+ *
+ * // Missing fields take the defaults' values; bad ones throw a ConfigError naming the field.
+ * const cfg = parseModelConfig({ n_layers: 1, n_ctx: 32 }, "my-config.json", TINY_CONFIG);
+ * assert.equal(cfg.n_layers, 1);
+ * assert.equal(cfg.d_model, TINY_CONFIG.d_model);
+ * ```
  */
 export function parseModelConfig(
   raw: unknown,
@@ -109,7 +120,18 @@ export function parseModelConfig(
   return cfg;
 }
 
-/** Checks the constraints between fields; throws ConfigError naming the field. */
+/**
+ * Checks the constraints between fields; throws ConfigError naming the field.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ConfigError, TINY_CONFIG, validateModelConfig } from "chi";
+ *
+ * validateModelConfig(TINY_CONFIG, "TINY_CONFIG"); // fine
+ * assert.throws(() => validateModelConfig({ ...TINY_CONFIG, d_head: 0 }, "flags"), ConfigError);
+ * ```
+ */
 export function validateModelConfig(cfg: ModelConfig, source = "model config"): void {
   for (const f of INTEGER_FIELDS) {
     if (!Number.isInteger(cfg[f]) || cfg[f] < 1) {

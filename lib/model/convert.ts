@@ -26,6 +26,21 @@ export interface Converted {
  * Loads `src` (config from its metadata, a config.json beside it, or `model`) and writes it as a chi checkpoint
  * into `outDir`. The step comes from the file (metadata or a `checkpoint_NNNNNNN` / `step_NNNNNNN` name), else
  * from `step`; neither is an error naming the file.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { convertCheckpoint, loadCheckpoint } from "chi";
+ *
+ * const model = {
+ *   n_layers: 2, n_heads: 2, d_model: 8, d_head: 4, n_ctx: 8, d_vocab: 16, normalization: "LN", positional: "shortformer",
+ * } as const;
+ * const out = await Deno.makeTempDir();
+ * const { to } = await convertCheckpoint("tests/fixtures/pth/plain.pth", out, model, 100);
+ * const converted = await loadCheckpoint(to); // self-describing now: no config argument needed
+ * assert.equal(converted.step, 100);
+ * assert.deepEqual(converted.config, model);
+ * ```
  */
 export async function convertCheckpoint(
   src: string,

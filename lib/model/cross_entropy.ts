@@ -32,6 +32,15 @@ function workgroupSize(gpu: Gpu): number {
 
 /**
  * Throws a RangeError naming `source`, the position and the id of the first token id outside [0, dVocab).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkTokens } from "chi";
+ *
+ * checkTokens(new Int32Array([0, 5, 511]), 512, "batch 0"); // fine
+ * assert.throws(() => checkTokens(new Int32Array([3, 600]), 512, "batch 1"), RangeError); // names position and id
+ * ```
  */
 export function checkTokens(tokens: Int32Array, dVocab: number, source: string): void {
   requireInt(`${source}: d_vocab`, dVocab, 1);
@@ -70,6 +79,24 @@ export interface CrossEntropySpec {
 /**
  * Prepares the fused cross-entropy over `logits` (read, and written in "backward" mode), `tokens` (int32) and
  * `losses` (written, f32). One dispatch.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createCrossEntropy, getGpu, readF32, storageBuffer, storageFrom, submitProgram } from "chi";
+ *
+ * const gpu = await getGpu();
+ * // One sequence of T = 3 positions over a vocabulary of 4; all logits 0, so every prediction costs ln 4.
+ * const logits = storageFrom(gpu, "logits", new Float32Array(3 * 4));
+ * const tokens = storageFrom(gpu, "tokens", new Int32Array([1, 2, 3]));
+ * const losses = storageBuffer(gpu, "losses", 3 * 4);
+ * const shape = { copies: 1, batch: 1, seqLen: 3 };
+ * const ce = await createCrossEntropy(gpu, { ...shape, vocab: 4, mode: "forward", tokensCopyStride: 0 }, logits, tokens, losses);
+ * submitProgram(gpu, ce);
+ * const l = await readF32(gpu, losses);
+ * assert.ok(Math.abs(l[0] - Math.log(4)) < 1e-6 && Math.abs(l[1] - Math.log(4)) < 1e-6);
+ * assert.equal(l[2], 0); // the last position has no target
+ * ```
  */
 export async function createCrossEntropy(
   gpu: Gpu,
@@ -134,6 +161,24 @@ export interface MeanLossSpec {
 /**
  * Prepares lossOut[outOffset + c] = Σ_{b, t<T−1} losses[lossOffset + (c·B + b)·T + t] / (B·(T−1)) for every
  * copy c: one workgroup per copy, deterministic. One dispatch.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createCrossEntropy, createMeanLoss, getGpu, readF32, storageBuffer, storageFrom, submitProgram } from "chi";
+ *
+ * const gpu = await getGpu();
+ * // One sequence of T = 3 positions over a vocabulary of 4; all logits 0, so every prediction costs ln 4.
+ * const logits = storageFrom(gpu, "logits", new Float32Array(3 * 4));
+ * const tokens = storageFrom(gpu, "tokens", new Int32Array([1, 2, 3]));
+ * const losses = storageBuffer(gpu, "losses", 3 * 4);
+ * const shape = { copies: 1, batch: 1, seqLen: 3 };
+ * const ce = await createCrossEntropy(gpu, { ...shape, vocab: 4, mode: "forward", tokensCopyStride: 0 }, logits, tokens, losses);
+ * const mean = storageBuffer(gpu, "mean", 4);
+ * submitProgram(gpu, [...ce, ...(await createMeanLoss(gpu, shape, losses, mean))]);
+ * const [m] = await readF32(gpu, mean); // over the B·(T−1) = 2 predictions
+ * assert.ok(Math.abs(m - Math.log(4)) < 1e-6);
+ * ```
  */
 export async function createMeanLoss(
   gpu: Gpu,

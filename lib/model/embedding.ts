@@ -133,6 +133,25 @@ export function embeddingSpecFor(
 /**
  * Prepares x = embedding of `tokens` (int32) from `params` (one dispatch; x overwritten). Token ids outside
  * [0, dVocab) give NaN rows: validate batches on the host (`checkTokens`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createEmbedding, getGpu, initParams, paramLayout, readF32, storageBuffer, storageFrom, submitProgram, tensor, TINY_CONFIG } from "chi";
+ * import { embeddingSpecFor } from "chi/lib/model/embedding.ts";
+ *
+ * const gpu = await getGpu();
+ * const layout = paramLayout(TINY_CONFIG);
+ * const spec = embeddingSpecFor(layout, { copies: 1, batch: 1, seqLen: 2, tokensCopyStride: 0 });
+ * const D = TINY_CONFIG.d_model;
+ * const init = initParams(TINY_CONFIG, 0);
+ * const params = storageFrom(gpu, "params", init);
+ * const tokens = storageFrom(gpu, "tokens", new Int32Array([5, 9]));
+ * const x = storageBuffer(gpu, "x", 2 * D * 4);
+ * submitProgram(gpu, await createEmbedding(gpu, spec, params, tokens, x));
+ * const we = tensor(layout, "embed.W_E").offset;
+ * assert.deepEqual((await readF32(gpu, x)).subarray(D), init.subarray(we + 9 * D, we + 10 * D)); // row 1 = W_E[9]
+ * ```
  */
 export async function createEmbedding(
   gpu: Gpu,
@@ -216,6 +235,25 @@ export interface EmbeddingBackward {
 /**
  * Prepares dW_E += scatter of dx by token (one dispatch; grads accumulated, so clear them first if needed).
  * Call setTokens before the first replay and whenever the batch changes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createEmbeddingBackward, getGpu, paramLayout, readF32, storageBuffer, storageFrom, submitProgram, tensor, TINY_CONFIG } from "chi";
+ * import { embeddingSpecFor } from "chi/lib/model/embedding.ts";
+ *
+ * const gpu = await getGpu();
+ * const layout = paramLayout(TINY_CONFIG);
+ * const spec = embeddingSpecFor(layout, { copies: 1, batch: 1, seqLen: 2, tokensCopyStride: 0 });
+ * const D = TINY_CONFIG.d_model;
+ * const dx = storageFrom(gpu, "dx", new Float32Array(2 * D).fill(1));
+ * const grads = storageBuffer(gpu, "grads", layout.stride * 4);
+ * const backward = await createEmbeddingBackward(gpu, spec, dx, grads);
+ * backward.setTokens(new Int32Array([3, 3])); // both rows are token 3
+ * submitProgram(gpu, backward.dispatches);
+ * const we = tensor(layout, "embed.W_E").offset;
+ * assert.equal((await readF32(gpu, grads))[we + 3 * D], 2); // dW_E[3] gathers both rows
+ * ```
  */
 export async function createEmbeddingBackward(
   gpu: Gpu,

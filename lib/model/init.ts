@@ -6,7 +6,19 @@ import { Rng } from "../util/random.ts";
 import type { ModelConfig } from "./config.ts";
 import { paramLayout } from "./params.ts";
 
-/** Fresh parameters in the layout of params.ts, deterministic from `seed`. */
+/**
+ * Fresh parameters in the layout of params.ts, deterministic from `seed`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { initParams, paramLayout, TINY_CONFIG } from "chi";
+ *
+ * const params = initParams(TINY_CONFIG, 42);
+ * assert.equal(params.length, paramLayout(TINY_CONFIG).stride);
+ * assert.deepEqual(initParams(TINY_CONFIG, 42), params); // the same seed, the same parameters
+ * ```
+ */
 export function initParams(cfg: ModelConfig, seed: number): Float32Array {
   const layout = paramLayout(cfg);
   const out = new Float32Array(layout.stride);

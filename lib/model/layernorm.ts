@@ -253,6 +253,25 @@ export function layerNormSpecFor(
 /**
  * Prepares the forward (one dispatch): y (and y2 when given: y + W_pos[t], needs spec.posOffset) and the
  * stats (μ, rstd) the backward needs; all outputs overwritten.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createLayerNorm, getGpu, initParams, paramLayout, readF32, storageBuffer, storageFrom, submitProgram, TINY_CONFIG } from "chi";
+ * import { layerNormSpecFor } from "chi/lib/model/layernorm.ts";
+ *
+ * const gpu = await getGpu();
+ * const layout = paramLayout(TINY_CONFIG);
+ * const spec = layerNormSpecFor(layout, "blocks.0.ln1", { copies: 1, batch: 1, seqLen: 2 });
+ * const D = TINY_CONFIG.d_model, R = 2; // rows
+ * const x = storageFrom(gpu, "x", Float32Array.from({ length: R * D }, (_, i) => Math.sin(i)));
+ * const params = storageFrom(gpu, "params", initParams(TINY_CONFIG, 0)); // w = 1, b = 0
+ * const y = storageBuffer(gpu, "y", R * D * 4), stats = storageBuffer(gpu, "stats", R * 2 * 4);
+ * submitProgram(gpu, await createLayerNorm(gpu, spec, x, params, y, stats));
+ * const row = (await readF32(gpu, y)).subarray(0, D);
+ * assert.ok(Math.abs(row.reduce((s, v) => s + v, 0) / D) < 1e-5); // mean 0
+ * assert.ok(Math.abs(row.reduce((s, v) => s + v * v, 0) / D - 1) < 1e-3); // variance 1
+ * ```
  */
 export async function createLayerNorm(
   gpu: Gpu,
@@ -298,6 +317,43 @@ export async function createLayerNorm(
 /**
  * Prepares the backward: dx += input gradient, grads[w] += dw and grads[b] += db through a deterministic
  * two-pass column sum (two dispatches on CPU adapters, three otherwise: see columnBlocking). dy2, when given, is the gradient w.r.t. the second output y2.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   createLayerNorm,
+ *   createLayerNormBackward,
+ *   getGpu,
+ *   initParams,
+ *   paramLayout,
+ *   readF32,
+ *   storageBuffer,
+ *   storageFrom,
+ *   submitProgram,
+ *   tensor,
+ *   TINY_CONFIG,
+ * } from "chi";
+ * import { layerNormSpecFor } from "chi/lib/model/layernorm.ts";
+ *
+ * const gpu = await getGpu();
+ * const layout = paramLayout(TINY_CONFIG);
+ * const spec = layerNormSpecFor(layout, "blocks.0.ln1", { copies: 1, batch: 1, seqLen: 2 });
+ * const D = TINY_CONFIG.d_model, R = 2; // rows
+ * const x = storageFrom(gpu, "x", Float32Array.from({ length: R * D }, (_, i) => Math.sin(i)));
+ * const params = storageFrom(gpu, "params", initParams(TINY_CONFIG, 0)); // w = 1, b = 0
+ * const y = storageBuffer(gpu, "y", R * D * 4), stats = storageBuffer(gpu, "stats", R * 2 * 4);
+ * const dy = storageFrom(gpu, "dy", new Float32Array(R * D).fill(1));
+ * const dx = storageBuffer(gpu, "dx", R * D * 4), grads = storageBuffer(gpu, "grads", layout.stride * 4);
+ * submitProgram(gpu, [
+ *   ...(await createLayerNorm(gpu, spec, x, params, y, stats)),
+ *   ...(await createLayerNormBackward(gpu, spec, dy, x, stats, params, dx, grads)),
+ * ]);
+ * // db = Σ_rows dy = 2 in every column; dx = 0 for a constant dy (LayerNorm removes the mean).
+ * const g = await readF32(gpu, grads);
+ * assert.equal(g[tensor(layout, "blocks.0.ln1.b").offset], 2);
+ * assert.ok((await readF32(gpu, dx)).every((v) => Math.abs(v) < 1e-5));
+ * ```
  */
 export async function createLayerNormBackward(
   gpu: Gpu,

@@ -66,6 +66,19 @@ function foldPairs(total: number, maxDim: number): { gridY: number; gridZ: numbe
 /**
  * Prepares C[z] = alpha·op(A[z])·op(B[z]) (+ bias[z]) (+ C[z]) for every batch index z (one dispatch). `a` and `b`
  * may be the same buffer; `c` must differ from both (and from `bias`). Throws MatmulSpecError naming the field.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createMatmul, getGpu, readF32, storageBuffer, storageFrom, submitProgram } from "chi";
+ *
+ * const gpu = await getGpu();
+ * const a = storageFrom(gpu, "a", new Float32Array([1, 2, 3, 4, 5, 6])); // 2×3
+ * const b = storageFrom(gpu, "b", new Float32Array([1, 0, 0, 1, 1, 1])); // 3×2
+ * const c = storageBuffer(gpu, "c", 4 * 4);
+ * submitProgram(gpu, await createMatmul(gpu, { M: 2, N: 2, K: 3, a: {}, b: {}, c: {} }, a, b, c));
+ * assert.deepEqual(await readF32(gpu, c), new Float32Array([4, 5, 10, 11]));
+ * ```
  */
 export async function createMatmul(
   gpu: Gpu,
@@ -334,6 +347,18 @@ const COLSUM_WG = 64;
  * Prepares dst[z][n] (+)= alpha·Σ_m src[z][m, n]. Up to COLSUM_ROWS rows: one dispatch straight into dst. More:
  * pass 1 sums chunks of COLSUM_ROWS rows into a scratch buffer owned by the op, pass 2 sums the chunks into dst
  * (deterministic, and M = 65536 gives 256 chunks × N/64 workgroups of parallel work instead of N/64).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createColSum, getGpu, readF32, storageBuffer, storageFrom, submitProgram } from "chi";
+ *
+ * const gpu = await getGpu();
+ * const src = storageFrom(gpu, "src", new Float32Array([1, 2, 3, 4, 5, 6])); // 2×3
+ * const dst = storageBuffer(gpu, "dst", 3 * 4);
+ * submitProgram(gpu, await createColSum(gpu, { M: 2, N: 3, src: {}, dst: {} }, src, dst));
+ * assert.deepEqual(await readF32(gpu, dst), new Float32Array([5, 7, 9]));
+ * ```
  */
 export async function createColSum(
   gpu: Gpu,

@@ -20,8 +20,8 @@
  * M·N with large K (weight gradients), where few tiles would leave cores idle, and it is the fast lane layout
  * when B is stored N×K (transB): lanes along n would each stream different rows of B.
  */
-import type { CpuTile, NormalizedMatmul } from "./matmul_spec.ts";
-import { MatmulSpecError } from "./matmul_spec.ts";
+import type { CpuTile, MatmulSpec, NormalizedMatmul } from "./matmul_spec.ts";
+import { MatmulSpecError, normalizeMatmul } from "./matmul_spec.ts";
 
 const COMP = ["x", "y", "z", "w"] as const;
 
@@ -409,4 +409,28 @@ export function cpuMatmulSource(s: NormalizedMatmul, plan: CpuPlan): string {
   if (plan.hasBias) L.push("  let biasBase = p.biasOff + z0 * p.biasS0 + z1 * p.biasS1;");
   L.push(...emitStore(s, plan, "  "), "}", "");
   return L.join("\n");
+}
+
+/**
+ * The WGSL the "cpu" family generates for one matmul spec, without a device: what `createMatmul` compiles for
+ * `spec` on an adapter with `cores` CPU threads and `maxDim` workgroups per dimension (WebGPU's default limit).
+ * For reading the generated code; `deno task matmul-wgsl` writes it for every matmul of a model's step.
+ *
+ * @example
+ * ```ts
+ * const wgsl = cpuMatmulWgsl({ M: 64, N: 64, K: 64, a: {}, b: {}, c: {}, label: "x·W" });
+ * if (!wgsl.includes("@compute")) throw new Error("expected a compute shader");
+ * ```
+ */
+export function cpuMatmulWgsl(spec: MatmulSpec, cores = 2, maxDim = 65535): string {
+  const s = normalizeMatmul(spec);
+  const vec = vectorization(s);
+  const plan = planCpu(
+    s,
+    chooseCpuTile(s, vec, spec.cpuTile ?? {}, cores),
+    vec,
+    spec.bias !== undefined,
+    maxDim,
+  );
+  return cpuMatmulSource(s, plan);
 }

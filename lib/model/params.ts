@@ -60,7 +60,20 @@ export function tensorShapes(cfg: ModelConfig): Array<[string, number[]]> {
   return out;
 }
 
-/** Builds the layout of a config. */
+/**
+ * Builds the layout of a config.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { paramLayout, TINY_CONFIG } from "chi";
+ *
+ * const layout = paramLayout(TINY_CONFIG);
+ * assert.equal(layout.tensors[0].name, "embed.W_E");
+ * assert.deepEqual(layout.byName.get("blocks.1.attn.W_Q")?.shape, [4, 64, 16]); // [n_heads, d_model, d_head]
+ * assert.equal(layout.stride % 4, 0); // one parameter copy, padded
+ * ```
+ */
 export function paramLayout(cfg: ModelConfig): ParamLayout {
   const tensors: TensorView[] = [];
   let offset = 0;
@@ -74,7 +87,20 @@ export function paramLayout(cfg: ModelConfig): ParamLayout {
   return { config: cfg, tensors, byName: new Map(tensors.map((t) => [t.name, t])), stride: offset, count };
 }
 
-/** The tensor view called `name`; throws naming the tensor and the config if it does not exist. */
+/**
+ * The tensor view called `name`; throws naming the tensor and the config if it does not exist.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { initParams, paramLayout, tensor, TINY_CONFIG } from "chi";
+ *
+ * const layout = paramLayout(TINY_CONFIG);
+ * const w = tensor(layout, "blocks.0.ln1.w");
+ * const params = initParams(TINY_CONFIG, 0);
+ * assert.equal(params[w.offset], 1); // LayerNorm weights start at 1
+ * ```
+ */
 export function tensor(layout: ParamLayout, name: string): TensorView {
   const t = layout.byName.get(name);
   if (!t) {
@@ -85,7 +111,17 @@ export function tensor(layout: ParamLayout, name: string): TensorView {
   return t;
 }
 
-/** The name of head h of layer l as the paper writes it: "l:h". */
+/**
+ * The name of head h of layer l as the paper writes it: "l:h".
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { headName } from "chi";
+ *
+ * assert.equal(headName(1, 3), "1:3"); // layer 1, head 3: the label of tables and reports
+ * ```
+ */
 export function headName(layer: number, head: number): string {
   return `${layer}:${head}`;
 }
@@ -93,6 +129,17 @@ export function headName(layer: number, head: number): string {
 /**
  * The slices of one attention head (layer l, head h): slice [h] of W_Q, W_K, W_V, W_O, b_Q, b_K, b_V.
  * b_O, the layer norms and the embeddings belong to no head.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { headSlices, paramLayout, TINY_CONFIG } from "chi";
+ *
+ * // Head 0:2's W_Q, W_K, W_V, their biases and its rows of W_O, as ranges of one parameter copy.
+ * const slices = headSlices(paramLayout(TINY_CONFIG), 0, 2);
+ * const size = slices.reduce((n, s) => n + s.length, 0);
+ * assert.equal(size, 4 * 64 * 16 + 3 * 16); // 4 matrices of d_model × d_head, 3 biases of d_head
+ * ```
  */
 export function headSlices(layout: ParamLayout, layer: number, head: number): Slice[] {
   const { n_heads: H, n_layers: L, d_model: D, d_head: E } = layout.config;

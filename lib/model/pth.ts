@@ -469,7 +469,19 @@ function findStateDict(file: string, root: unknown): { key: string | null; dict:
   );
 }
 
-/** Parses the bytes of a `torch.save` file into its state dict. `file` names it in errors. */
+/**
+ * Parses the bytes of a `torch.save` file into its state dict. `file` names it in errors.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parsePth } from "chi";
+ *
+ * const bytes = await Deno.readFile("tests/fixtures/pth/plain.pth"); // torch.save(model.state_dict(), …)
+ * const dict = parsePth(bytes, "plain.pth");
+ * assert.deepEqual(dict.tensors.find((t) => t.name === "embed.W_E")?.shape, [16, 8]);
+ * ```
+ */
 export function parsePth(bytes: Uint8Array, file: string): PthStateDict {
   if (!(bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04)) {
     throw new PthError(
@@ -562,7 +574,19 @@ export function parsePth(bytes: Uint8Array, file: string): PthStateDict {
   return { key, tensors };
 }
 
-/** Reads a `torch.save` file's state dict; a missing or unreadable file is a PthError naming it. */
+/**
+ * Reads a `torch.save` file's state dict; a missing or unreadable file is a PthError naming it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readPth } from "chi";
+ *
+ * const dict = await readPth("tests/fixtures/pth/plain.pth");
+ * assert.equal(dict.key, null); // a bare state dict, not nested under "model" or "state_dict"
+ * assert.ok(dict.tensors.every((t) => t.dtype === "F32"));
+ * ```
+ */
 export async function readPth(path: string): Promise<PthStateDict> {
   let bytes: Uint8Array;
   try {

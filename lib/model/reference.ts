@@ -79,6 +79,19 @@ interface BlockCache {
 /**
  * Forward (and, with `withGrads`, backward) pass of the attention-only transformer in float64.
  * Throws naming the position if a token id is out of range.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { initParams, referenceForwardBackward, TINY_CONFIG } from "chi";
+ *
+ * const cfg = { ...TINY_CONFIG, n_layers: 1 };
+ * const params = Float64Array.from(initParams(cfg, 0));
+ * const tokens = Int32Array.from({ length: 2 * 8 }, (_, i) => (7 * i) % cfg.d_vocab); // B = 2, T = 8
+ * const { loss, grads } = referenceForwardBackward(cfg, params, tokens, 2, 8, true);
+ * assert.ok(Math.abs(loss - Math.log(cfg.d_vocab)) < 0.5); // near ln V at initialization
+ * assert.equal(grads!.length, params.length);
+ * ```
  */
 export function referenceForwardBackward(
   cfg: ModelConfig,

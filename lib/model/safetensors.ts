@@ -408,7 +408,19 @@ function parseEntry(path: string, name: string, raw: unknown, dataLen: number): 
   return { name, dtype, shape: shape as number[], begin, end };
 }
 
-/** Reads and validates a safetensors file; a missing or unreadable file is an error naming it. */
+/**
+ * Reads and validates a safetensors file; a missing or unreadable file is an error naming it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readSafetensors } from "chi";
+ *
+ * const file = await readSafetensors("tests/fixtures/pth/plain.expected.safetensors");
+ * assert.deepEqual(file.entry("embed.W_E").shape, [16, 8]);
+ * assert.ok(file.names().includes("blocks.0.attn.W_Q"));
+ * ```
+ */
 export async function readSafetensors(path: string): Promise<SafetensorsFile> {
   let bytes: Uint8Array;
   try {
@@ -515,7 +527,21 @@ export function encodeSafetensors(
   return out;
 }
 
-/** Writes tensors and metadata to `path` as safetensors, atomically (temp file, then rename). */
+/**
+ * Writes tensors and metadata to `path` as safetensors, atomically (temp file, then rename).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readSafetensors, writeSafetensors } from "chi";
+ *
+ * const path = `${await Deno.makeTempDir()}/t.safetensors`;
+ * await writeSafetensors(path, { w: { shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) } }, { note: "example" });
+ * const file = await readSafetensors(path);
+ * assert.deepEqual(file.float32("w"), new Float32Array([1, 2, 3, 4]));
+ * assert.equal(file.metadata.note, "example");
+ * ```
+ */
 export async function writeSafetensors(
   path: string,
   tensors: ReadonlyArray<readonly [string, TensorToWrite]> | Readonly<Record<string, TensorToWrite>>,

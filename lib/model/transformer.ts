@@ -3,7 +3,7 @@
  * programs (lists of dispatches, clears and copies built once, replayed every step), batched over C copies of
  * the parameters (SGLD chains; C = 1 for training).
  *
- * The model (TransformerLens HookedTransformer, attn_only; see ../shared/notes/paper-model-and-sampler.md):
+ * The model (TransformerLens HookedTransformer, attn_only, as in the paper; configs in docs/paper.md):
  *   x₀ = W_E[tok] (+ W_pos[t] for "standard" positions)
  *   per layer l: h = LN1(x_l) (or x_l without LN); qk_in = h + W_pos[t] ("shortformer") or h
  *                q, k = qk_in·W_{Q,K}[h] + b_{Q,K}[h];  v = h·W_V[h] + b_V[h]
@@ -110,7 +110,29 @@ export class TransformerError extends Error {
 
 const F32 = 4;
 
-/** Builds the GPU programs of `cfg` for `shape` (the passes, in network order, are in transformer_passes.ts). */
+/**
+ * Builds the GPU programs of `cfg` for `shape` (the passes, in network order, are in transformer_passes.ts).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { createTransformer, getGpu, initParams, readF32, referenceForwardBackward, submitProgram, TINY_CONFIG, upload } from "chi";
+ *
+ * const gpu = await getGpu();
+ * const shape = { copies: 1, batch: 2, seqLen: 8, sharedTokens: false };
+ * // Forward only here; with gradients (the default), run model.forwardBackward instead of model.forward.
+ * const model = await createTransformer(gpu, TINY_CONFIG, shape, { withGrads: false });
+ * const params = initParams(TINY_CONFIG, 0);
+ * const tokens = Int32Array.from({ length: 2 * 8 }, (_, i) => (7 * i) % 512);
+ * upload(gpu, model.params, params);
+ * model.setTokens(tokens);
+ * submitProgram(gpu, [...model.forward, ...model.meanLoss(0)]);
+ * const [loss] = await readF32(gpu, model.meanLosses);
+ * const reference = referenceForwardBackward(TINY_CONFIG, Float64Array.from(params), tokens, 2, 8, false);
+ * assert.ok(Math.abs(loss - reference.loss) < 1e-4); // float32 on the GPU, float64 on the host
+ * model.destroy();
+ * ```
+ */
 export async function createTransformer(
   gpu: Gpu,
   cfg: ModelConfig,

@@ -40,7 +40,24 @@ export interface BuiltReport {
   pca?: TrajectoryPca;
 }
 
-/** Builds the report page for `results`. */
+/**
+ * Builds the report page for `results`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { buildReport, loadResults } from "chi";
+ * import { DEFAULT_SHAPE, syntheticTables, writeSyntheticResults } from "chi/lib/analysis/synthetic_results.ts";
+ *
+ * // A results folder of generated tables (what `deno task report --demo` uses), 3 checkpoints.
+ * const dir = await Deno.makeTempDir();
+ * await writeSyntheticResults(dir, syntheticTables({ ...DEFAULT_SHAPE, steps: [100, 200, 400] }));
+ * const report = await buildReport(await loadResults(dir), { runName: "example" });
+ * assert.ok(report.sections.some((s) => s.id === "susceptibility"));
+ * assert.ok(report.html.startsWith("<!DOCTYPE html>"));
+ * await Deno.writeTextFile(`${dir}/index.html`, report.html); // one self-contained file
+ * ```
+ */
 export async function buildReport(results: Results, opts: ReportOptions = {}): Promise<BuiltReport> {
   const charts = new ChartSet(opts.restyle);
   const sections: ReportSection[] = [];

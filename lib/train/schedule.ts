@@ -54,6 +54,15 @@ function checkCount(name: string, v: number): void {
  * [0, totalSteps] (each rounded down to an integer, as numpy's `int(np.logspace(...))` does), plus 0 and
  * totalSteps: sorted ascending, unique integers. Fewer than logCount + linearCount steps come back when
  * rounding makes points coincide (the early log-spaced ones always do).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkpointSchedule } from "chi";
+ *
+ * // 5 log-spaced and 3 linear-spaced steps over 1000 updates, plus 0 and 1000 (coinciding points merge).
+ * assert.deepEqual(checkpointSchedule(1000, { logCount: 5, linearCount: 3 }), [0, 1, 5, 31, 177, 500, 1000]);
+ * ```
  */
 export function checkpointSchedule(totalSteps: number, opts: CheckpointScheduleOptions = {}): number[] {
   if (!Number.isSafeInteger(totalSteps) || totalSteps < 1) {
@@ -89,6 +98,16 @@ export interface LearningRateOptions {
  * Learning rate of update `step` (0-based: the update that turns the weights of step s into those of step
  * s + 1): linear warmup lr·(step + 1)/warmup over the first `warmup` updates, then constant lr (the paper
  * trains with no schedule after warmup).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { learningRate } from "chi";
+ *
+ * const opts = { lr: 1e-3, warmup: 10 };
+ * assert.equal(learningRate(4, opts), 5e-4); // linear warmup over the first 10 updates
+ * assert.equal(learningRate(50, opts), 1e-3); // then constant
+ * ```
  */
 export function learningRate(step: number, opts: LearningRateOptions): number {
   const { lr, warmup } = opts;

@@ -126,6 +126,22 @@ function optionsKey(o: TrainOptions): string {
 /**
  * Trains `cfg` for `opts.steps` updates on `batches(step)` (tokens [batch, seqLen], deterministic in the step
  * so a resumed run sees the same data), writing checkpoints and the training state under `outDir`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { getGpu, listCheckpoints, train, TRAIN_DEFAULTS, TINY_CONFIG } from "chi";
+ *
+ * const gpu = await getGpu();
+ * const cfg = { ...TINY_CONFIG, n_layers: 1, n_heads: 2, d_model: 16, d_head: 8, n_ctx: 8, d_vocab: 32 };
+ * const out = await Deno.makeTempDir();
+ * // Batch of step s: a pure function of s, so that a resumed run sees the same data.
+ * const batches = (s: number) => Int32Array.from({ length: 2 * 8 }, (_, i) => (3 * i + s) % 32);
+ * const opts = { ...TRAIN_DEFAULTS, steps: 4, batch: 2, seqLen: 8, logCheckpoints: 1, linearCheckpoints: 0 };
+ * const result = await train(gpu, cfg, batches, opts, out);
+ * assert.equal(result.losses.length, 4);
+ * assert.deepEqual((await listCheckpoints(`${out}/checkpoints`)).map((c) => c.step), result.checkpoints);
+ * ```
  */
 export async function train(
   gpu: Gpu,

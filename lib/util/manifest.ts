@@ -225,7 +225,19 @@ export async function hashInput(name: string, path: string): Promise<InputRecord
   }
 }
 
-/** Builds a run manifest. */
+/**
+ * Builds a run manifest.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { buildManifest } from "chi";
+ *
+ * const manifest = await buildManifest({ config: { steps: 10 }, seeds: { sgld: 1 } });
+ * assert.equal(manifest.seeds.sgld, 1);
+ * console.log(manifest.runtime.deno, manifest.code?.sha256); // what ran, and the fingerprint of lib/ and kernels/
+ * ```
+ */
 export async function buildManifest(opts: BuildManifestOptions = {}): Promise<Manifest> {
   const root = opts.root ?? defaultRoot();
   const inputs: Record<string, InputRecord> = {};
@@ -259,7 +271,19 @@ export async function buildManifest(opts: BuildManifestOptions = {}): Promise<Ma
   };
 }
 
-/** Writes a manifest as pretty JSON, atomically. */
+/**
+ * Writes a manifest as pretty JSON, atomically.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { buildManifest, writeManifest } from "chi";
+ *
+ * const path = `${await Deno.makeTempDir()}/manifest.json`;
+ * await writeManifest(path, await buildManifest({ seeds: { sgld: 1 } }));
+ * assert.equal(JSON.parse(await Deno.readTextFile(path)).seeds.sgld, 1);
+ * ```
+ */
 export async function writeManifest(path: string, manifest: Manifest): Promise<void> {
   await writeJsonAtomic(path, manifest);
 }

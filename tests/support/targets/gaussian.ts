@@ -1,5 +1,5 @@
 /**
- * Closed forms for SGLD on a quadratic loss (lib/estimate/targets/quadratic.ts), where the localized posterior
+ * Closed forms for SGLD on a quadratic loss (quadratic.ts), where the localized posterior
  * is Gaussian and the sampler's own stationary law is known exactly.
  *
  * Let L(w) = ½wᵀAw − bᵀw + c with minimum w* = A⁻¹b, and a restriction S (the coordinates that move; the others

@@ -1,13 +1,13 @@
 /**
  * Philox on the device outside the SGLD step: raw blocks for known-answer checks, and a fill of the exact normals
- * the SGLD kernel draws (element i at `step` on `stream`), for tests that regenerate them on the host and for
- * the throughput benchmark. The Philox functions themselves live in kernels/philox.wgsl.
+ * the SGLD kernel draws (element i at `step` on `stream`), for tests that regenerate them on the host. The
+ * Philox functions themselves live in kernels/philox.wgsl.
  */
-import type { Gpu } from "../gpu/device.ts";
-import { params, readU32, storageBuffer, storageFrom, uniformFrom } from "../gpu/buffers.ts";
-import { type Dispatch, prepare, submitDispatches } from "../gpu/dispatch.ts";
-import { kernelFromSource, readWgsl } from "../gpu/kernel.ts";
-import { seedKey } from "../util/philox.ts";
+import type { Gpu } from "../../lib/gpu/device.ts";
+import { params, readU32, storageBuffer, storageFrom, uniformFrom } from "../../lib/gpu/buffers.ts";
+import { type Dispatch, prepare, submitDispatches } from "../../lib/gpu/dispatch.ts";
+import { kernelFromSource, readWgsl } from "../../lib/gpu/kernel.ts";
+import { seedKey } from "../../lib/util/philox.ts";
 
 const RAW_SOURCE = `
 // Philox4x32-10 blocks of arbitrary (counter, key) pairs.

@@ -1,14 +1,14 @@
 /**
  * Known-answer SGLD target: the normal-crossing singular model f(x) = x·Π wᵢ^{pᵢ} with MSE on a fixed dataset
- * (kernels/target_normal_crossing.wgsl), devinterp's accuracy test: x ~ N(0, 2²), y = 0.25·N(0, 1), n = 1000,
+ * (normal_crossing.wgsl beside this file), devinterp's accuracy test: x ~ N(0, 2²), y = 0.25·N(0, 1), n = 1000,
  * full batch, w* = 0. Its learning coefficient is λ = 1/(2·max pᵢ) (p = [1,1] → 0.5, [2,2] → 0.25).
  */
-import type { Gpu } from "../../gpu/device.ts";
-import { params, storageBuffer, uniformFrom } from "../../gpu/buffers.ts";
-import { encodeDispatches, prepare } from "../../gpu/dispatch.ts";
-import { loadKernel } from "../../gpu/kernel.ts";
-import { PhiloxStream } from "../../util/philox.ts";
-import type { SamplingTarget } from "../sampler.ts";
+import type { Gpu } from "../../../lib/gpu/device.ts";
+import { params, storageBuffer, uniformFrom } from "../../../lib/gpu/buffers.ts";
+import { encodeDispatches, prepare } from "../../../lib/gpu/dispatch.ts";
+import { PhiloxStream } from "../../../lib/util/philox.ts";
+import type { SamplingTarget } from "../../../lib/estimate/sampler.ts";
+import { loadTargetKernel } from "./kernel.ts";
 
 /** Sufficient statistics of a 1-D regression dataset: means of x², x·y, y². */
 export interface CrossingData {
@@ -73,7 +73,7 @@ export async function createCrossingTarget(
   const data = spec.data ?? crossingData();
   const stride = k <= 4 ? 4 : 8;
   const pw = [...powers, ...new Array(8 - k).fill(0)];
-  const kernel = await loadKernel(gpu, "target_normal_crossing", { consts: { WG } });
+  const kernel = await loadTargetKernel(gpu, "normal_crossing", { consts: { WG } });
   const prm = uniformFrom(
     gpu,
     "crossing.prm",

@@ -1,18 +1,18 @@
 /**
  * Known-answer SGLD target: quadratic losses q_f(w) = ½wᵀA_f w − b_fᵀw + c_f over d parameters
- * (kernels/target_quadratic.wgsl). A linear regression's minibatch MSE is exactly such a form
+ * (quadratic.wgsl beside this file). A linear regression's minibatch MSE is exactly such a form
  * (linearRegressionForms), so its localized posterior is Gaussian and every estimator has a closed form
- * (lib/estimate/targets/gaussian.ts).
+ * (gaussian.ts).
  *
  * The sampling loss of step s is form batchOf(s) (the step's "minibatch"); extra form sets evaluated at draws
  * (L^δh, per-token losses) come from createFormsEval on the same parameter copies.
  */
-import type { Gpu } from "../../gpu/device.ts";
-import { storageBuffer, storageFrom, uniformFrom } from "../../gpu/buffers.ts";
-import { type Dispatch, encodeDispatches, prepare } from "../../gpu/dispatch.ts";
-import { loadKernel } from "../../gpu/kernel.ts";
-import { uniformStruct } from "../../gpu/uniform.ts";
-import type { DrawObservable, SamplingTarget } from "../sampler.ts";
+import type { Gpu } from "../../../lib/gpu/device.ts";
+import { storageBuffer, storageFrom, uniformFrom } from "../../../lib/gpu/buffers.ts";
+import { type Dispatch, encodeDispatches, prepare } from "../../../lib/gpu/dispatch.ts";
+import { uniformStruct } from "../../../lib/gpu/uniform.ts";
+import type { DrawObservable, SamplingTarget } from "../../../lib/estimate/sampler.ts";
+import { loadTargetKernel } from "./kernel.ts";
 
 /** F quadratic forms over d parameters: A [F, d, d] (symmetric), b [F, d], c [F]. */
 export interface QuadraticForms {
@@ -150,7 +150,7 @@ export async function createQuadraticTarget(gpu: Gpu, spec: QuadraticTargetSpec)
     throw new RangeError(`stride must be a multiple of 4 and ≥ d = ${forms.d}, got ${stride}`);
   }
   const batchOf = spec.batchOf ?? ((s: number) => s % forms.count);
-  const kernel = await loadKernel(gpu, "target_quadratic", { entry: "loss_grad", consts: { WG } });
+  const kernel = await loadTargetKernel(gpu, "quadratic", { entry: "loss_grad", consts: { WG } });
   const fb = uploadForms(gpu, "quadratic", forms);
   const params = storageBuffer(gpu, "quadratic.params", C * stride * 4);
   const grads = storageBuffer(gpu, "quadratic.grads", C * stride * 4);
@@ -234,7 +234,7 @@ export async function createFormsEval(
       }`,
     );
   }
-  const kernel = await loadKernel(gpu, "target_quadratic", {
+  const kernel = await loadTargetKernel(gpu, "quadratic", {
     entry: "forms",
     consts: { WG },
   });
