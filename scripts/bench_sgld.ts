@@ -39,11 +39,11 @@ import {
 import { flagChoice, flagInt, UsageError } from "../lib/util/cli.ts";
 import { formatDuration } from "../lib/util/progress.ts";
 import {
-  allRestrictions,
   probeContexts,
   runCheckpointSusceptibilities,
   runPerTokenSusceptibilities,
 } from "../lib/estimate/unit.ts";
+import { allRestrictions, FULL } from "../lib/model/restriction.ts";
 
 function synthetic(n: number, vocab: number, seed: number): Int32Array {
   const out = new Int32Array(n);
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
   const draws = flagInt("--draws", values.draws ?? String(def.draws), 1);
   const T = measured.seqLen;
   const C = copiesOf(measured);
-  const restrictions = ["full", ...all.slice(1, R)];
+  const restrictions = [FULL, ...all.slice(1, R)];
   console.log(describeHost(gpu));
   console.log(
     `config ${config}; measured shape: ${R} restrictions × ${measured.chains} chains = ${C} copies, ` +

@@ -10,11 +10,12 @@
 import { PER_TOKEN_DEFAULTS } from "../lib/estimate/sgld.ts";
 import { getGpu } from "../lib/gpu/device.ts";
 import { loadTokenizer } from "../lib/data/tokenizer.ts";
-import { writeAblationTable, writeContextsTable, writePerTokenTable } from "../lib/analysis/tables.ts";
+import { writeAblationTable, writeContextsTable, writePerTokenTable } from "../lib/tables/schema.ts";
 import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
 import { flagInt, flagModel, parseFlags, UsageError } from "../lib/util/cli.ts";
 import { probeContexts, runAblation, runPerTokenSusceptibilities } from "../lib/estimate/unit.ts";
 import { runMain } from "../lib/util/main.ts";
+import { FULL } from "../lib/model/restriction.ts";
 import { formatHealth, healthSummary } from "../lib/estimate/health.ts";
 import {
   COMMON_OPTIONS,
@@ -90,7 +91,7 @@ async function main(args: string[]): Promise<void> {
   await writeContextsTable(`${run.out}/contexts.arrow`, res.contexts);
   const files = ["per_token.arrow", "contexts.arrow"];
   if (!v["no-ablation"]) {
-    const heads = restrictions.filter((r) => r !== "full");
+    const heads = restrictions.filter((r) => r !== FULL);
     const { ablation } = await runAblation(gpu, {
       cfg,
       params: loaded.params,

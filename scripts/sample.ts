@@ -9,7 +9,7 @@
  *     --checkpoints runs/train-tiny/checkpoints --steps 2000 --restrictions full --out runs/llc-tiny
  */
 import { getGpu } from "../lib/gpu/device.ts";
-import { writeTracesTable } from "../lib/analysis/tables.ts";
+import { writeTracesTable } from "../lib/tables/schema.ts";
 import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
 import { writeJsonAtomic } from "../lib/util/files.ts";
 import { formatLlcRow, runCheckpointLlc } from "../lib/estimate/unit.ts";

@@ -8,7 +8,7 @@
 import { SGLD_DEFAULTS } from "../lib/estimate/sgld.ts";
 import { getGpu } from "../lib/gpu/device.ts";
 import { flagModel } from "../lib/util/cli.ts";
-import { writeSusceptibilityTable, writeTracesTable } from "../lib/analysis/tables.ts";
+import { writeSusceptibilityTable, writeTracesTable } from "../lib/tables/schema.ts";
 import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
 import { runCheckpointSusceptibilities } from "../lib/estimate/unit.ts";
 import { formatHealth, healthSummary } from "../lib/estimate/health.ts";

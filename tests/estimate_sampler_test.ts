@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { getGpu } from "../lib/gpu/device.ts";
 import { storageFrom } from "../lib/gpu/buffers.ts";
 import { runSgld, SgldDivergenceError } from "../lib/estimate/sampler.ts";
-import { maskFromSlices } from "../lib/estimate/sgld.ts";
+import { maskFromSlices } from "../lib/model/restriction.ts";
 import {
   createFormsEval,
   createQuadraticTarget,

@@ -16,7 +16,7 @@ import { paramLayout, tensor } from "../lib/model/params.ts";
 import { referenceForwardBackward } from "../lib/model/reference.ts";
 import { Rng } from "../lib/util/random.ts";
 import { runSgld } from "../lib/estimate/sampler.ts";
-import { maskFromSlices, restrictionMask } from "../lib/estimate/sgld.ts";
+import { maskFromSlices, restrictionMask } from "../lib/model/restriction.ts";
 import {
   chainsOf,
   consistencyCheck,

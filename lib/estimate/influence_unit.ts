@@ -10,9 +10,10 @@ import { encodeProgram } from "../gpu/program.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { paramLayout } from "../model/params.ts";
 import { createTransformer } from "../model/transformer.ts";
-import type { InfluenceInput } from "../analysis/tables.ts";
+import type { InfluenceInput } from "../tables/schema.ts";
 import { runSgld, type SgldResult } from "./sampler.ts";
-import { restrictionMask, SGLD_DEFAULTS } from "./sgld.ts";
+import { SGLD_DEFAULTS } from "./sgld.ts";
+import { FULL, restrictionMask } from "../model/restriction.ts";
 import { bifEstimate, bifObservable, createBifAccumulator } from "./influence.ts";
 import { createTransformerTarget, lossAtWStar, wStarBuffer } from "./transformer_target.ts";
 
@@ -111,7 +112,7 @@ export async function runInfluence(
       burnIn: o.sgld?.burnIn,
       seed: o.seed,
       L0,
-      masks: [restrictionMask(layout, "full")],
+      masks: [restrictionMask(layout, FULL)],
       onProgress: o.onProgress,
     }, [bifObservable({ encode: (e) => encodeProgram(e, fwd, "influence.forward") }, acc)]);
     const est = bifEstimate(await acc.read(), [...Array(K).keys()]);

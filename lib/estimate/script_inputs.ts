@@ -16,7 +16,8 @@ import {
 } from "../model/checkpoint.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { flagInt, flagNumber, MODEL_USAGE, parseFlags, UsageError } from "../util/cli.ts";
-import { allRestrictions, type UnitSgldOptions } from "./unit.ts";
+import type { UnitSgldOptions } from "./unit.ts";
+import { allRestrictions } from "../model/restriction.ts";
 import type { ProbeStream } from "./transformer_target.ts";
 
 /** Options every estimation script accepts (node:util parseArgs format). */

@@ -1,7 +1,7 @@
 /**
- * The localized SGLD step of the reference sampler (devinterp) as one GPU op over many chains, and the
- * restriction masks that let chains of different weight restrictions (eq. 40: the 16 heads and "full") run in
- * the same dispatch.
+ * The localized SGLD step of the reference sampler (devinterp) as one GPU op over many chains; restriction
+ * masks (lib/model/restriction.ts) let chains of different weight restrictions (eq. 40: the 16 heads and
+ * "full") run in the same dispatch.
  *
  * Update per element of chain c (kernels/sgld.wgsl):
  *   Δw = −(ε/2)·M·G·(nβ·∇L̄_batch(w) + γ(w − w*) + λw) + √ε·M·√G·ξ
@@ -14,7 +14,7 @@ import type { Gpu } from "../gpu/device.ts";
 import { params, storageBuffer, storageFrom, uniformFrom, upload } from "../gpu/buffers.ts";
 import { type Dispatch, encodeDispatches, prepare } from "../gpu/dispatch.ts";
 import { kernelFromSource, readWgsl, specialize } from "../gpu/kernel.ts";
-import { headSlices, type ParamLayout, type Slice } from "../model/params.ts";
+import { fullMask, maskWords } from "../model/restriction.ts";
 import { seedKey } from "../util/philox.ts";
 
 /** Sampler hyperparameters of the paper (appendix C.3) and of devinterp's draw bookkeeping. */
@@ -40,60 +40,6 @@ export class SgldOptionError extends ChiInputError {
     super(`SGLD option "${option}": ${message}`);
     this.name = "SgldOptionError";
   }
-}
-
-/** Number of u32 words of one restriction mask over `size` elements. */
-export function maskWords(size: number): number {
-  return Math.ceil(size / 32);
-}
-
-/** A restriction bitset over `size` elements (bit e % 32 of word e / 32 set = element e moves) from slices. */
-export function maskFromSlices(size: number, slices: readonly Slice[]): Uint32Array {
-  if (!Number.isInteger(size) || size <= 0) {
-    throw new RangeError(`mask size must be a positive integer, got ${size}`);
-  }
-  const mask = new Uint32Array(maskWords(size));
-  for (const { start, length } of slices) {
-    if (
-      !Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 0 ||
-      start + length > size
-    ) {
-      throw new RangeError(`mask slice [${start}, ${start + length}) is not inside [0, ${size})`);
-    }
-    for (let e = start; e < start + length; e++) mask[e >>> 5] |= 1 << (e & 31);
-  }
-  return mask;
-}
-
-/** The mask in which every element of [0, size) moves. */
-export function fullMask(size: number): Uint32Array {
-  return maskFromSlices(size, [{ start: 0, length: size }]);
-}
-
-/** Number of set bits (moving elements) of a mask. */
-export function maskCount(mask: Uint32Array): number {
-  let n = 0;
-  for (let x of mask) {
-    x = x - ((x >>> 1) & 0x55555555);
-    x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-    n += Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
-  }
-  return n;
-}
-
-/**
- * The mask of a named restriction of a model over its parameter copy (`layout.stride` elements): "full" = every
- * parameter tensor (alignment padding excluded), "l:h" = attention head h of layer l (headSlices).
- */
-export function restrictionMask(layout: ParamLayout, name: string): Uint32Array {
-  if (name === "full") {
-    return maskFromSlices(layout.stride, layout.tensors.map((t) => ({ start: t.offset, length: t.size })));
-  }
-  const m = /^(\d+):(\d+)$/.exec(name);
-  if (!m) {
-    throw new RangeError(`restriction "${name}" is neither "full" nor a head "layer:head" such as "1:6"`);
-  }
-  return maskFromSlices(layout.stride, headSlices(layout, Number(m[1]), Number(m[2])));
 }
 
 export interface SgldHyper {

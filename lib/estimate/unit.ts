@@ -1,7 +1,7 @@
 /**
  * One checkpoint's unit of work for the sweep and the scripts: susceptibilities (C.1), per-token
  * susceptibilities (C.2) and per-head zero ablations (Fig. 7), returned as the columns of the results tables
- * (lib/analysis/tables.ts). Every result is a deterministic function of the inputs and the seed: the minibatches
+ * (lib/tables/schema.ts). Every result is a deterministic function of the inputs and the seed: the minibatches
  * come from contextBatch(seed, step), the SGLD noise from Philox(seed), the probe contexts from sampleContexts.
  *
  * One SGLD run per checkpoint serves every probe and every restriction (see transformer_target.ts): the
@@ -21,10 +21,17 @@ import type {
   PerTokenInput,
   SusceptibilityInput,
   TracesInput,
-} from "../analysis/tables.ts";
-import { parseRestriction } from "../analysis/tables.ts";
+} from "../tables/schema.ts";
+import {
+  allRestrictions,
+  FULL,
+  maskWords,
+  parseRestriction,
+  restrictionMask,
+  samplingRestrictions,
+} from "../model/restriction.ts";
 import { runSgld, type SgldResult } from "./sampler.ts";
-import { maskWords, PER_TOKEN_DEFAULTS, restrictionMask, SGLD_DEFAULTS, SgldOptionError } from "./sgld.ts";
+import { PER_TOKEN_DEFAULTS, SGLD_DEFAULTS, SgldOptionError } from "./sgld.ts";
 import {
   type ChainDraws,
   chainsOf,
@@ -93,25 +100,6 @@ export interface CheckpointUnitOptions {
   seqLen?: number;
   seed: number;
   onProgress?: (step: number, total: number, drawsPerSecond: number) => void;
-}
-
-/** The restriction list actually sampled: the requested ones, then "full" if it was not requested. */
-export function samplingRestrictions(requested: readonly string[]): string[] {
-  if (requested.length === 0) throw new RangeError("restrictions: at least one is needed");
-  const seen = new Set<string>();
-  for (const r of requested) {
-    if (!parseRestriction(r)) throw new RangeError(`restriction "${r}" is neither "full" nor "layer:head"`);
-    if (seen.has(r)) throw new RangeError(`restriction "${r}" is listed twice`);
-    seen.add(r);
-  }
-  return seen.has("full") ? [...requested] : [...requested, "full"];
-}
-
-/** Every restriction of a model: "full" then "l:h" for every head. */
-export function allRestrictions(cfg: ModelConfig): string[] {
-  const out = ["full"];
-  for (let l = 0; l < cfg.n_layers; l++) for (let h = 0; h < cfg.n_heads; h++) out.push(`${l}:${h}`);
-  return out;
 }
 
 function resolveSgld(
@@ -262,7 +250,7 @@ export function estimatesOf(
   p: number,
   r: number,
 ): { chi: SusceptibilityEstimate; chiDiagnostics: ChainDiagnostics; llc: LlcEstimate } & LlcEstimates {
-  const full = run.restrictions.indexOf("full");
+  const full = run.restrictions.indexOf(FULL);
   const { L0 } = run.result;
   const chi = estimateSusceptibility({
     restrictedLoss: lossesOf(run, r),
@@ -539,7 +527,7 @@ export async function runPerTokenSusceptibilities(
     at += p.contexts.length;
   }
   const { run, sums } = await sample(gpu, { ...o, restrictions, sgld, seqLen: T, perTokenContexts: all });
-  const full = chainsOf(run.result.restrictionOf, restrictions.indexOf("full"));
+  const full = chainsOf(run.result.restrictionOf, restrictions.indexOf(FULL));
 
   const predictions = T - 1;
   const rows = o.restrictions.length * all.length / T * predictions;

@@ -2,7 +2,7 @@
 
 import { ChiInputError } from "../util/errors.ts";
 import type { Config, TopLevelSpec } from "vega-lite";
-import { parseRestriction } from "../analysis/tables.ts";
+import { parseRestriction } from "../model/restriction.ts";
 
 /** What the report shows; every field has a default. */
 export interface ReportOptions {

@@ -5,7 +5,8 @@
  * Flags what a reader should not take at face value: R̂ > 1.1, a negative LLC, fewer effective draws than 10 per
  * chain.
  */
-import { compareRestrictions, type SusceptibilityColumns } from "../analysis/tables.ts";
+import { type SusceptibilityColumns } from "../tables/schema.ts";
+import { compareRestrictions } from "../model/restriction.ts";
 import { RHAT_WARN } from "../estimate/diagnostics.ts";
 import { tableHtml } from "./html.ts";
 import type { ReportSection } from "./html.ts";

@@ -23,6 +23,7 @@ import { type HeadRoleOptions, headRoles, headRolesColumns } from "../analysis/h
 import { inductionNameIds } from "../data/synthetic/induction.ts";
 import { unitSeed } from "./units.ts";
 import { documentContexts } from "../data/document_contexts.ts";
+import { FULL } from "../model/restriction.ts";
 
 /** Loaded token streams and tokenizer of a sweep, read once per process. */
 export interface LoadedData {
@@ -214,7 +215,7 @@ export function sweepCompute(gpu: Gpu, cfg: SweepConfig, data: LoadedData): Comp
         extra: { sampler: r.run.result.record, L0: r.run.result.L0, consistency: r.consistency },
       };
     }
-    const heads = unit.restrictions.filter((r) => r !== "full");
+    const heads = unit.restrictions.filter((r) => r !== FULL);
     const r = await runAblation(gpu, {
       cfg: ckpt.config,
       params: ckpt.params,

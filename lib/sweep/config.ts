@@ -14,7 +14,7 @@ import {
   parseModelConfig,
   TINY_CONFIG,
 } from "../model/config.ts";
-import { parseRestriction } from "../analysis/tables.ts";
+import { parseRestriction, RESTRICTION_FORMAT } from "../model/restriction.ts";
 import { TRAIN_DEFAULTS } from "../train/train.ts";
 import { PAPER_CHECKPOINT_STEPS } from "../train/schedule.ts";
 import { readJsonFile } from "../util/files.ts";
@@ -300,7 +300,7 @@ function parseRestrictions(r: Reader, v: unknown): "heads" | string[] {
   }
   const out = v.map((s, i) => {
     if (typeof s !== "string" || !parseRestriction(s)) {
-      r.fail(`restrictions[${i}]`, `expected "full" or "layer:head" (e.g. "0:3"), got ${JSON.stringify(s)}`);
+      r.fail(`restrictions[${i}]`, `expected ${RESTRICTION_FORMAT} (e.g. "0:3"), got ${JSON.stringify(s)}`);
     }
     return s;
   });

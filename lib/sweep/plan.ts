@@ -19,6 +19,7 @@ import type { Gpu } from "../gpu/device.ts";
 import { type ModelConfig, validateModelConfig } from "../model/config.ts";
 import { CHECKPOINT_NAMES, configDifferences, listCheckpoints, loadCheckpoint } from "../model/checkpoint.ts";
 import { paramLayout } from "../model/params.ts";
+import { FULL } from "../model/restriction.ts";
 import { dtypeBytes, readShardMeta, shardPaths } from "../data/shard.ts";
 import { loadTokenizer, type Tokenizer } from "../data/tokenizer.ts";
 import { exists } from "../util/files.ts";
@@ -266,8 +267,8 @@ async function plan(cfg: SweepConfig, o: PlanOptions): Promise<SweepPlan> {
     model: m,
     checkpoints: steps.length,
     probes: probes.length,
-    restrictions: restrictions.includes("full") ? restrictions.length : restrictions.length + 1,
-    heads: restrictions.filter((r) => r !== "full").length,
+    restrictions: restrictions.includes(FULL) ? restrictions.length : restrictions.length + 1,
+    heads: restrictions.filter((r) => r !== FULL).length,
     deltaH: cfg.deltaH,
     seqLen: cfg.sgld.seqLen,
     sgld: { ...cfg.sgld },
