@@ -83,7 +83,13 @@ export { DataError } from "./lib/data/errors.ts";
 
 // Sampling and estimators
 export { runSgld, type SamplingTarget, SgldDivergenceError } from "./lib/estimate/sampler.ts";
-export { PER_TOKEN_DEFAULTS, SGLD_DEFAULTS } from "./lib/estimate/sgld.ts";
+export {
+  PER_TOKEN_DEFAULTS,
+  resolveSgld,
+  SGLD_DEFAULTS,
+  type SgldSettings,
+  validateSgld,
+} from "./lib/estimate/sgld_settings.ts";
 export {
   consistencyCheck,
   estimateLlc,

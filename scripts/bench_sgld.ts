@@ -167,8 +167,18 @@ async function main(): Promise<void> {
     tokens: synthetic(Math.max(50_000, 2 * T * batch), cfg.d_vocab, 2 + i),
   }));
   const deltaH = measured.deltaH;
-  const sgld = { chains: measured.chains, batch, draws, readEvery: Math.min(50, draws) };
-  const common = { cfg, params, step: 0, base, deltaH, restrictions, seqLen: T, seed: 1 };
+  const sgld = { chains: measured.chains, batchSize: batch, draws };
+  const common = {
+    cfg,
+    params,
+    step: 0,
+    base,
+    deltaH,
+    restrictions,
+    seqLen: T,
+    seed: 1,
+    readEvery: Math.min(50, draws),
+  };
   // Warm-up (pipeline compilation) with 1 draw, then the timed run.
   await runCheckpointSusceptibilities(gpu, { ...common, probes, sgld: { ...sgld, draws: 1 } });
   const t0 = performance.now();
@@ -192,7 +202,7 @@ async function main(): Promise<void> {
   if (!values["skip-per-token"]) {
     const nCtx = measured.contexts;
     const ptProbes = probes.map((p, i) => ({ ...p, contexts: probeContexts(p.tokens, T, nCtx, 10 + i) }));
-    const ptSgld = { ...sgld, batch: measured.perTokenBatch };
+    const ptSgld = { ...sgld, batchSize: measured.perTokenBatch };
     const t1 = performance.now();
     const pt = await runPerTokenSusceptibilities(gpu, {
       ...common,

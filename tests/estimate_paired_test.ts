@@ -101,7 +101,8 @@ Deno.test("paired unit: still copy at w* on every draw's batch, same chains, sma
     probes: [{ name: "p", tokens: PROBE }],
     deltaH: 0.5,
     restrictions: [...heads, "full"],
-    sgld: { chains: 4, draws, batch: B, readEvery: 10 },
+    sgld: { chains: 4, draws, batchSize: B },
+    readEvery: 10,
     seqLen: T,
     seed,
   };

@@ -359,7 +359,7 @@ Deno.test("a checkpoint unit is deterministic from its seed and gives one row pe
     probes: [{ name: "p", tokens: PROBE }, { name: "q", tokens: BASE }],
     deltaH: 0.2,
     restrictions: ["0:0", "1:1", "full"],
-    sgld: { chains: 2, draws: 6, batch: 5 },
+    sgld: { chains: 2, draws: 6, batchSize: 5 },
     seqLen: T,
     seed: 42,
   };
@@ -385,7 +385,7 @@ Deno.test("per-token unit: one row per restriction × context × predicted token
     probes: [{ name: "p", tokens: PROBE, contexts }],
     deltaH: 0.25,
     restrictions: ["1:0", "full"],
-    sgld: { chains: 2, draws: 5, batch: 4 },
+    sgld: { chains: 2, draws: 5, batchSize: 4 },
     seqLen: T,
     seed: 3,
     decode: (id) => `<${id}>`,

@@ -71,7 +71,8 @@ export async function secondsPerStep(
       base,
       deltaH,
       restrictions,
-      sgld: { chains: s.chains, draws, batch: s.batch, readEvery: 1000 },
+      sgld: { chains: s.chains, draws, batchSize: s.batch },
+      readEvery: 1000,
       seqLen: T,
       seed: 5,
     };

@@ -57,10 +57,10 @@ export async function runPlantedValidation(
     sgld: {
       chains: o.chains ?? 4,
       draws: o.draws ?? 300,
-      batch: o.batch ?? 16,
-      readEvery: 50,
+      batchSize: o.batch ?? 16,
       paired: o.paired ?? true,
     },
+    readEvery: 50,
     seqLen: cfg.n_ctx,
     seed,
     onProgress: o.onProgress,

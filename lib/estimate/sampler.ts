@@ -12,7 +12,8 @@
 import { ChiInputError } from "../util/errors.ts";
 import type { Gpu } from "../gpu/device.ts";
 import { readBuffers, storageBuffer } from "../gpu/buffers.ts";
-import { createSgld, FLAG_HEALTHY, SGLD_DEFAULTS, SgldOptionError } from "./sgld.ts";
+import { createSgld, FLAG_HEALTHY } from "./sgld.ts";
+import { resolveSgld, SgldOptionError, type SgldSettings } from "./sgld_settings.ts";
 
 /** A model (or toy) whose C parameter copies the sampler moves. */
 export interface SamplingTarget {
@@ -57,15 +58,14 @@ export interface DrawObservable {
   begin?(L0: number): void;
 }
 
-export interface SgldRunOptions {
-  eps?: number;
-  nbeta?: number;
-  gamma?: number;
-  lambda?: number;
-  rmsprop?: boolean;
-  draws?: number;
-  burnIn?: number;
-  stepsBetweenDraws?: number;
+/**
+ * The settings the sampler itself reads (lib/estimate/sgld_settings.ts): chains and batch size are the target's
+ * shape, pairing is the estimators' (a still copy in the masks).
+ */
+export type SamplerSettings = Omit<SgldSettings, "chains" | "batchSize" | "paired">;
+
+/** Unset settings keep SGLD_DEFAULTS; the rest is how this run is laid out and read back. */
+export interface SgldRunOptions extends Partial<SamplerSettings> {
   seed?: number;
   streamBase?: number;
   /** Restriction masks (maskWords(stride) words each, see sgld.ts) and each chain's restriction index. */
@@ -82,16 +82,8 @@ export interface SgldRunOptions {
   onProgress?: (step: number, total: number, drawsPerSecond: number) => void;
 }
 
-/** The resolved hyperparameters a run used: record them with its outputs. */
-export interface SgldRunRecord {
-  eps: number;
-  nbeta: number;
-  gamma: number;
-  lambda: number;
-  rmsprop: boolean;
-  draws: number;
-  burnIn: number;
-  stepsBetweenDraws: number;
+/** The resolved settings a run used, its noise stream and its copies (`chains`: all C): recorded with its outputs. */
+export interface SgldRunRecord extends SamplerSettings {
   seed: number;
   streamBase: number;
   chains: number;
@@ -147,6 +139,21 @@ function positiveInt(name: string, v: number): number {
   return v;
 }
 
+/** The sampler's part of the settings (SGLD_DEFAULTS where unset, validated), seed, stream base and copies. */
+function runRecord(options: SgldRunOptions, copies: number): SgldRunRecord {
+  const { chains: _c, batchSize: _b, paired: _p, ...settings } = resolveSgld({
+    eps: options.eps,
+    nbeta: options.nbeta,
+    gamma: options.gamma,
+    lambda: options.lambda,
+    rmsprop: options.rmsprop,
+    draws: options.draws,
+    burnIn: options.burnIn,
+    stepsBetweenDraws: options.stepsBetweenDraws,
+  });
+  return { ...settings, seed: options.seed ?? 0, streamBase: options.streamBase ?? 0, chains: copies };
+}
+
 /**
  * Runs SGLD from w* on every copy of `target` and returns the draw losses and observables. `wStar` is [stride]
  * (shared) or [C, stride] (options.wStarPerChain). Throws SgldDivergenceError at the first readback that sees a
@@ -159,25 +166,7 @@ export async function runSgld(
   observables: readonly DrawObservable[] = [],
 ): Promise<SgldResult> {
   const { gpu, nCopies: C, stride } = target;
-  const record: SgldRunRecord = {
-    eps: options.eps ?? SGLD_DEFAULTS.eps,
-    nbeta: options.nbeta ?? SGLD_DEFAULTS.nbeta,
-    gamma: options.gamma ?? SGLD_DEFAULTS.gamma,
-    lambda: options.lambda ?? SGLD_DEFAULTS.lambda,
-    rmsprop: options.rmsprop ?? SGLD_DEFAULTS.rmsprop,
-    draws: positiveInt("draws", options.draws ?? SGLD_DEFAULTS.draws),
-    burnIn: options.burnIn ?? SGLD_DEFAULTS.burnIn,
-    stepsBetweenDraws: positiveInt(
-      "stepsBetweenDraws",
-      options.stepsBetweenDraws ?? SGLD_DEFAULTS.stepsBetweenDraws,
-    ),
-    seed: options.seed ?? 0,
-    streamBase: options.streamBase ?? 0,
-    chains: C,
-  };
-  if (!Number.isInteger(record.burnIn) || record.burnIn < 0) {
-    throw new SgldOptionError("burnIn", `must be a non-negative integer, got ${record.burnIn}`);
-  }
+  const record = runRecord(options, C);
   const readEvery = positiveInt("readEvery", options.readEvery ?? 50);
   const blowUpFactor = options.blowUpFactor ?? 10;
   if (!(blowUpFactor > 0)) throw new SgldOptionError("blowUpFactor", `must be > 0, got ${blowUpFactor}`);

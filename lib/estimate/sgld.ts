@@ -9,55 +9,27 @@
  * V ← 0.99V + 0.01g² (V starts at 0), and ξ from Philox with counter (element/4, step, streamBase + c, 0) and key
  * (seed_lo, seed_hi) (lib/util/philox.ts regenerates any ξ on the host).
  */
-import { ChiInputError } from "../util/errors.ts";
 import type { Gpu } from "../gpu/device.ts";
 import { params, storageBuffer, storageFrom, uniformFrom, upload } from "../gpu/buffers.ts";
 import { type Dispatch, encodeDispatches, prepare } from "../gpu/dispatch.ts";
 import { kernelFromSource, readWgsl, specialize } from "../gpu/kernel.ts";
 import { fullMask, maskWords } from "../model/restriction.ts";
 import { seedKey } from "../util/philox.ts";
+import { SGLD_DEFAULTS, SgldOptionError, type SgldSettings, validateSgld } from "./sgld_settings.ts";
 
-/** Sampler hyperparameters of the paper (appendix C.3) and of devinterp's draw bookkeeping. */
-export const SGLD_DEFAULTS = Object.freeze({
-  eps: 0.001,
-  nbeta: 30,
-  gamma: 300,
-  lambda: 0,
-  rmsprop: false,
-  chains: 4,
-  draws: 200,
-  batchSize: 64,
-  burnIn: 0,
-  stepsBetweenDraws: 1,
-});
-
-/** Appendix C.3's changes for per-token susceptibilities (C.2). */
-export const PER_TOKEN_DEFAULTS = Object.freeze({ ...SGLD_DEFAULTS, draws: 100, batchSize: 16 });
-
-/** Thrown for an invalid sampler option; names the option. */
-export class SgldOptionError extends ChiInputError {
-  constructor(readonly option: string, message: string) {
-    super(`SGLD option "${option}": ${message}`);
-    this.name = "SgldOptionError";
-  }
-}
-
-export interface SgldHyper {
-  /** Step size ε (devinterp's lr). */
-  eps: number;
-  /** nβ: multiplies the MEAN minibatch loss gradient. */
-  nbeta: number;
-  /** Localization strength γ. */
-  gamma: number;
-  /** Weight decay λ (default 0). */
-  lambda?: number;
-  /** RMSProp-SGLD preconditioning (default false). */
-  rmsprop?: boolean;
-  /** Philox key: a non-negative integer below 2⁵³ (default 0). */
-  seed?: number;
-  /** Chain c draws from Philox stream streamBase + c (default 0). */
-  streamBase?: number;
-}
+/**
+ * What the update kernel reads of the SGLD settings (lib/estimate/sgld_settings.ts; λ default 0, RMSProp default
+ * off) and where its noise comes from.
+ */
+export type SgldHyper =
+  & Pick<SgldSettings, "eps" | "nbeta" | "gamma">
+  & Partial<Pick<SgldSettings, "lambda" | "rmsprop">>
+  & {
+    /** Philox key: a non-negative integer below 2⁵³ (default 0). */
+    seed?: number;
+    /** Chain c draws from Philox stream streamBase + c (default 0). */
+    streamBase?: number;
+  };
 
 export interface SgldBuffers {
   /** Chains, elements per copy (stride, a multiple of 4). */
@@ -101,20 +73,7 @@ export const FLAG_HEALTHY = 0xffffffff;
 const WG = 64;
 
 function checkHyper(h: SgldHyper): void {
-  const positive = (name: string, v: number) => {
-    if (!(typeof v === "number" && Number.isFinite(v) && v > 0)) {
-      throw new SgldOptionError(name, `must be a finite number > 0, got ${v}`);
-    }
-  };
-  const nonNegative = (name: string, v: number) => {
-    if (!(typeof v === "number" && Number.isFinite(v) && v >= 0)) {
-      throw new SgldOptionError(name, `must be a finite number ≥ 0, got ${v}`);
-    }
-  };
-  positive("eps", h.eps);
-  positive("nbeta", h.nbeta);
-  nonNegative("gamma", h.gamma);
-  nonNegative("lambda", h.lambda ?? 0);
+  validateSgld({ ...SGLD_DEFAULTS, ...h, lambda: h.lambda ?? 0, rmsprop: h.rmsprop ?? false });
   if (h.seed !== undefined && (!Number.isSafeInteger(h.seed) || h.seed < 0)) {
     throw new SgldOptionError("seed", `must be a non-negative integer below 2^53, got ${h.seed}`);
   }
