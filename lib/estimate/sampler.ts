@@ -154,18 +154,8 @@ function runRecord(options: SgldRunOptions, copies: number): SgldRunRecord {
   return { ...settings, seed: options.seed ?? 0, streamBase: options.streamBase ?? 0, chains: copies };
 }
 
-/**
- * Runs SGLD from w* on every copy of `target` and returns the draw losses and observables. `wStar` is [stride]
- * (shared) or [C, stride] (options.wStarPerChain). Throws SgldDivergenceError at the first readback that sees a
- * non-finite weight (kernel flag), a non-finite loss, or a loss blow-up.
- */
-export async function runSgld(
-  target: SamplingTarget,
-  wStar: GPUBuffer,
-  options: SgldRunOptions = {},
-  observables: readonly DrawObservable[] = [],
-): Promise<SgldResult> {
-  const { gpu, nCopies: C, stride } = target;
+/** The run's settings and read-back options, checked. */
+function runOptions(options: SgldRunOptions, observables: readonly DrawObservable[], C: number) {
   const record = runRecord(options, C);
   const readEvery = positiveInt("readEvery", options.readEvery ?? 50);
   const blowUpFactor = options.blowUpFactor ?? 10;
@@ -178,7 +168,155 @@ export async function runSgld(
       throw new SgldOptionError(`observables[${i}].width`, `must be a non-negative integer, got ${o.width}`);
     }
   });
+  return { record, readEvery, blowUpFactor };
+}
 
+/** Every copy starts at w* ([stride] shared, or [C, stride] per chain). */
+function startAtWStar(target: SamplingTarget, wStar: GPUBuffer, perChain: boolean): void {
+  const { gpu, nCopies: C, stride } = target;
+  const copyBytes = stride * 4;
+  const init = gpu.device.createCommandEncoder({ label: "sgld.init" });
+  for (let c = 0; c < C; c++) {
+    init.copyBufferToBuffer(wStar, perChain ? c * copyBytes : 0, target.params, c * copyBytes, copyBytes);
+  }
+  gpu.device.queue.submit([init.finish()]);
+}
+
+/** L0: the mean loss at w* over the minibatches of steps 0 … C−1 (every copy still sits at w*). */
+async function lossAtStart(target: SamplingTarget, record: SgldRunRecord): Promise<number> {
+  const { gpu, nCopies: C } = target;
+  const l0Ring = storageBuffer(gpu, "sgld.l0Ring", C * C * 4);
+  try {
+    for (let k = 0; k < C; k++) {
+      target.setBatch(k);
+      const enc = gpu.device.createCommandEncoder({ label: `sgld.L0[${k}]` });
+      target.encodeLossAndGrad(enc, l0Ring, k);
+      gpu.device.queue.submit([enc.finish()]);
+    }
+    const [buf] = await readBuffers(gpu, [{ buffer: l0Ring }]);
+    const l = new Float32Array(buf);
+    // All copies sit at w*: average over batches k (and copies, identical unless the target varies batches per copy).
+    let s = 0;
+    for (const x of l) s += x;
+    const L0 = s / l.length;
+    if (!Number.isFinite(L0)) {
+      throw new SgldDivergenceError(
+        0,
+        0,
+        `the loss at w* is ${L0} before any step`,
+        record.eps,
+        record.nbeta,
+      );
+    }
+    return L0;
+  } finally {
+    l0Ring.destroy();
+  }
+}
+
+/** What a run collects from its read-backs: per-draw losses and observables, the loss trace, the loss maxima. */
+class DrawCollector {
+  readonly losses: Float64Array;
+  readonly traces: Float64Array;
+  readonly obsOut: Float64Array[];
+  readonly maxLoss: Float64Array;
+  readonly total: number;
+  private readonly limit: number;
+
+  constructor(
+    private readonly C: number,
+    private readonly record: SgldRunRecord,
+    private readonly observables: readonly DrawObservable[],
+    private readonly L0: number,
+    private readonly blowUpFactor: number,
+  ) {
+    const { draws, burnIn, stepsBetweenDraws: thin } = record;
+    this.total = burnIn + draws * thin;
+    this.losses = new Float64Array(C * draws);
+    this.traces = new Float64Array(C * this.total);
+    this.obsOut = observables.map((o) => new Float64Array(draws * o.width));
+    this.maxLoss = new Float64Array(C).fill(-Infinity);
+    this.limit = L0 + blowUpFactor * Math.max(Math.abs(L0), 1);
+  }
+
+  /** The draw index of step s, or −1 for burn-in and thinned-out steps. */
+  drawOf(s: number): number {
+    const { burnIn, stepsBetweenDraws: thin } = this.record;
+    return s >= burnIn && (s - burnIn) % thin === 0 ? (s - burnIn) / thin : -1;
+  }
+
+  /**
+   * Takes steps from … to out of the rings (bufs: loss ring, flags, observable rings). Reports the earliest
+   * problem: losses step by step first (a blow-up usually precedes the NaN weight), then a weight that became
+   * non-finite in an update whose loss was not seen yet.
+   */
+  absorb(bufs: readonly ArrayBuffer[], from: number, to: number, readEvery: number): void {
+    const { C, record, observables } = this;
+    const ring = new Float32Array(bufs[0]);
+    const flags = new Uint32Array(bufs[1]);
+    for (let t = from; t <= to; t++) {
+      const sl = t % readEvery;
+      for (let c = 0; c < C; c++) {
+        const l = ring[sl * C + c];
+        if (!Number.isFinite(l)) {
+          throw new SgldDivergenceError(c, t, `loss is ${l}`, record.eps, record.nbeta);
+        }
+        if (l > this.limit) {
+          throw new SgldDivergenceError(
+            c,
+            t,
+            `loss ${l.toPrecision(6)} exceeds L0 ${
+              this.L0.toPrecision(6)
+            } + ${this.blowUpFactor}·max(|L0|, 1)`,
+            record.eps,
+            record.nbeta,
+          );
+        }
+        if (l > this.maxLoss[c]) this.maxLoss[c] = l;
+        this.traces[c * this.total + t] = l;
+      }
+      const dt = this.drawOf(t);
+      if (dt < 0) continue;
+      for (let c = 0; c < C; c++) this.losses[c * record.draws + dt] = ring[sl * C + c];
+      observables.forEach((o, i) => {
+        const r = new Float32Array(bufs[2 + i]);
+        for (let j = 0; j < o.width; j++) this.obsOut[i][dt * o.width + j] = r[sl * o.width + j];
+      });
+    }
+    for (let c = 0; c < C; c++) {
+      if (flags[c] !== FLAG_HEALTHY) {
+        throw new SgldDivergenceError(c, flags[c], "a weight became NaN or ±Inf", record.eps, record.nbeta);
+      }
+    }
+  }
+
+  /** Mean draw loss per chain. */
+  meanDrawLoss(): Float64Array {
+    const { C, losses } = this;
+    const draws = this.record.draws;
+    const out = new Float64Array(C);
+    for (let c = 0; c < C; c++) {
+      let s = 0;
+      for (let d = 0; d < draws; d++) s += losses[c * draws + d];
+      out[c] = s / draws;
+    }
+    return out;
+  }
+}
+
+/**
+ * Runs SGLD from w* on every copy of `target` and returns the draw losses and observables. `wStar` is [stride]
+ * (shared) or [C, stride] (options.wStarPerChain). Throws SgldDivergenceError at the first readback that sees a
+ * non-finite weight (kernel flag), a non-finite loss, or a loss blow-up.
+ */
+export async function runSgld(
+  target: SamplingTarget,
+  wStar: GPUBuffer,
+  options: SgldRunOptions = {},
+  observables: readonly DrawObservable[] = [],
+): Promise<SgldResult> {
+  const { gpu, nCopies: C, stride } = target;
+  const { record, readEvery, blowUpFactor } = runOptions(options, observables, C);
   const sgld = await createSgld(gpu, {
     nCopies: C,
     stride,
@@ -189,70 +327,26 @@ export async function runSgld(
     masks: options.masks,
     restrictionOf: options.restrictionOf,
   }, record);
-  const copyBytes = stride * 4;
   const lossRing = storageBuffer(gpu, "sgld.lossRing", readEvery * C * 4);
   const obsRings = observables.map((o, i) =>
     storageBuffer(gpu, `sgld.obsRing[${i}]`, readEvery * o.width * 4)
   );
-  const owned = [lossRing, ...obsRings];
   try {
-    // Every copy starts at w*.
-    const init = gpu.device.createCommandEncoder({ label: "sgld.init" });
-    for (let c = 0; c < C; c++) {
-      init.copyBufferToBuffer(
-        wStar,
-        options.wStarPerChain ? c * copyBytes : 0,
-        target.params,
-        c * copyBytes,
-        copyBytes,
-      );
-    }
-    gpu.device.queue.submit([init.finish()]);
+    startAtWStar(target, wStar, options.wStarPerChain ?? false);
     sgld.reset();
-
-    let L0 = options.L0;
-    if (L0 === undefined) {
-      const l0Ring = storageBuffer(gpu, "sgld.l0Ring", C * C * 4);
-      owned.push(l0Ring);
-      for (let k = 0; k < C; k++) {
-        target.setBatch(k);
-        const enc = gpu.device.createCommandEncoder({ label: `sgld.L0[${k}]` });
-        target.encodeLossAndGrad(enc, l0Ring, k);
-        gpu.device.queue.submit([enc.finish()]);
-      }
-      const [buf] = await readBuffers(gpu, [{ buffer: l0Ring }]);
-      const l = new Float32Array(buf);
-      // All copies sit at w*: average over batches k (and copies, identical unless the target varies batches per copy).
-      let s = 0;
-      for (const x of l) s += x;
-      L0 = s / l.length;
-      if (!Number.isFinite(L0)) {
-        throw new SgldDivergenceError(
-          0,
-          0,
-          `the loss at w* is ${L0} before any step`,
-          record.eps,
-          record.nbeta,
-        );
-      }
-    }
+    const L0 = options.L0 ?? await lossAtStart(target, record);
     for (const o of observables) o.begin?.(L0);
 
     const { draws, burnIn, stepsBetweenDraws: thin } = record;
-    const total = burnIn + draws * thin;
-    const losses = new Float64Array(C * draws);
-    const traces = new Float64Array(C * total);
-    const obsOut = observables.map((o) => new Float64Array(draws * o.width));
-    const maxLoss = new Float64Array(C).fill(-Infinity);
-    const limit = L0 + blowUpFactor * Math.max(Math.abs(L0), 1);
-    const drawOf = (s: number) => (s >= burnIn && (s - burnIn) % thin === 0 ? (s - burnIn) / thin : -1);
+    const out = new DrawCollector(C, record, observables, L0, blowUpFactor);
+    const total = out.total;
     const t0 = performance.now();
     let readbacks = 0;
     let firstUnread = 0;
 
     for (let s = 0; s < total; s++) {
       const slot = s % readEvery;
-      const d = drawOf(s);
+      const d = out.drawOf(s);
       target.setBatch(s);
       if (d >= 0) { for (const o of observables) o.setBatch?.(s); }
       sgld.setStep(s);
@@ -269,51 +363,7 @@ export async function runSgld(
           ...obsRings.map((buffer) => ({ buffer })),
         ]);
         readbacks++;
-        const ring = new Float32Array(bufs[0]);
-        const flags = new Uint32Array(bufs[1]);
-        // Report the earliest problem: losses step by step first (a blow-up usually precedes the NaN weight),
-        // then a weight that became non-finite in an update whose loss was not seen yet.
-        const flagError = () => {
-          for (let c = 0; c < C; c++) {
-            if (flags[c] !== FLAG_HEALTHY) {
-              throw new SgldDivergenceError(
-                c,
-                flags[c],
-                "a weight became NaN or ±Inf",
-                record.eps,
-                record.nbeta,
-              );
-            }
-          }
-        };
-        for (let t = firstUnread; t <= s; t++) {
-          const sl = t % readEvery;
-          for (let c = 0; c < C; c++) {
-            const l = ring[sl * C + c];
-            if (!Number.isFinite(l)) {
-              throw new SgldDivergenceError(c, t, `loss is ${l}`, record.eps, record.nbeta);
-            }
-            if (l > limit) {
-              throw new SgldDivergenceError(
-                c,
-                t,
-                `loss ${l.toPrecision(6)} exceeds L0 ${L0.toPrecision(6)} + ${blowUpFactor}·max(|L0|, 1)`,
-                record.eps,
-                record.nbeta,
-              );
-            }
-            if (l > maxLoss[c]) maxLoss[c] = l;
-            traces[c * total + t] = l;
-          }
-          const dt = drawOf(t);
-          if (dt < 0) continue;
-          for (let c = 0; c < C; c++) losses[c * draws + dt] = ring[sl * C + c];
-          observables.forEach((o, i) => {
-            const r = new Float32Array(bufs[2 + i]);
-            for (let j = 0; j < o.width; j++) obsOut[i][dt * o.width + j] = r[sl * o.width + j];
-          });
-        }
-        flagError();
+        out.absorb(bufs, firstUnread, s, readEvery);
         firstUnread = s + 1;
         const secs = (performance.now() - t0) / 1000;
         const drawsDone = s < burnIn ? 0 : Math.floor((s - burnIn) / thin) + 1;
@@ -321,20 +371,14 @@ export async function runSgld(
       }
     }
     const seconds = (performance.now() - t0) / 1000;
-    const meanDrawLoss = new Float64Array(C);
-    for (let c = 0; c < C; c++) {
-      let s = 0;
-      for (let d = 0; d < draws; d++) s += losses[c * draws + d];
-      meanDrawLoss[c] = s / draws;
-    }
     return {
-      losses,
-      traces,
+      losses: out.losses,
+      traces: out.traces,
       restrictionOf: Uint32Array.from(options.restrictionOf ?? new Array(C).fill(0)),
       chains: C,
       draws,
       L0,
-      observables: obsOut,
+      observables: out.obsOut,
       record,
       health: {
         steps: total,
@@ -342,12 +386,13 @@ export async function runSgld(
         drawsPerSecond: draws / seconds,
         stepsPerSecond: total / seconds,
         readbacks,
-        maxLoss,
-        meanDrawLoss,
+        maxLoss: out.maxLoss,
+        meanDrawLoss: out.meanDrawLoss(),
       },
     };
   } finally {
     sgld.destroy();
-    for (const b of owned) b.destroy();
+    lossRing.destroy();
+    for (const b of obsRings) b.destroy();
   }
 }
