@@ -83,13 +83,8 @@ function checkHyper(h: SgldHyper): void {
   }
 }
 
-/**
- * Builds the SGLD op for the chains of `bufs`. Chains are bound in groups whose [chains, stride] range fits the
- * device's maxStorageBufferBindingSize (llvmpipe: 128 MiB); grouping needs stride·4 to be a multiple of
- * minStorageBufferOffsetAlignment (256 bytes: stride a multiple of 64) unless all chains fit in one binding.
- */
-export async function createSgld(gpu: Gpu, bufs: SgldBuffers, hyper: SgldHyper): Promise<SgldOp> {
-  checkHyper(hyper);
+/** The buffers' shapes and the restriction masks checked; the masks (default: one full mask) and chain → mask. */
+function checkBuffers(bufs: SgldBuffers): { masks: readonly Uint32Array[]; restrictionOf: Uint32Array } {
   const { nCopies: C, stride } = bufs;
   if (!Number.isInteger(C) || C < 1 || C > 65535) {
     throw new SgldOptionError("nCopies", `must be in [1, 65535], got ${C}`);
@@ -128,7 +123,11 @@ export async function createSgld(gpu: Gpu, bufs: SgldBuffers, hyper: SgldHyper):
       );
     }
   });
+  return { masks, restrictionOf };
+}
 
+/** How many chains' [chains, stride] ranges one storage binding takes (all C, or groups of that many). */
+function chainsPerBinding(gpu: Gpu, C: number, bytesPerChain: number): number {
   const maxBinding = gpu.device.limits.maxStorageBufferBindingSize;
   const align = gpu.device.limits.minStorageBufferOffsetAlignment;
   if (bytesPerChain > maxBinding) {
@@ -147,6 +146,22 @@ export async function createSgld(gpu: Gpu, bufs: SgldBuffers, hyper: SgldHyper):
         } elements`,
     );
   }
+  return perGroup;
+}
+
+/**
+ * Builds the SGLD op for the chains of `bufs`. Chains are bound in groups whose [chains, stride] range fits the
+ * device's maxStorageBufferBindingSize (llvmpipe: 128 MiB); grouping needs stride·4 to be a multiple of
+ * minStorageBufferOffsetAlignment (256 bytes: stride a multiple of 64) unless all chains fit in one binding.
+ */
+export async function createSgld(gpu: Gpu, bufs: SgldBuffers, hyper: SgldHyper): Promise<SgldOp> {
+  checkHyper(hyper);
+  const { nCopies: C, stride } = bufs;
+  const { masks, restrictionOf } = checkBuffers(bufs);
+  const bytesPerChain = stride * 4;
+  const words = maskWords(stride);
+
+  const perGroup = chainsPerBinding(gpu, C, bytesPerChain);
 
   const rmsprop = hyper.rmsprop ?? false;
   const perChainW = bufs.wStarPerChain ?? false;
