@@ -26,7 +26,15 @@ export {
   TINY_CONFIG,
   validateModelConfig,
 } from "./lib/model/config.ts";
-export { headName, headSlices, type ParamLayout, paramLayout, tensor } from "./lib/model/params.ts";
+export { headSlices, type ParamLayout, paramLayout, tensor } from "./lib/model/params.ts";
+export {
+  allRestrictions,
+  FULL,
+  headName,
+  parseRestriction,
+  restrictionMask,
+  restrictionName,
+} from "./lib/model/restriction.ts";
 export { initParams } from "./lib/model/init.ts";
 export { referenceForwardBackward } from "./lib/model/reference.ts";
 export {
@@ -79,7 +87,13 @@ export { DataError } from "./lib/data/errors.ts";
 
 // Sampling and estimators
 export { runSgld, type SamplingTarget, SgldDivergenceError } from "./lib/estimate/sampler.ts";
-export { PER_TOKEN_DEFAULTS, restrictionMask, SGLD_DEFAULTS } from "./lib/estimate/sgld.ts";
+export {
+  PER_TOKEN_DEFAULTS,
+  resolveSgld,
+  SGLD_DEFAULTS,
+  type SgldSettings,
+  validateSgld,
+} from "./lib/estimate/sgld_settings.ts";
 export {
   consistencyCheck,
   estimateLlc,

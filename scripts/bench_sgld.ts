@@ -39,11 +39,11 @@ import {
 import { flagChoice, flagInt, UsageError } from "../lib/util/cli.ts";
 import { formatDuration } from "../lib/util/progress.ts";
 import {
-  allRestrictions,
   probeContexts,
   runCheckpointSusceptibilities,
   runPerTokenSusceptibilities,
 } from "../lib/estimate/unit.ts";
+import { allRestrictions, FULL } from "../lib/model/restriction.ts";
 
 function synthetic(n: number, vocab: number, seed: number): Int32Array {
   const out = new Int32Array(n);
@@ -142,7 +142,7 @@ async function main(): Promise<void> {
   const draws = flagInt("--draws", values.draws ?? String(def.draws), 1);
   const T = measured.seqLen;
   const C = copiesOf(measured);
-  const restrictions = ["full", ...all.slice(1, R)];
+  const restrictions = [FULL, ...all.slice(1, R)];
   console.log(describeHost(gpu));
   console.log(
     `config ${config}; measured shape: ${R} restrictions × ${measured.chains} chains = ${C} copies, ` +
@@ -169,8 +169,18 @@ async function main(): Promise<void> {
   const deltaH = measured.deltaH;
   // Unpaired: exactly restrictions × chains copies, the ones PyTorch runs and copy-steps/s counts (the paired
   // default adds one still copy at w*, 1/(restrictions·chains) more work than credited).
-  const sgld = { chains: measured.chains, batch, draws, readEvery: Math.min(50, draws), paired: false };
-  const common = { cfg, params, step: 0, base, deltaH, restrictions, seqLen: T, seed: 1 };
+  const sgld = { chains: measured.chains, batchSize: batch, draws, paired: false };
+  const common = {
+    cfg,
+    params,
+    step: 0,
+    base,
+    deltaH,
+    restrictions,
+    seqLen: T,
+    seed: 1,
+    readEvery: Math.min(50, draws),
+  };
   // Warm-up (pipeline compilation) with 1 draw, then the timed run.
   await runCheckpointSusceptibilities(gpu, { ...common, probes, sgld: { ...sgld, draws: 1 } });
   const t0 = performance.now();
@@ -194,7 +204,7 @@ async function main(): Promise<void> {
   if (!values["skip-per-token"]) {
     const nCtx = measured.contexts;
     const ptProbes = probes.map((p, i) => ({ ...p, contexts: probeContexts(p.tokens, T, nCtx, 10 + i) }));
-    const ptSgld = { ...sgld, batch: measured.perTokenBatch };
+    const ptSgld = { ...sgld, batchSize: measured.perTokenBatch };
     const t1 = performance.now();
     const pt = await runPerTokenSusceptibilities(gpu, {
       ...common,

@@ -11,7 +11,7 @@
  *        encodes them, instead of the whole vocabulary)  --out DIR (default: print only)
  */
 import { headRoles, headRolesColumns } from "../lib/analysis/head_roles.ts";
-import { writeHeadRolesTable } from "../lib/analysis/tables.ts";
+import { writeHeadRolesTable } from "../lib/tables/schema.ts";
 import { concatColumns } from "../lib/estimate/script_run.ts";
 import { runMain } from "../lib/util/main.ts";
 import { requireOutputPath } from "../lib/util/output_path.ts";

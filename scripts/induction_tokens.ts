@@ -10,7 +10,7 @@
  * wrote.
  */
 import { splitByInductionRule } from "../lib/analysis/induction_rule.ts";
-import { readAblationTable, readContextsTable, readPerTokenTable } from "../lib/analysis/tables.ts";
+import { readAblationTable, readContextsTable, readPerTokenTable } from "../lib/tables/schema.ts";
 import { runMain } from "../lib/util/main.ts";
 import { exists } from "../lib/util/files.ts";
 import { flagRequired, parseFlags } from "../lib/util/cli.ts";

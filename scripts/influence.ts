@@ -9,7 +9,7 @@
  */
 import { getGpu } from "../lib/gpu/device.ts";
 import { loadTokenizer } from "../lib/data/tokenizer.ts";
-import { writeInfluenceTable } from "../lib/analysis/tables.ts";
+import { writeInfluenceTable } from "../lib/tables/schema.ts";
 import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
 import { flagInt, flagModel, parseFlags, UsageError } from "../lib/util/cli.ts";
 import { probeContexts } from "../lib/estimate/unit.ts";

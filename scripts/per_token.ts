@@ -7,14 +7,15 @@
  *   deno run --allow-read=. --allow-write=runs --allow-env scripts/per_token.ts \
  *     --checkpoints runs/train-tiny/checkpoints --contexts 8 --out runs/per-token-tiny [--no-ablation]
  */
-import { PER_TOKEN_DEFAULTS } from "../lib/estimate/sgld.ts";
+import { PER_TOKEN_DEFAULTS } from "../lib/estimate/sgld_settings.ts";
 import { getGpu } from "../lib/gpu/device.ts";
 import { loadTokenizer } from "../lib/data/tokenizer.ts";
-import { writeAblationTable, writeContextsTable, writePerTokenTable } from "../lib/analysis/tables.ts";
+import { writeAblationTable, writeContextsTable, writePerTokenTable } from "../lib/tables/schema.ts";
 import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
 import { flagInt, flagModel, parseFlags, UsageError } from "../lib/util/cli.ts";
 import { probeContexts, runAblation, runPerTokenSusceptibilities } from "../lib/estimate/unit.ts";
 import { runMain } from "../lib/util/main.ts";
+import { FULL } from "../lib/model/restriction.ts";
 import { formatHealth, healthSummary } from "../lib/estimate/health.ts";
 import {
   COMMON_OPTIONS,
@@ -50,9 +51,9 @@ async function main(args: string[]): Promise<void> {
   const loaded = await loadScriptCheckpoint(ck.path, model);
   const cfg = loaded.config;
   const restrictions = parseRestrictions(common, cfg);
-  const sgld = parseSgld(common);
+  const sgld = parseSgld(common, PER_TOKEN_DEFAULTS);
   const run = parseRun(common, cfg);
-  requireProbeCoverage(sgld, run.deltaH, PER_TOKEN_DEFAULTS);
+  requireProbeCoverage(sgld, run.deltaH);
   const data = await loadData(common);
   await requireVocabFits(data, cfg.d_vocab, `checkpoint ${ck.path}`);
   const tokenizerPath = v.tokenizer ?? data.tokenizerPath;
@@ -90,7 +91,7 @@ async function main(args: string[]): Promise<void> {
   await writeContextsTable(`${run.out}/contexts.arrow`, res.contexts);
   const files = ["per_token.arrow", "contexts.arrow"];
   if (!v["no-ablation"]) {
-    const heads = restrictions.filter((r) => r !== "full");
+    const heads = restrictions.filter((r) => r !== FULL);
     const { ablation } = await runAblation(gpu, {
       cfg,
       params: loaded.params,

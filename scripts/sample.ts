@@ -9,14 +9,13 @@
  *     --checkpoints runs/train-tiny/checkpoints --steps 2000 --restrictions full --out runs/llc-tiny
  */
 import { getGpu } from "../lib/gpu/device.ts";
-import { writeTracesTable } from "../lib/analysis/tables.ts";
+import { writeTracesTable } from "../lib/tables/schema.ts";
 import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
 import { writeJsonAtomic } from "../lib/util/files.ts";
 import { formatLlcRow, runCheckpointLlc } from "../lib/estimate/unit.ts";
 import { calibrate, formatCalibration } from "../lib/estimate/calibrate.ts";
 import { formatHealth, healthSummary } from "../lib/estimate/health.ts";
 import { createTransformerTarget, lossAtWStar, wStarBuffer } from "../lib/estimate/transformer_target.ts";
-import { SGLD_DEFAULTS } from "../lib/estimate/sgld.ts";
 import { flagModel, flagNumber, parseFlags } from "../lib/util/cli.ts";
 import type { ModelConfig } from "../lib/model/config.ts";
 import type { Gpu } from "../lib/gpu/device.ts";
@@ -57,8 +56,8 @@ async function runCalibration(
     out: string;
   },
 ): Promise<void> {
-  const chains = o.sgld.chains ?? SGLD_DEFAULTS.chains;
-  const batch = o.sgld.batch ?? SGLD_DEFAULTS.batchSize;
+  const chains = o.sgld.chains;
+  const batch = o.sgld.batchSize;
   const target = await createTransformerTarget(gpu, {
     cfg,
     copies: chains,

@@ -4,7 +4,7 @@
  *
  *   deno run --allow-read=. scripts/seed_agreement.ts runs/a/results runs/b/results
  */
-import { readSusceptibilityTable, SUSCEPTIBILITY_TABLE } from "../lib/analysis/tables.ts";
+import { readSusceptibilityTable, SUSCEPTIBILITY_TABLE } from "../lib/tables/schema.ts";
 import { formatAgreement, seedAgreement } from "../lib/analysis/seed_agreement.ts";
 import { UsageError } from "../lib/util/cli.ts";
 import { runMain } from "../lib/util/main.ts";

@@ -5,10 +5,9 @@
  *   deno run --allow-read=. --allow-write=runs --allow-env scripts/susceptibility.ts \
  *     --checkpoints runs/train-tiny/checkpoints --steps 0,500,2000 --out runs/chi-tiny [--probes induction,code]
  */
-import { SGLD_DEFAULTS } from "../lib/estimate/sgld.ts";
 import { getGpu } from "../lib/gpu/device.ts";
 import { flagModel } from "../lib/util/cli.ts";
-import { writeSusceptibilityTable, writeTracesTable } from "../lib/analysis/tables.ts";
+import { writeSusceptibilityTable, writeTracesTable } from "../lib/tables/schema.ts";
 import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
 import { runCheckpointSusceptibilities } from "../lib/estimate/unit.ts";
 import { formatHealth, healthSummary } from "../lib/estimate/health.ts";
@@ -42,7 +41,7 @@ async function main(args: string[]): Promise<void> {
   const restrictions = parseRestrictions(v, cfg);
   const sgld = parseSgld(v);
   const run = parseRun(v, cfg);
-  requireProbeCoverage(sgld, run.deltaH, SGLD_DEFAULTS);
+  requireProbeCoverage(sgld, run.deltaH);
   const data = await loadData(v);
   await requireVocabFits(data, cfg.d_vocab, `checkpoint ${checkpoints[0].path}`);
   const gpu = await getGpu();

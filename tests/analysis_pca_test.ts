@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
 import { datasetContributions, PcaError, standardizedPca, trajectoryPca } from "../lib/analysis/pca.ts";
 import { buildTrajectoryMatrix, TrajectoryMatrixError } from "../lib/analysis/trajectory_matrix.ts";
-import { rowsToColumns } from "../lib/analysis/arrow_table.ts";
+import { rowsToColumns } from "../lib/tables/arrow_table.ts";
 import {
   SUSCEPTIBILITY_TABLE,
   type SusceptibilityColumns,
   type SusceptibilityRow,
-} from "../lib/analysis/tables.ts";
+} from "../lib/tables/schema.ts";
 import { normal, rng } from "./support/random.ts";
 
 /** Cyclic Jacobi eigen-decomposition of a small symmetric matrix: the independent reference. */

@@ -17,7 +17,7 @@ import type {
   ContextsColumns,
   PerTokenColumns,
   SusceptibilityColumns,
-} from "../lib/analysis/tables.ts";
+} from "../lib/tables/schema.ts";
 import { topTokens } from "../lib/analysis/top_tokens.ts";
 
 // One probe "p", one context of 5 pieces, heads 0:0 and 0:1, steps 10 (old) and 20 (latest).

@@ -1,7 +1,7 @@
 /** seedAgreement (lib/analysis/seed_agreement.ts): |Δ|/SE per matched row, the LLC once per restriction. */
 import assert from "node:assert/strict";
 import { seedAgreement } from "../lib/analysis/seed_agreement.ts";
-import type { SusceptibilityColumns } from "../lib/analysis/tables.ts";
+import type { SusceptibilityColumns } from "../lib/tables/schema.ts";
 
 function table(chi: number[], llc: number[], dev: number[], probes = ["p", "q"]): SusceptibilityColumns {
   const n = chi.length;

@@ -2,23 +2,20 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Float64, makeData, makeVector, Table, tableToIPC, Utf8, vectorFromArray } from "apache-arrow";
 import {
-  compareRestrictions,
-  parseRestriction,
   readAblationTable,
   readContextsTable,
   readPerTokenTable,
   readSusceptibilityTable,
   readTracesTable,
-  restrictionName,
+  SUSCEPTIBILITY_TABLE,
   TableError,
   writeAblationTable,
   writeContextsTable,
   writePerTokenTable,
   writeSusceptibilityTable,
   writeTracesTable,
-} from "../lib/analysis/tables.ts";
-import { arrowSchema, rowAt } from "../lib/analysis/arrow_table.ts";
-import { SUSCEPTIBILITY_TABLE } from "../lib/analysis/tables.ts";
+} from "../lib/tables/schema.ts";
+import { arrowSchema, rowAt } from "../lib/tables/arrow_table.ts";
 import { syntheticTables } from "./analysis_fixtures.ts";
 
 async function tmpDir(): Promise<string> {
@@ -214,14 +211,6 @@ Deno.test("writePerTokenTable: position 0 (no predicted token) and bad restricti
     /"layer:head", got "L0H0"/,
   );
   await Deno.remove(dir, { recursive: true });
-});
-
-Deno.test("restrictionName/parseRestriction/compareRestrictions: the paper's l:h naming", () => {
-  assert.equal(restrictionName(1, 7), "1:7");
-  assert.equal(restrictionName(-1, -1), "full");
-  assert.deepEqual(parseRestriction("12:3"), { layer: 12, head: 3 });
-  assert.equal(parseRestriction("1-3"), undefined);
-  assert.deepEqual(["1:0", "0:10", "full", "0:2"].sort(compareRestrictions), ["full", "0:2", "0:10", "1:0"]);
 });
 
 Deno.test("writePerTokenTable/readPerTokenTable: 1M rows written and read back in reasonable time", async () => {

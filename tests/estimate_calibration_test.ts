@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { getGpu } from "../lib/gpu/device.ts";
 import { storageFrom } from "../lib/gpu/buffers.ts";
 import { runSgld } from "../lib/estimate/sampler.ts";
-import { maskFromSlices } from "../lib/estimate/sgld.ts";
+import { maskFromSlices } from "../lib/model/restriction.ts";
 import { stillMask } from "../lib/estimate/unit.ts";
 import {
   createFormsEval,

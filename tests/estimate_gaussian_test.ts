@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { getGpu } from "../lib/gpu/device.ts";
 import { storageBuffer, storageFrom } from "../lib/gpu/buffers.ts";
 import { runSgld } from "../lib/estimate/sampler.ts";
-import { maskFromSlices } from "../lib/estimate/sgld.ts";
+import { maskFromSlices } from "../lib/model/restriction.ts";
 import {
   createFormsEval,
   createQuadraticTarget,

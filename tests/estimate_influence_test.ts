@@ -127,7 +127,7 @@ Deno.test("runInfluence on a small transformer: probe = training contexts gives 
     base: BASE,
     probe: { name: "p", contexts: ctx },
     train: ctx,
-    sgld: { chains: 3, draws: 12, batch: 2 },
+    sgld: { chains: 3, draws: 12, batchSize: 2 },
     seqLen: T,
     seed: 5,
     decode: (id) => `<${id}>`,

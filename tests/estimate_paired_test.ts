@@ -13,7 +13,7 @@ import { paramLayout } from "../lib/model/params.ts";
 import { referenceForwardBackward } from "../lib/model/reference.ts";
 import { Rng } from "../lib/util/random.ts";
 import { runSgld } from "../lib/estimate/sampler.ts";
-import { restrictionMask } from "../lib/estimate/sgld.ts";
+import { restrictionMask } from "../lib/model/restriction.ts";
 import { estimateSusceptibility } from "../lib/estimate/estimators.ts";
 import { createTransformerTarget, samplingBatch, wStarBuffer } from "../lib/estimate/transformer_target.ts";
 import { runCheckpointSusceptibilities, stillMask } from "../lib/estimate/unit.ts";
@@ -101,7 +101,8 @@ Deno.test("paired unit: still copy at w* on every draw's batch, same chains, sma
     probes: [{ name: "p", tokens: PROBE }],
     deltaH: 0.5,
     restrictions: [...heads, "full"],
-    sgld: { chains: 4, draws, batch: B, readEvery: 10 },
+    sgld: { chains: 4, draws, batchSize: B },
+    readEvery: 10,
     seqLen: T,
     seed,
   };

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { getGpu } from "../lib/gpu/device.ts";
 import { storageFrom } from "../lib/gpu/buffers.ts";
 import { runSgld, SgldDivergenceError } from "../lib/estimate/sampler.ts";
-import { maskFromSlices } from "../lib/estimate/sgld.ts";
+import { maskFromSlices } from "../lib/model/restriction.ts";
 import {
   createFormsEval,
   createQuadraticTarget,
@@ -144,7 +144,10 @@ Deno.test("runSgld divergence: a too-large ε raises SgldDivergenceError naming 
   // A non-finite w* is caught before any step.
   const nanStar = storageFrom(gpu, "w*nan", Float32Array.from([NaN, 0, 0, 0]));
   await assert.rejects(() => runSgld(target, nanStar, { draws: 3 }), /loss at w\* is NaN/);
-  await assert.rejects(() => runSgld(target, wStarBuf, { draws: 0 }), /"draws": must be a positive integer/);
+  await assert.rejects(
+    () => runSgld(target, wStarBuf, { draws: 0 }),
+    /"draws": expected an integer ≥ 1, got 0/,
+  );
   nanStar.destroy();
   target.destroy();
   wStarBuf.destroy();

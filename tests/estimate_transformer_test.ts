@@ -16,7 +16,7 @@ import { paramLayout, tensor } from "../lib/model/params.ts";
 import { referenceForwardBackward } from "../lib/model/reference.ts";
 import { Rng } from "../lib/util/random.ts";
 import { runSgld } from "../lib/estimate/sampler.ts";
-import { maskFromSlices, restrictionMask } from "../lib/estimate/sgld.ts";
+import { maskFromSlices, restrictionMask } from "../lib/model/restriction.ts";
 import {
   chainsOf,
   consistencyCheck,
@@ -359,7 +359,7 @@ Deno.test("a checkpoint unit is deterministic from its seed and gives one row pe
     probes: [{ name: "p", tokens: PROBE }, { name: "q", tokens: BASE }],
     deltaH: 0.2,
     restrictions: ["0:0", "1:1", "full"],
-    sgld: { chains: 2, draws: 6, batch: 5 },
+    sgld: { chains: 2, draws: 6, batchSize: 5 },
     seqLen: T,
     seed: 42,
   };
@@ -385,7 +385,7 @@ Deno.test("per-token unit: one row per restriction × context × predicted token
     probes: [{ name: "p", tokens: PROBE, contexts }],
     deltaH: 0.25,
     restrictions: ["1:0", "full"],
-    sgld: { chains: 2, draws: 5, batch: 4 },
+    sgld: { chains: 2, draws: 5, batchSize: 4 },
     seqLen: T,
     seed: 3,
     decode: (id) => `<${id}>`,

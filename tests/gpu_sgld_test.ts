@@ -1,14 +1,9 @@
 import assert from "node:assert/strict";
 import { getGpu } from "../lib/gpu/device.ts";
 import { readF32, readU32, storageFrom, upload } from "../lib/gpu/buffers.ts";
-import {
-  createSgld,
-  FLAG_HEALTHY,
-  maskCount,
-  maskFromSlices,
-  restrictionMask,
-  SgldOptionError,
-} from "../lib/estimate/sgld.ts";
+import { createSgld, FLAG_HEALTHY } from "../lib/estimate/sgld.ts";
+import { SgldOptionError } from "../lib/estimate/sgld_settings.ts";
+import { maskCount, maskFromSlices, restrictionMask } from "../lib/model/restriction.ts";
 import { PhiloxStream, sgldNormal } from "../lib/util/philox.ts";
 import { headSlices, paramLayout } from "../lib/model/params.ts";
 import type { ModelConfig } from "../lib/model/config.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadResults } from "../lib/analysis/results.ts";
-import { TableError } from "../lib/analysis/tables.ts";
+import { TableError } from "../lib/tables/schema.ts";
 import { buildReport } from "../lib/report/build_report.ts";
 import { ReportOptionError, resolveHeads, spreadHeads } from "../lib/report/options.ts";
 import type { TopLevelSpec } from "vega-lite";

@@ -1,7 +1,7 @@
 /** The influence section (lib/report/section_influence.ts): strongest probe tokens first, training tokens by |BIF|. */
 import assert from "node:assert/strict";
 import { influenceSection } from "../lib/report/section_influence.ts";
-import type { InfluenceColumns } from "../lib/analysis/tables.ts";
+import type { InfluenceColumns } from "../lib/tables/schema.ts";
 
 Deno.test("influenceSection: probe tokens ordered by their strongest influence, training tokens by |BIF|", () => {
   // Two probe tokens (positions 1, 2) × three training tokens; probe position 2 holds the strongest pair.

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { TableError } from "../lib/analysis/tables.ts";
+import { TableError } from "../lib/tables/schema.ts";
 import { runNameOf, runReport, UsageError } from "../scripts/report.ts";
 
 Deno.test("report script: --demo writes a synthetic results folder and a self-contained report with every section", async () => {

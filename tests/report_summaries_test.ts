@@ -5,7 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { loadResults } from "../lib/analysis/results.ts";
-import { FULL, type SusceptibilityColumns } from "../lib/analysis/tables.ts";
+import { FULL } from "../lib/model/restriction.ts";
+import type { SusceptibilityColumns } from "../lib/tables/schema.ts";
 import { buildReport } from "../lib/report/build_report.ts";
 import { ablationSummary } from "../lib/report/section_ablation.ts";
 import { chiSummary, llcSummary } from "../lib/report/section_curves.ts";

@@ -10,6 +10,7 @@ import { healthRecordsOf, runWarnings } from "../lib/analysis/run_warnings.ts";
 import { type HealthRecord, healthRecord } from "../lib/estimate/health_record.ts";
 import type { SgldResult } from "../lib/estimate/sampler.ts";
 import type { SamplingRun } from "../lib/estimate/unit.ts";
+import { SGLD_DEFAULTS } from "../lib/estimate/sgld_settings.ts";
 import { buildReport } from "../lib/report/build_report.ts";
 import { collectHealth, healthLines } from "../lib/sweep/health.ts";
 import { UNIT_FILE, unitDir, type WorkUnit } from "../lib/sweep/units.ts";
@@ -46,7 +47,7 @@ function fakeRun(): SamplingRun {
       meanDrawLoss: new Float64Array(C),
     },
   } as unknown as SgldResult;
-  return { restrictions: ["full", "1:2"], chains: 2, result, mixed: [], probes: [] };
+  return { restrictions: ["full", "1:2"], sgld: SGLD_DEFAULTS, chains: 2, result, mixed: [], probes: [] };
 }
 
 /** Synthetic tables whose estimates are all well mixed (the generator plants R̂ 1.2 and low LLC ESS). */

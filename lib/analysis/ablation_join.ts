@@ -3,7 +3,7 @@
  * minus the unablated loss) for the same (probe, step, head, context, position).
  */
 
-import type { AblationColumns } from "./tables.ts";
+import type { AblationColumns } from "../tables/schema.ts";
 import { groupKey, type PerTokenIndex } from "./per_token.ts";
 
 /** Paired values of one (probe, restriction). */

@@ -14,10 +14,10 @@
  * tiny model, and independent of the GPU kernels whose outputs it is used to interpret.
  */
 import type { ModelConfig } from "../model/config.ts";
-import { headName } from "../model/params.ts";
+import { headName } from "../model/restriction.ts";
 import { referenceForwardBackward } from "../model/reference.ts";
 import { Rng } from "../util/random.ts";
-import type { HeadRolesInput } from "./tables.ts";
+import type { HeadRolesInput } from "../tables/schema.ts";
 
 export interface HeadRoleOptions {
   /** Number of repeated sequences averaged over (default: about 2048 query positions, at least 2). */

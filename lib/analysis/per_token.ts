@@ -4,7 +4,8 @@
  * shown next to the token it belongs to (the predicted token y at `position`, context x = positions before).
  */
 
-import { compareRestrictions, type ContextsColumns, type PerTokenColumns } from "./tables.ts";
+import { type ContextsColumns, type PerTokenColumns } from "../tables/schema.ts";
+import { compareRestrictions } from "../model/restriction.ts";
 
 /** Per-token rows of one (probe, restriction) at one step. */
 export interface PerTokenGroup {

@@ -7,7 +7,8 @@
 
 import { groupKey, groupMeans, type PerTokenIndex } from "./per_token.ts";
 import { linearFit, pearson } from "./stats.ts";
-import { FULL, type SusceptibilityColumns } from "./tables.ts";
+import { type SusceptibilityColumns } from "../tables/schema.ts";
+import { FULL } from "../model/restriction.ts";
 
 /** One point of Fig. 9. */
 export interface PerTokenVsOverallPoint {

@@ -28,7 +28,7 @@ import {
   TableError,
   TRACES_TABLE,
   type TracesColumns,
-} from "./tables.ts";
+} from "../tables/schema.ts";
 
 /** All tables of one results folder. */
 export interface Results {

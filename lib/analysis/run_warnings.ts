@@ -7,7 +7,8 @@
 import { CHAIN_ESS_WARN, DRIFT_WARN } from "../estimate/health.ts";
 import type { HealthRecord } from "../estimate/health_record.ts";
 import { RHAT_WARN } from "../estimate/diagnostics.ts";
-import { compareRestrictions, type SusceptibilityColumns } from "./tables.ts";
+import { compareRestrictions } from "../model/restriction.ts";
+import type { SusceptibilityColumns } from "../tables/schema.ts";
 
 export type WarningKind = "rhat" | "ess" | "negative-llc" | "non-stationary";
 

@@ -4,7 +4,7 @@
  * per (step, restriction): one sampling run serves every probe) and of the one-L0 LLC beside it. With honest
  * SEs z is the absolute value of a standard normal: median 0.67, 5 % above 2, 0.3 % above 3.
  */
-import type { SusceptibilityColumns } from "./tables.ts";
+import type { SusceptibilityColumns } from "../tables/schema.ts";
 
 export interface Agreement {
   /** z per compared estimate. */

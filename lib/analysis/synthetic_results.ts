@@ -1,5 +1,5 @@
 /**
- * A synthetic results folder: every table of lib/analysis/tables.ts filled with plausible, seeded values, so
+ * A synthetic results folder: every table of lib/tables/schema.ts filled with plausible, seeded values, so
  * the report can be demonstrated (`scripts/report.ts --demo`), tested and timed without a model or a GPU.
  *
  * The values have the structure the paper's figures look for, planted on purpose:
@@ -18,10 +18,8 @@ import { writeJsonAtomic } from "../util/files.ts";
 import {
   type AblationInput,
   type ContextsInput,
-  FULL,
   type HeadRolesInput,
   type PerTokenInput,
-  restrictionName,
   type SusceptibilityInput,
   type TracesInput,
   writeAblationTable,
@@ -30,7 +28,8 @@ import {
   writePerTokenTable,
   writeSusceptibilityTable,
   writeTracesTable,
-} from "./tables.ts";
+} from "../tables/schema.ts";
+import { FULL, restrictionName } from "../model/restriction.ts";
 import { MANIFEST_FILE } from "./results.ts";
 import { PAPER_CHECKPOINT_STEPS } from "../train/schedule.ts";
 import type { HealthRecord } from "../estimate/health_record.ts";

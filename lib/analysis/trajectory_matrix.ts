@@ -5,7 +5,8 @@
  */
 
 import { ChiInputError } from "../util/errors.ts";
-import { compareRestrictions, FULL, type SusceptibilityColumns } from "./tables.ts";
+import { type SusceptibilityColumns } from "../tables/schema.ts";
+import { compareRestrictions, FULL } from "../model/restriction.ts";
 
 /** X with its row and column labels. */
 export interface TrajectoryMatrix {

@@ -13,6 +13,7 @@
  */
 import type { Gpu } from "../gpu/device.ts";
 import type { ModelConfig } from "../model/config.ts";
+import { headName } from "../model/restriction.ts";
 import { initParams } from "../model/init.ts";
 import { Rng } from "../util/random.ts";
 import { runCheckpointSusceptibilities, runPerTokenSusceptibilities } from "../estimate/unit.ts";
@@ -38,7 +39,7 @@ function randomTokens(n: number, vocab: number, seed: number): Int32Array {
 function headNames(cfg: ModelConfig, n: number): string[] {
   const out: string[] = [];
   for (let h = 0; h < cfg.n_heads && out.length < n; h++) {
-    for (let l = 0; l < cfg.n_layers && out.length < n; l++) out.push(`${l}:${h}`);
+    for (let l = 0; l < cfg.n_layers && out.length < n; l++) out.push(headName(l, h));
   }
   return out;
 }
@@ -71,7 +72,8 @@ export async function secondsPerStep(
       deltaH,
       restrictions,
       // Unpaired, so the copies are exactly the measured size's (asStep); the sweep's FLOPs count the still copy.
-      sgld: { chains: s.chains, draws, batch: s.batch, readEvery: 1000, paired: false },
+      sgld: { chains: s.chains, draws, batchSize: s.batch, paired: false },
+      readEvery: 1000,
       seqLen: T,
       seed: 5,
     };

@@ -3,6 +3,7 @@
  * an estimate. A good ε sits on the plateau where λ̂ barely changes with ε, below where chains diverge or λ̂
  * climbs (too coarse a discretization) and above where chains stop mixing (λ̂ still rising with draws).
  */
+import { SGLD_DEFAULTS } from "./sgld_settings.ts";
 import { estimateLlc, type LlcEstimate } from "./estimators.ts";
 import { healthSummary } from "./health.ts";
 import {
@@ -39,7 +40,7 @@ export async function calibrate(
   observables: readonly DrawObservable[] = [],
 ): Promise<CalibrationRow[]> {
   if (grid.eps.length === 0) throw new RangeError("calibrate: the ε grid is empty");
-  const nbetas = grid.nbeta ?? [options.nbeta ?? 30];
+  const nbetas = grid.nbeta ?? [options.nbeta ?? SGLD_DEFAULTS.nbeta];
   const rows: CalibrationRow[] = [];
   for (const nbeta of nbetas) {
     for (const eps of grid.eps) {

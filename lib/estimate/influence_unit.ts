@@ -10,9 +10,10 @@ import { encodeProgram } from "../gpu/program.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { paramLayout } from "../model/params.ts";
 import { createTransformer } from "../model/transformer.ts";
-import type { InfluenceInput } from "../analysis/tables.ts";
+import type { InfluenceInput } from "../tables/schema.ts";
 import { runSgld, type SgldResult } from "./sampler.ts";
-import { restrictionMask, SGLD_DEFAULTS } from "./sgld.ts";
+import { resolveSgld, type SgldSettings } from "./sgld_settings.ts";
+import { FULL, restrictionMask } from "../model/restriction.ts";
 import { bifEstimate, bifObservable, createBifAccumulator } from "./influence.ts";
 import { createTransformerTarget, lossAtWStar, wStarBuffer } from "./transformer_target.ts";
 
@@ -25,15 +26,8 @@ export interface InfluenceOptions {
   probe: { name: string; contexts: Int32Array };
   /** Training contexts [count, seqLen] (e.g. sampleContexts of the base stream). */
   train: Int32Array;
-  sgld?: {
-    eps?: number;
-    nbeta?: number;
-    gamma?: number;
-    chains?: number;
-    draws?: number;
-    batch?: number;
-    burnIn?: number;
-  };
+  /** Sampler settings; unset ones keep SGLD_DEFAULTS (`paired` does not apply). */
+  sgld?: Partial<SgldSettings>;
   seqLen: number;
   seed: number;
   decode: (id: number) => string;
@@ -52,8 +46,9 @@ export async function runInfluence(
     }
   }
   const P = o.probe.contexts.length / T, Q = o.train.length / T;
-  const K = o.sgld?.chains ?? SGLD_DEFAULTS.chains;
-  const batch = o.sgld?.batch ?? SGLD_DEFAULTS.batchSize;
+  const sgld = resolveSgld(o.sgld);
+  const K = sgld.chains;
+  const batch = sgld.batchSize;
   const N = (P + Q) * T;
   const layout = paramLayout(o.cfg);
   const target = await createTransformerTarget(gpu, {
@@ -104,14 +99,10 @@ export async function runInfluence(
     });
     const fwd = model.forward;
     const result = await runSgld(target, wStar, {
-      eps: o.sgld?.eps,
-      nbeta: o.sgld?.nbeta,
-      gamma: o.sgld?.gamma,
-      draws: o.sgld?.draws,
-      burnIn: o.sgld?.burnIn,
+      ...sgld,
       seed: o.seed,
       L0,
-      masks: [restrictionMask(layout, "full")],
+      masks: [restrictionMask(layout, FULL)],
       onProgress: o.onProgress,
     }, [bifObservable({ encode: (e) => encodeProgram(e, fwd, "influence.forward") }, acc)]);
     const est = bifEstimate(await acc.read(), [...Array(K).keys()]);

@@ -7,8 +7,9 @@
 import type { Gpu } from "../gpu/device.ts";
 import { type HeadRoles, headRoles } from "../analysis/head_roles.ts";
 import { plantedInductionModel, plantedInductionStream } from "../analysis/planted_induction.ts";
-import type { SusceptibilityInput } from "../analysis/tables.ts";
+import type { SusceptibilityInput } from "../tables/schema.ts";
 import { runCheckpointSusceptibilities } from "./unit.ts";
+import { FULL } from "../model/restriction.ts";
 
 export interface PlantedValidationOptions {
   chains?: number;
@@ -52,14 +53,14 @@ export async function runPlantedValidation(
     base: stream(0.5, 200_000, seed * 2 + 1),
     probes: [{ name: "induction", tokens: stream(1, 100_000, seed * 2 + 2) }],
     deltaH: 0.1,
-    restrictions: ["full", ...CIRCUIT, ...UNUSED].sort(),
+    restrictions: [FULL, ...CIRCUIT, ...UNUSED].sort(),
     sgld: {
       chains: o.chains ?? 4,
       draws: o.draws ?? 300,
-      batch: o.batch ?? 16,
-      readEvery: 50,
+      batchSize: o.batch ?? 16,
       paired: o.paired ?? true,
     },
+    readEvery: 50,
     seqLen: cfg.n_ctx,
     seed,
     onProgress: o.onProgress,

@@ -12,7 +12,8 @@
 import { ChiInputError } from "../util/errors.ts";
 import type { Gpu } from "../gpu/device.ts";
 import { readBuffers, storageBuffer } from "../gpu/buffers.ts";
-import { createSgld, FLAG_HEALTHY, SGLD_DEFAULTS, SgldOptionError } from "./sgld.ts";
+import { createSgld, FLAG_HEALTHY } from "./sgld.ts";
+import { resolveSgld, SgldOptionError, type SgldSettings } from "./sgld_settings.ts";
 
 /** A model (or toy) whose C parameter copies the sampler moves. */
 export interface SamplingTarget {
@@ -57,15 +58,14 @@ export interface DrawObservable {
   begin?(L0: number): void;
 }
 
-export interface SgldRunOptions {
-  eps?: number;
-  nbeta?: number;
-  gamma?: number;
-  lambda?: number;
-  rmsprop?: boolean;
-  draws?: number;
-  burnIn?: number;
-  stepsBetweenDraws?: number;
+/**
+ * The settings the sampler itself reads (lib/estimate/sgld_settings.ts): chains and batch size are the target's
+ * shape, pairing is the estimators' (a still copy in the masks).
+ */
+export type SamplerSettings = Omit<SgldSettings, "chains" | "batchSize" | "paired">;
+
+/** Unset settings keep SGLD_DEFAULTS; the rest is how this run is laid out and read back. */
+export interface SgldRunOptions extends Partial<SamplerSettings> {
   seed?: number;
   streamBase?: number;
   /** Restriction masks (maskWords(stride) words each, see sgld.ts) and each chain's restriction index. */
@@ -82,16 +82,8 @@ export interface SgldRunOptions {
   onProgress?: (step: number, total: number, drawsPerSecond: number) => void;
 }
 
-/** The resolved hyperparameters a run used: record them with its outputs. */
-export interface SgldRunRecord {
-  eps: number;
-  nbeta: number;
-  gamma: number;
-  lambda: number;
-  rmsprop: boolean;
-  draws: number;
-  burnIn: number;
-  stepsBetweenDraws: number;
+/** The resolved settings a run used, its noise stream and its copies (`chains`: all C): recorded with its outputs. */
+export interface SgldRunRecord extends SamplerSettings {
   seed: number;
   streamBase: number;
   chains: number;
@@ -147,6 +139,171 @@ function positiveInt(name: string, v: number): number {
   return v;
 }
 
+/** The sampler's part of the settings (SGLD_DEFAULTS where unset, validated), seed, stream base and copies. */
+function runRecord(options: SgldRunOptions, copies: number): SgldRunRecord {
+  const { chains: _c, batchSize: _b, paired: _p, ...settings } = resolveSgld({
+    eps: options.eps,
+    nbeta: options.nbeta,
+    gamma: options.gamma,
+    lambda: options.lambda,
+    rmsprop: options.rmsprop,
+    draws: options.draws,
+    burnIn: options.burnIn,
+    stepsBetweenDraws: options.stepsBetweenDraws,
+  });
+  return { ...settings, seed: options.seed ?? 0, streamBase: options.streamBase ?? 0, chains: copies };
+}
+
+/** The run's settings and read-back options, checked. */
+function runOptions(options: SgldRunOptions, observables: readonly DrawObservable[], C: number) {
+  const record = runRecord(options, C);
+  const readEvery = positiveInt("readEvery", options.readEvery ?? 50);
+  const blowUpFactor = options.blowUpFactor ?? 10;
+  if (!(blowUpFactor > 0)) throw new SgldOptionError("blowUpFactor", `must be > 0, got ${blowUpFactor}`);
+  if (options.L0 !== undefined && !Number.isFinite(options.L0)) {
+    throw new SgldOptionError("L0", `must be finite, got ${options.L0}`);
+  }
+  observables.forEach((o, i) => {
+    if (!Number.isInteger(o.width) || o.width < 0) {
+      throw new SgldOptionError(`observables[${i}].width`, `must be a non-negative integer, got ${o.width}`);
+    }
+  });
+  return { record, readEvery, blowUpFactor };
+}
+
+/** Every copy starts at w* ([stride] shared, or [C, stride] per chain). */
+function startAtWStar(target: SamplingTarget, wStar: GPUBuffer, perChain: boolean): void {
+  const { gpu, nCopies: C, stride } = target;
+  const copyBytes = stride * 4;
+  const init = gpu.device.createCommandEncoder({ label: "sgld.init" });
+  for (let c = 0; c < C; c++) {
+    init.copyBufferToBuffer(wStar, perChain ? c * copyBytes : 0, target.params, c * copyBytes, copyBytes);
+  }
+  gpu.device.queue.submit([init.finish()]);
+}
+
+/** L0: the mean loss at w* over the minibatches of steps 0 … C−1 (every copy still sits at w*). */
+async function lossAtStart(target: SamplingTarget, record: SgldRunRecord): Promise<number> {
+  const { gpu, nCopies: C } = target;
+  const l0Ring = storageBuffer(gpu, "sgld.l0Ring", C * C * 4);
+  try {
+    for (let k = 0; k < C; k++) {
+      target.setBatch(k);
+      const enc = gpu.device.createCommandEncoder({ label: `sgld.L0[${k}]` });
+      target.encodeLossAndGrad(enc, l0Ring, k);
+      gpu.device.queue.submit([enc.finish()]);
+    }
+    const [buf] = await readBuffers(gpu, [{ buffer: l0Ring }]);
+    const l = new Float32Array(buf);
+    // All copies sit at w*: average over batches k (and copies, identical unless the target varies batches per copy).
+    let s = 0;
+    for (const x of l) s += x;
+    const L0 = s / l.length;
+    if (!Number.isFinite(L0)) {
+      throw new SgldDivergenceError(
+        0,
+        0,
+        `the loss at w* is ${L0} before any step`,
+        record.eps,
+        record.nbeta,
+      );
+    }
+    return L0;
+  } finally {
+    l0Ring.destroy();
+  }
+}
+
+/** What a run collects from its read-backs: per-draw losses and observables, the loss trace, the loss maxima. */
+class DrawCollector {
+  readonly losses: Float64Array;
+  readonly traces: Float64Array;
+  readonly obsOut: Float64Array[];
+  readonly maxLoss: Float64Array;
+  readonly total: number;
+  private readonly limit: number;
+
+  constructor(
+    private readonly C: number,
+    private readonly record: SgldRunRecord,
+    private readonly observables: readonly DrawObservable[],
+    private readonly L0: number,
+    private readonly blowUpFactor: number,
+  ) {
+    const { draws, burnIn, stepsBetweenDraws: thin } = record;
+    this.total = burnIn + draws * thin;
+    this.losses = new Float64Array(C * draws);
+    this.traces = new Float64Array(C * this.total);
+    this.obsOut = observables.map((o) => new Float64Array(draws * o.width));
+    this.maxLoss = new Float64Array(C).fill(-Infinity);
+    this.limit = L0 + blowUpFactor * Math.max(Math.abs(L0), 1);
+  }
+
+  /** The draw index of step s, or −1 for burn-in and thinned-out steps. */
+  drawOf(s: number): number {
+    const { burnIn, stepsBetweenDraws: thin } = this.record;
+    return s >= burnIn && (s - burnIn) % thin === 0 ? (s - burnIn) / thin : -1;
+  }
+
+  /**
+   * Takes steps from … to out of the rings (bufs: loss ring, flags, observable rings). Reports the earliest
+   * problem: losses step by step first (a blow-up usually precedes the NaN weight), then a weight that became
+   * non-finite in an update whose loss was not seen yet.
+   */
+  absorb(bufs: readonly ArrayBuffer[], from: number, to: number, readEvery: number): void {
+    const { C, record, observables } = this;
+    const ring = new Float32Array(bufs[0]);
+    const flags = new Uint32Array(bufs[1]);
+    for (let t = from; t <= to; t++) {
+      const sl = t % readEvery;
+      for (let c = 0; c < C; c++) {
+        const l = ring[sl * C + c];
+        if (!Number.isFinite(l)) {
+          throw new SgldDivergenceError(c, t, `loss is ${l}`, record.eps, record.nbeta);
+        }
+        if (l > this.limit) {
+          throw new SgldDivergenceError(
+            c,
+            t,
+            `loss ${l.toPrecision(6)} exceeds L0 ${
+              this.L0.toPrecision(6)
+            } + ${this.blowUpFactor}·max(|L0|, 1)`,
+            record.eps,
+            record.nbeta,
+          );
+        }
+        if (l > this.maxLoss[c]) this.maxLoss[c] = l;
+        this.traces[c * this.total + t] = l;
+      }
+      const dt = this.drawOf(t);
+      if (dt < 0) continue;
+      for (let c = 0; c < C; c++) this.losses[c * record.draws + dt] = ring[sl * C + c];
+      observables.forEach((o, i) => {
+        const r = new Float32Array(bufs[2 + i]);
+        for (let j = 0; j < o.width; j++) this.obsOut[i][dt * o.width + j] = r[sl * o.width + j];
+      });
+    }
+    for (let c = 0; c < C; c++) {
+      if (flags[c] !== FLAG_HEALTHY) {
+        throw new SgldDivergenceError(c, flags[c], "a weight became NaN or ±Inf", record.eps, record.nbeta);
+      }
+    }
+  }
+
+  /** Mean draw loss per chain. */
+  meanDrawLoss(): Float64Array {
+    const { C, losses } = this;
+    const draws = this.record.draws;
+    const out = new Float64Array(C);
+    for (let c = 0; c < C; c++) {
+      let s = 0;
+      for (let d = 0; d < draws; d++) s += losses[c * draws + d];
+      out[c] = s / draws;
+    }
+    return out;
+  }
+}
+
 /**
  * Runs SGLD from w* on every copy of `target` and returns the draw losses and observables. `wStar` is [stride]
  * (shared) or [C, stride] (options.wStarPerChain). Throws SgldDivergenceError at the first readback that sees a
@@ -159,37 +316,7 @@ export async function runSgld(
   observables: readonly DrawObservable[] = [],
 ): Promise<SgldResult> {
   const { gpu, nCopies: C, stride } = target;
-  const record: SgldRunRecord = {
-    eps: options.eps ?? SGLD_DEFAULTS.eps,
-    nbeta: options.nbeta ?? SGLD_DEFAULTS.nbeta,
-    gamma: options.gamma ?? SGLD_DEFAULTS.gamma,
-    lambda: options.lambda ?? SGLD_DEFAULTS.lambda,
-    rmsprop: options.rmsprop ?? SGLD_DEFAULTS.rmsprop,
-    draws: positiveInt("draws", options.draws ?? SGLD_DEFAULTS.draws),
-    burnIn: options.burnIn ?? SGLD_DEFAULTS.burnIn,
-    stepsBetweenDraws: positiveInt(
-      "stepsBetweenDraws",
-      options.stepsBetweenDraws ?? SGLD_DEFAULTS.stepsBetweenDraws,
-    ),
-    seed: options.seed ?? 0,
-    streamBase: options.streamBase ?? 0,
-    chains: C,
-  };
-  if (!Number.isInteger(record.burnIn) || record.burnIn < 0) {
-    throw new SgldOptionError("burnIn", `must be a non-negative integer, got ${record.burnIn}`);
-  }
-  const readEvery = positiveInt("readEvery", options.readEvery ?? 50);
-  const blowUpFactor = options.blowUpFactor ?? 10;
-  if (!(blowUpFactor > 0)) throw new SgldOptionError("blowUpFactor", `must be > 0, got ${blowUpFactor}`);
-  if (options.L0 !== undefined && !Number.isFinite(options.L0)) {
-    throw new SgldOptionError("L0", `must be finite, got ${options.L0}`);
-  }
-  observables.forEach((o, i) => {
-    if (!Number.isInteger(o.width) || o.width < 0) {
-      throw new SgldOptionError(`observables[${i}].width`, `must be a non-negative integer, got ${o.width}`);
-    }
-  });
-
+  const { record, readEvery, blowUpFactor } = runOptions(options, observables, C);
   const sgld = await createSgld(gpu, {
     nCopies: C,
     stride,
@@ -200,63 +327,19 @@ export async function runSgld(
     masks: options.masks,
     restrictionOf: options.restrictionOf,
   }, record);
-  const copyBytes = stride * 4;
   const lossRing = storageBuffer(gpu, "sgld.lossRing", readEvery * C * 4);
   const obsRings = observables.map((o, i) =>
     storageBuffer(gpu, `sgld.obsRing[${i}]`, readEvery * o.width * 4)
   );
-  const owned = [lossRing, ...obsRings];
   try {
-    // Every copy starts at w*.
-    const init = gpu.device.createCommandEncoder({ label: "sgld.init" });
-    for (let c = 0; c < C; c++) {
-      init.copyBufferToBuffer(
-        wStar,
-        options.wStarPerChain ? c * copyBytes : 0,
-        target.params,
-        c * copyBytes,
-        copyBytes,
-      );
-    }
-    gpu.device.queue.submit([init.finish()]);
+    startAtWStar(target, wStar, options.wStarPerChain ?? false);
     sgld.reset();
-
-    let L0 = options.L0;
-    if (L0 === undefined) {
-      const l0Ring = storageBuffer(gpu, "sgld.l0Ring", C * C * 4);
-      owned.push(l0Ring);
-      for (let k = 0; k < C; k++) {
-        target.setBatch(k);
-        const enc = gpu.device.createCommandEncoder({ label: `sgld.L0[${k}]` });
-        target.encodeLossAndGrad(enc, l0Ring, k);
-        gpu.device.queue.submit([enc.finish()]);
-      }
-      const [buf] = await readBuffers(gpu, [{ buffer: l0Ring }]);
-      const l = new Float32Array(buf);
-      // All copies sit at w*: average over batches k (and copies, identical unless the target varies batches per copy).
-      let s = 0;
-      for (const x of l) s += x;
-      L0 = s / l.length;
-      if (!Number.isFinite(L0)) {
-        throw new SgldDivergenceError(
-          0,
-          0,
-          `the loss at w* is ${L0} before any step`,
-          record.eps,
-          record.nbeta,
-        );
-      }
-    }
+    const L0 = options.L0 ?? await lossAtStart(target, record);
     for (const o of observables) o.begin?.(L0);
 
     const { draws, burnIn, stepsBetweenDraws: thin } = record;
-    const total = burnIn + draws * thin;
-    const losses = new Float64Array(C * draws);
-    const traces = new Float64Array(C * total);
-    const obsOut = observables.map((o) => new Float64Array(draws * o.width));
-    const maxLoss = new Float64Array(C).fill(-Infinity);
-    const limit = L0 + blowUpFactor * Math.max(Math.abs(L0), 1);
-    const drawOf = (s: number) => (s >= burnIn && (s - burnIn) % thin === 0 ? (s - burnIn) / thin : -1);
+    const out = new DrawCollector(C, record, observables, L0, blowUpFactor);
+    const total = out.total;
     const t0 = performance.now();
     let readbacks = 0;
     let firstUnread = 0;
@@ -268,7 +351,7 @@ export async function runSgld(
 
     for (let s = 0; s < total; s++) {
       const slot = s % readEvery;
-      const d = drawOf(s);
+      const d = out.drawOf(s);
       target.setBatch(s);
       if (d >= 0) { for (const o of observables) o.setBatch?.(s); }
       sgld.setStep(s);
@@ -285,51 +368,7 @@ export async function runSgld(
           ...obsRings.map((buffer) => ({ buffer })),
         ]);
         readbacks++;
-        const ring = new Float32Array(bufs[0]);
-        const flags = new Uint32Array(bufs[1]);
-        // Report the earliest problem: losses step by step first (a blow-up usually precedes the NaN weight),
-        // then a weight that became non-finite in an update whose loss was not seen yet.
-        const flagError = () => {
-          for (let c = 0; c < C; c++) {
-            if (flags[c] !== FLAG_HEALTHY) {
-              throw new SgldDivergenceError(
-                c,
-                flags[c],
-                "a weight became NaN or ±Inf",
-                record.eps,
-                record.nbeta,
-              );
-            }
-          }
-        };
-        for (let t = firstUnread; t <= s; t++) {
-          const sl = t % readEvery;
-          for (let c = 0; c < C; c++) {
-            const l = ring[sl * C + c];
-            if (!Number.isFinite(l)) {
-              throw new SgldDivergenceError(c, t, `loss is ${l}`, record.eps, record.nbeta);
-            }
-            if (l > limit) {
-              throw new SgldDivergenceError(
-                c,
-                t,
-                `loss ${l.toPrecision(6)} exceeds L0 ${L0.toPrecision(6)} + ${blowUpFactor}·max(|L0|, 1)`,
-                record.eps,
-                record.nbeta,
-              );
-            }
-            if (l > maxLoss[c]) maxLoss[c] = l;
-            traces[c * total + t] = l;
-          }
-          const dt = drawOf(t);
-          if (dt < 0) continue;
-          for (let c = 0; c < C; c++) losses[c * draws + dt] = ring[sl * C + c];
-          observables.forEach((o, i) => {
-            const r = new Float32Array(bufs[2 + i]);
-            for (let j = 0; j < o.width; j++) obsOut[i][dt * o.width + j] = r[sl * o.width + j];
-          });
-        }
-        flagError();
+        out.absorb(bufs, firstUnread, s, readEvery);
         firstUnread = s + 1;
         const secs = (performance.now() - t0) / 1000;
         const drawsDone = s < burnIn ? 0 : Math.floor((s - burnIn) / thin) + 1;
@@ -337,20 +376,14 @@ export async function runSgld(
       }
     }
     const seconds = (performance.now() - t0) / 1000;
-    const meanDrawLoss = new Float64Array(C);
-    for (let c = 0; c < C; c++) {
-      let s = 0;
-      for (let d = 0; d < draws; d++) s += losses[c * draws + d];
-      meanDrawLoss[c] = s / draws;
-    }
     return {
-      losses,
-      traces,
+      losses: out.losses,
+      traces: out.traces,
       restrictionOf: Uint32Array.from(options.restrictionOf ?? new Array(C).fill(0)),
       chains: C,
       draws,
       L0,
-      observables: obsOut,
+      observables: out.obsOut,
       record,
       health: {
         steps: total,
@@ -358,12 +391,13 @@ export async function runSgld(
         drawsPerSecond: draws / seconds,
         stepsPerSecond: total / seconds,
         readbacks,
-        maxLoss,
-        meanDrawLoss,
+        maxLoss: out.maxLoss,
+        meanDrawLoss: out.meanDrawLoss(),
       },
     };
   } finally {
     sgld.destroy();
-    for (const b of owned) b.destroy();
+    lossRing.destroy();
+    for (const b of obsRings) b.destroy();
   }
 }

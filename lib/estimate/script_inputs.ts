@@ -17,7 +17,8 @@ import {
 } from "../model/checkpoint.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { flagInt, flagNumber, MODEL_USAGE, parseFlags, UsageError } from "../util/cli.ts";
-import { allRestrictions, type UnitSgldOptions } from "./unit.ts";
+import { resolveSgld, SGLD_DEFAULTS, SGLD_FLAGS, type SgldSettings } from "./sgld_settings.ts";
+import { allRestrictions } from "../model/restriction.ts";
 import type { ProbeStream } from "./transformer_target.ts";
 
 /** Options every estimation script accepts (node:util parseArgs format). */
@@ -197,20 +198,37 @@ export function parseRestrictions(v: CommonValues, cfg: ModelConfig): string[] {
   return list;
 }
 
-/** Sampler flags; unset ones keep the unit's defaults (appendix C.3). */
-export function parseSgld(v: CommonValues): UnitSgldOptions {
-  const o: UnitSgldOptions = { rmsprop: v.rmsprop };
-  if (v.chains) o.chains = flagInt("--chains", v.chains, 1);
-  if (v.draws) o.draws = flagInt("--draws", v.draws, 1);
-  if (v.batch) o.batch = flagInt("--batch", v.batch, 1);
-  if (v.eps) o.eps = flagNumber("--eps", v.eps, Number.MIN_VALUE);
-  if (v.nbeta) o.nbeta = flagNumber("--nbeta", v.nbeta, Number.MIN_VALUE);
-  if (v.gamma) o.gamma = flagNumber("--gamma", v.gamma, Number.MIN_VALUE);
-  if (v["burn-in"]) o.burnIn = flagInt("--burn-in", v["burn-in"], 0);
-  if (v.thin) o.stepsBetweenDraws = flagInt("--thin", v.thin, 1);
-  // χ̂ and the LLC are paired by default (unit.ts); --unpaired gives the reference sampler's convention.
-  if (v.unpaired) o.paired = false;
-  return o;
+/** A numeric flag's value (NaN for text that is no number: validateSgld names the flag). */
+function flagValue(s: string | undefined): number | undefined {
+  if (s === undefined || s === "") return undefined;
+  return s.trim() === "" ? NaN : Number(s);
+}
+
+/**
+ * The sampler flags as SGLD settings: unset flags keep `defaults` (SGLD_DEFAULTS, or PER_TOKEN_DEFAULTS for the
+ * per-token script), validated by the one validation of lib/estimate/sgld_settings.ts; a bad value is a
+ * UsageError naming its flag. χ̂ and the LLC are paired by default; --unpaired gives the reference sampler's
+ * convention.
+ */
+export function parseSgld(v: CommonValues, defaults: Readonly<SgldSettings> = SGLD_DEFAULTS): SgldSettings {
+  return resolveSgld(
+    {
+      eps: flagValue(v.eps),
+      nbeta: flagValue(v.nbeta),
+      gamma: flagValue(v.gamma),
+      rmsprop: v.rmsprop ? true : undefined,
+      chains: flagValue(v.chains),
+      draws: flagValue(v.draws),
+      batchSize: flagValue(v.batch),
+      burnIn: flagValue(v["burn-in"]),
+      stepsBetweenDraws: flagValue(v.thin),
+      paired: v.unpaired ? false : undefined,
+    },
+    defaults,
+    (field, message) => {
+      throw new UsageError(`${SGLD_FLAGS[field]}: ${message}`);
+    },
+  );
 }
 
 /** --seq-len (default n_ctx), --seed, --delta-h, --out. */
@@ -244,14 +262,10 @@ export function progressLine(label: string) {
 }
 
 /** Refuses sampler settings under which no probe context enters any batch (lib/estimate/probe_coverage.ts). */
-export function requireProbeCoverage(
-  sgld: { draws?: number; batch?: number },
-  deltaH: number,
-  defaults: { draws: number; batchSize: number },
-): void {
+export function requireProbeCoverage(sgld: Pick<SgldSettings, "draws" | "batchSize">, deltaH: number): void {
   const problem = probeCoverageProblem(
-    sgld.draws ?? defaults.draws,
-    sgld.batch ?? defaults.batchSize,
+    sgld.draws,
+    sgld.batchSize,
     deltaH,
     {
       draws: "--draws",

@@ -1,7 +1,7 @@
 /**
- * The localized SGLD step of the reference sampler (devinterp) as one GPU op over many chains, and the
- * restriction masks that let chains of different weight restrictions (eq. 40: the 16 heads and "full") run in
- * the same dispatch.
+ * The localized SGLD step of the reference sampler (devinterp) as one GPU op over many chains; restriction
+ * masks (lib/model/restriction.ts) let chains of different weight restrictions (eq. 40: the 16 heads and
+ * "full") run in the same dispatch.
  *
  * Update per element of chain c (kernels/sgld.wgsl):
  *   Δw = −(ε/2)·M·G·(nβ·∇L̄_batch(w) + γ(w − w*) + λw) + √ε·M·√G·ξ
@@ -9,109 +9,27 @@
  * V ← 0.99V + 0.01g² (V starts at 0), and ξ from Philox with counter (element/4, step, streamBase + c, 0) and key
  * (seed_lo, seed_hi) (lib/util/philox.ts regenerates any ξ on the host).
  */
-import { ChiInputError } from "../util/errors.ts";
 import type { Gpu } from "../gpu/device.ts";
 import { params, storageBuffer, storageFrom, uniformFrom, upload } from "../gpu/buffers.ts";
 import { type Dispatch, encodeDispatches, prepare } from "../gpu/dispatch.ts";
 import { kernelFromSource, readWgsl, specialize } from "../gpu/kernel.ts";
-import { headSlices, type ParamLayout, type Slice } from "../model/params.ts";
+import { fullMask, maskWords } from "../model/restriction.ts";
 import { seedKey } from "../util/philox.ts";
-
-/** Sampler hyperparameters of the paper (appendix C.3) and of devinterp's draw bookkeeping. */
-export const SGLD_DEFAULTS = Object.freeze({
-  eps: 0.001,
-  nbeta: 30,
-  gamma: 300,
-  lambda: 0,
-  rmsprop: false,
-  chains: 4,
-  draws: 200,
-  batchSize: 64,
-  burnIn: 0,
-  stepsBetweenDraws: 1,
-});
-
-/** Appendix C.3's changes for per-token susceptibilities (C.2). */
-export const PER_TOKEN_DEFAULTS = Object.freeze({ ...SGLD_DEFAULTS, draws: 100, batchSize: 16 });
-
-/** Thrown for an invalid sampler option; names the option. */
-export class SgldOptionError extends ChiInputError {
-  constructor(readonly option: string, message: string) {
-    super(`SGLD option "${option}": ${message}`);
-    this.name = "SgldOptionError";
-  }
-}
-
-/** Number of u32 words of one restriction mask over `size` elements. */
-export function maskWords(size: number): number {
-  return Math.ceil(size / 32);
-}
-
-/** A restriction bitset over `size` elements (bit e % 32 of word e / 32 set = element e moves) from slices. */
-export function maskFromSlices(size: number, slices: readonly Slice[]): Uint32Array {
-  if (!Number.isInteger(size) || size <= 0) {
-    throw new RangeError(`mask size must be a positive integer, got ${size}`);
-  }
-  const mask = new Uint32Array(maskWords(size));
-  for (const { start, length } of slices) {
-    if (
-      !Number.isInteger(start) || !Number.isInteger(length) || start < 0 || length < 0 ||
-      start + length > size
-    ) {
-      throw new RangeError(`mask slice [${start}, ${start + length}) is not inside [0, ${size})`);
-    }
-    for (let e = start; e < start + length; e++) mask[e >>> 5] |= 1 << (e & 31);
-  }
-  return mask;
-}
-
-/** The mask in which every element of [0, size) moves. */
-export function fullMask(size: number): Uint32Array {
-  return maskFromSlices(size, [{ start: 0, length: size }]);
-}
-
-/** Number of set bits (moving elements) of a mask. */
-export function maskCount(mask: Uint32Array): number {
-  let n = 0;
-  for (let x of mask) {
-    x = x - ((x >>> 1) & 0x55555555);
-    x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-    n += Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
-  }
-  return n;
-}
+import { SGLD_DEFAULTS, SgldOptionError, type SgldSettings, validateSgld } from "./sgld_settings.ts";
 
 /**
- * The mask of a named restriction of a model over its parameter copy (`layout.stride` elements): "full" = every
- * parameter tensor (alignment padding excluded), "l:h" = attention head h of layer l (headSlices).
+ * What the update kernel reads of the SGLD settings (lib/estimate/sgld_settings.ts; λ default 0, RMSProp default
+ * off) and where its noise comes from.
  */
-export function restrictionMask(layout: ParamLayout, name: string): Uint32Array {
-  if (name === "full") {
-    return maskFromSlices(layout.stride, layout.tensors.map((t) => ({ start: t.offset, length: t.size })));
-  }
-  const m = /^(\d+):(\d+)$/.exec(name);
-  if (!m) {
-    throw new RangeError(`restriction "${name}" is neither "full" nor a head "layer:head" such as "1:6"`);
-  }
-  return maskFromSlices(layout.stride, headSlices(layout, Number(m[1]), Number(m[2])));
-}
-
-export interface SgldHyper {
-  /** Step size ε (devinterp's lr). */
-  eps: number;
-  /** nβ: multiplies the MEAN minibatch loss gradient. */
-  nbeta: number;
-  /** Localization strength γ. */
-  gamma: number;
-  /** Weight decay λ (default 0). */
-  lambda?: number;
-  /** RMSProp-SGLD preconditioning (default false). */
-  rmsprop?: boolean;
-  /** Philox key: a non-negative integer below 2⁵³ (default 0). */
-  seed?: number;
-  /** Chain c draws from Philox stream streamBase + c (default 0). */
-  streamBase?: number;
-}
+export type SgldHyper =
+  & Pick<SgldSettings, "eps" | "nbeta" | "gamma">
+  & Partial<Pick<SgldSettings, "lambda" | "rmsprop">>
+  & {
+    /** Philox key: a non-negative integer below 2⁵³ (default 0). */
+    seed?: number;
+    /** Chain c draws from Philox stream streamBase + c (default 0). */
+    streamBase?: number;
+  };
 
 export interface SgldBuffers {
   /** Chains, elements per copy (stride, a multiple of 4). */
@@ -155,20 +73,7 @@ export const FLAG_HEALTHY = 0xffffffff;
 const WG = 64;
 
 function checkHyper(h: SgldHyper): void {
-  const positive = (name: string, v: number) => {
-    if (!(typeof v === "number" && Number.isFinite(v) && v > 0)) {
-      throw new SgldOptionError(name, `must be a finite number > 0, got ${v}`);
-    }
-  };
-  const nonNegative = (name: string, v: number) => {
-    if (!(typeof v === "number" && Number.isFinite(v) && v >= 0)) {
-      throw new SgldOptionError(name, `must be a finite number ≥ 0, got ${v}`);
-    }
-  };
-  positive("eps", h.eps);
-  positive("nbeta", h.nbeta);
-  nonNegative("gamma", h.gamma);
-  nonNegative("lambda", h.lambda ?? 0);
+  validateSgld({ ...SGLD_DEFAULTS, ...h, lambda: h.lambda ?? 0, rmsprop: h.rmsprop ?? false });
   if (h.seed !== undefined && (!Number.isSafeInteger(h.seed) || h.seed < 0)) {
     throw new SgldOptionError("seed", `must be a non-negative integer below 2^53, got ${h.seed}`);
   }
@@ -178,13 +83,8 @@ function checkHyper(h: SgldHyper): void {
   }
 }
 
-/**
- * Builds the SGLD op for the chains of `bufs`. Chains are bound in groups whose [chains, stride] range fits the
- * device's maxStorageBufferBindingSize (llvmpipe: 128 MiB); grouping needs stride·4 to be a multiple of
- * minStorageBufferOffsetAlignment (256 bytes: stride a multiple of 64) unless all chains fit in one binding.
- */
-export async function createSgld(gpu: Gpu, bufs: SgldBuffers, hyper: SgldHyper): Promise<SgldOp> {
-  checkHyper(hyper);
+/** The buffers' shapes and the restriction masks checked; the masks (default: one full mask) and chain → mask. */
+function checkBuffers(bufs: SgldBuffers): { masks: readonly Uint32Array[]; restrictionOf: Uint32Array } {
   const { nCopies: C, stride } = bufs;
   if (!Number.isInteger(C) || C < 1 || C > 65535) {
     throw new SgldOptionError("nCopies", `must be in [1, 65535], got ${C}`);
@@ -223,7 +123,11 @@ export async function createSgld(gpu: Gpu, bufs: SgldBuffers, hyper: SgldHyper):
       );
     }
   });
+  return { masks, restrictionOf };
+}
 
+/** How many chains' [chains, stride] ranges one storage binding takes (all C, or groups of that many). */
+function chainsPerBinding(gpu: Gpu, C: number, bytesPerChain: number): number {
   const maxBinding = gpu.device.limits.maxStorageBufferBindingSize;
   const align = gpu.device.limits.minStorageBufferOffsetAlignment;
   if (bytesPerChain > maxBinding) {
@@ -242,6 +146,22 @@ export async function createSgld(gpu: Gpu, bufs: SgldBuffers, hyper: SgldHyper):
         } elements`,
     );
   }
+  return perGroup;
+}
+
+/**
+ * Builds the SGLD op for the chains of `bufs`. Chains are bound in groups whose [chains, stride] range fits the
+ * device's maxStorageBufferBindingSize (llvmpipe: 128 MiB); grouping needs stride·4 to be a multiple of
+ * minStorageBufferOffsetAlignment (256 bytes: stride a multiple of 64) unless all chains fit in one binding.
+ */
+export async function createSgld(gpu: Gpu, bufs: SgldBuffers, hyper: SgldHyper): Promise<SgldOp> {
+  checkHyper(hyper);
+  const { nCopies: C, stride } = bufs;
+  const { masks, restrictionOf } = checkBuffers(bufs);
+  const bytesPerChain = stride * 4;
+  const words = maskWords(stride);
+
+  const perGroup = chainsPerBinding(gpu, C, bytesPerChain);
 
   const rmsprop = hyper.rmsprop ?? false;
   const perChainW = bufs.wStarPerChain ?? false;

@@ -1,7 +1,7 @@
 /**
  * One checkpoint's unit of work for the sweep and the scripts: susceptibilities (C.1), per-token
  * susceptibilities (C.2) and per-head zero ablations (Fig. 7), returned as the columns of the results tables
- * (lib/analysis/tables.ts). Every result is a deterministic function of the inputs and the seed: the minibatches
+ * (lib/tables/schema.ts). Every result is a deterministic function of the inputs and the seed: the minibatches
  * come from contextBatch(seed, step), the SGLD noise from Philox(seed), the probe contexts from sampleContexts.
  *
  * One SGLD run per checkpoint serves every probe and every restriction (see transformer_target.ts): the
@@ -21,10 +21,23 @@ import type {
   PerTokenInput,
   SusceptibilityInput,
   TracesInput,
-} from "../analysis/tables.ts";
-import { parseRestriction } from "../analysis/tables.ts";
+} from "../tables/schema.ts";
+import {
+  allRestrictions,
+  FULL,
+  maskWords,
+  parseRestriction,
+  restrictionMask,
+  samplingRestrictions,
+} from "../model/restriction.ts";
 import { runSgld, type SgldResult } from "./sampler.ts";
-import { maskWords, PER_TOKEN_DEFAULTS, restrictionMask, SGLD_DEFAULTS, SgldOptionError } from "./sgld.ts";
+import {
+  PER_TOKEN_DEFAULTS,
+  resolveSgld,
+  SGLD_DEFAULTS,
+  SgldOptionError,
+  type SgldSettings,
+} from "./sgld_settings.ts";
 import {
   type ChainDraws,
   chainsOf,
@@ -49,32 +62,6 @@ import {
   wStarBuffer,
 } from "./transformer_target.ts";
 
-/** Sampler settings of a unit (defaults: appendix C.3). */
-export interface UnitSgldOptions {
-  eps?: number;
-  nbeta?: number;
-  gamma?: number;
-  lambda?: number;
-  rmsprop?: boolean;
-  /** Chains per restriction. */
-  chains?: number;
-  draws?: number;
-  burnIn?: number;
-  stepsBetweenDraws?: number;
-  /** Sequences per minibatch. */
-  batch?: number;
-  /** Ring readback period (default 50). */
-  readEvery?: number;
-  /**
-   * Common-random-numbers control variate (default true for χ̂ and the LLC, false — unsupported — for the
-   * per-token estimates): one extra copy with an all-zero mask stays at w*,
-   * and χ̂ centres φ and ΔL per draw on that copy's losses (estimators.ts, "Paired variant"), and the LLC
-   * centres each draw on it (estimateLlc: the batch noise of L0 enters estimate and error bar). Not for
-   * runPerTokenSusceptibilities.
-   */
-  paired?: boolean;
-}
-
 export interface CheckpointUnitOptions {
   cfg: ModelConfig;
   /** w*: one parameter copy in layout order (loadCheckpoint's params). */
@@ -88,66 +75,17 @@ export interface CheckpointUnitOptions {
   deltaH: number;
   /** "full" and/or "l:h" names; "full" is sampled in any case. */
   restrictions: readonly string[];
-  sgld?: UnitSgldOptions;
+  /**
+   * Sampler settings; unset ones keep SGLD_DEFAULTS (χ̂ and the LLC: paired) or PER_TOKEN_DEFAULTS (per-token
+   * estimates), lib/estimate/sgld_settings.ts.
+   */
+  sgld?: Partial<SgldSettings>;
+  /** Ring readback period of the sampler in steps (default 50). */
+  readEvery?: number;
   /** Tokens per context T (≤ n_ctx; default n_ctx). */
   seqLen?: number;
   seed: number;
   onProgress?: (step: number, total: number, drawsPerSecond: number) => void;
-}
-
-/** The restriction list actually sampled: the requested ones, then "full" if it was not requested. */
-export function samplingRestrictions(requested: readonly string[]): string[] {
-  if (requested.length === 0) throw new RangeError("restrictions: at least one is needed");
-  const seen = new Set<string>();
-  for (const r of requested) {
-    if (!parseRestriction(r)) throw new RangeError(`restriction "${r}" is neither "full" nor "layer:head"`);
-    if (seen.has(r)) throw new RangeError(`restriction "${r}" is listed twice`);
-    seen.add(r);
-  }
-  return seen.has("full") ? [...requested] : [...requested, "full"];
-}
-
-/** Every restriction of a model: "full" then "l:h" for every head. */
-export function allRestrictions(cfg: ModelConfig): string[] {
-  const out = ["full"];
-  for (let l = 0; l < cfg.n_layers; l++) for (let h = 0; h < cfg.n_heads; h++) out.push(`${l}:${h}`);
-  return out;
-}
-
-function resolveSgld(
-  o: UnitSgldOptions | undefined,
-  defaults: {
-    [K in keyof typeof SGLD_DEFAULTS]: (typeof SGLD_DEFAULTS)[K] extends boolean ? boolean : number;
-  },
-) {
-  const r = {
-    eps: o?.eps ?? defaults.eps,
-    nbeta: o?.nbeta ?? defaults.nbeta,
-    gamma: o?.gamma ?? defaults.gamma,
-    lambda: o?.lambda ?? defaults.lambda,
-    rmsprop: o?.rmsprop ?? defaults.rmsprop,
-    chains: o?.chains ?? defaults.chains,
-    draws: o?.draws ?? defaults.draws,
-    burnIn: o?.burnIn ?? defaults.burnIn,
-    stepsBetweenDraws: o?.stepsBetweenDraws ?? defaults.stepsBetweenDraws,
-    batch: o?.batch ?? defaults.batchSize,
-    readEvery: o?.readEvery ?? 50,
-    paired: o?.paired ?? false,
-  };
-  for (const k of ["chains", "draws", "batch"] as const) {
-    if (!Number.isInteger(r[k]) || r[k] < 1) {
-      throw new SgldOptionError(k, `must be a positive integer, got ${r[k]}`);
-    }
-  }
-  return r;
-}
-
-/**
- * χ̂ and the LLC are paired unless asked otherwise: on a Gaussian posterior with batch noise only the paired
- * error bars are calibrated (tests/estimate_calibration_test.ts), and paired χ̂ has smaller SE (docs/estimators.md).
- */
-function pairedByDefault(o: UnitSgldOptions | undefined): UnitSgldOptions {
-  return { ...o, paired: o?.paired ?? true };
 }
 
 function resolveSeqLen(cfg: ModelConfig, seqLen: number | undefined): number {
@@ -168,6 +106,8 @@ function checkParams(cfg: ModelConfig, params: Float32Array): void {
 /** What one batched SGLD run of a checkpoint produced, before it is turned into table rows. */
 export interface SamplingRun {
   restrictions: string[];
+  /** The resolved settings of the run (what manifests and unit files record). */
+  sgld: SgldSettings;
   chains: number;
   result: SgldResult;
   /** Mixed-batch losses per probe, [draws, C] (absent without probes). */
@@ -262,7 +202,7 @@ export function estimatesOf(
   p: number,
   r: number,
 ): { chi: SusceptibilityEstimate; chiDiagnostics: ChainDiagnostics; llc: LlcEstimate } & LlcEstimates {
-  const full = run.restrictions.indexOf("full");
+  const full = run.restrictions.indexOf(FULL);
   const { L0 } = run.result;
   const chi = estimateSusceptibility({
     restrictedLoss: lossesOf(run, r),
@@ -311,7 +251,8 @@ interface SamplingSetup {
   probes: readonly ProbeStream[];
   deltaH: number;
   restrictions: string[];
-  sgld: ReturnType<typeof resolveSgld>;
+  sgld: SgldSettings;
+  readEvery?: number;
   seqLen: number;
   seed: number;
   perTokenContexts?: Int32Array;
@@ -344,7 +285,7 @@ async function sample(gpu: Gpu, s: SamplingSetup) {
   const target = await createTransformerTarget(gpu, {
     cfg,
     copies,
-    batch: sgld.batch,
+    batch: sgld.batchSize,
     seqLen: T,
     base: s.base,
     seed,
@@ -359,7 +300,7 @@ async function sample(gpu: Gpu, s: SamplingSetup) {
   try {
     const L0 = await lossAtWStar(gpu, cfg, s.params, {
       base: s.base,
-      batch: sgld.batch,
+      batch: sgld.batchSize,
       seqLen: T,
       seed,
       batches: sgld.chains,
@@ -371,6 +312,7 @@ async function sample(gpu: Gpu, s: SamplingSetup) {
       masks,
       restrictionOf,
       L0,
+      readEvery: s.readEvery,
       onProgress: s.onProgress,
     }, observables);
     const C = copies, D = result.draws;
@@ -385,6 +327,7 @@ async function sample(gpu: Gpu, s: SamplingSetup) {
     }
     const run: SamplingRun = {
       restrictions: s.restrictions,
+      sgld,
       chains: sgld.chains,
       result,
       mixed: mixedDraws,
@@ -416,7 +359,7 @@ export async function runCheckpointSusceptibilities(
 ): Promise<CheckpointUnitResult> {
   if (o.probes.length === 0) throw new RangeError("runCheckpointSusceptibilities: no probes given");
   const restrictions = samplingRestrictions(o.restrictions);
-  const sgld = resolveSgld(pairedByDefault(o.sgld), SGLD_DEFAULTS);
+  const sgld = resolveSgld(o.sgld, SGLD_DEFAULTS);
   const { run } = await sample(gpu, {
     ...o,
     restrictions,
@@ -539,7 +482,7 @@ export async function runPerTokenSusceptibilities(
     at += p.contexts.length;
   }
   const { run, sums } = await sample(gpu, { ...o, restrictions, sgld, seqLen: T, perTokenContexts: all });
-  const full = chainsOf(run.result.restrictionOf, restrictions.indexOf("full"));
+  const full = chainsOf(run.result.restrictionOf, restrictions.indexOf(FULL));
 
   const predictions = T - 1;
   const rows = o.restrictions.length * all.length / T * predictions;
@@ -786,7 +729,7 @@ export async function runCheckpointLlc(
   o: Omit<CheckpointUnitOptions, "probes" | "deltaH">,
 ): Promise<{ llc: LlcRow[]; traces: TracesInput; run: SamplingRun }> {
   const restrictions = samplingRestrictions(o.restrictions).filter((r) => o.restrictions.includes(r));
-  const sgld = resolveSgld(pairedByDefault(o.sgld), SGLD_DEFAULTS);
+  const sgld = resolveSgld(o.sgld, SGLD_DEFAULTS);
   const { run } = await sample(gpu, {
     ...o,
     probes: [],

@@ -112,21 +112,6 @@ export function tensor(layout: ParamLayout, name: string): TensorView {
 }
 
 /**
- * The name of head h of layer l as the paper writes it: "l:h".
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { headName } from "chi";
- *
- * assert.equal(headName(1, 3), "1:3"); // layer 1, head 3: the label of tables and reports
- * ```
- */
-export function headName(layer: number, head: number): string {
-  return `${layer}:${head}`;
-}
-
-/**
  * The slices of one attention head (layer l, head h): slice [h] of W_Q, W_K, W_V, W_O, b_Q, b_K, b_V.
  * b_O, the layer norms and the embeddings belong to no head.
  *

@@ -9,7 +9,7 @@ import { indexContexts, indexPerToken, latestStep } from "../analysis/per_token.
 import { type TrajectoryPca, trajectoryPca } from "../analysis/pca.ts";
 import type { Results } from "../analysis/results.ts";
 import { buildTrajectoryMatrix } from "../analysis/trajectory_matrix.ts";
-import { FULL } from "../analysis/tables.ts";
+import { FULL } from "../model/restriction.ts";
 import { ChartSet, type RenderedChart } from "./charts.ts";
 import { reportHtml, type ReportSection } from "./html.ts";
 import { ReportOptionError, type ReportOptions, resolveHeads } from "./options.ts";

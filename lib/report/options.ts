@@ -2,7 +2,7 @@
 
 import { ChiInputError } from "../util/errors.ts";
 import type { Config, TopLevelSpec } from "vega-lite";
-import { parseRestriction } from "../analysis/tables.ts";
+import { FULL, parseRestriction } from "../model/restriction.ts";
 
 /** What the report shows; every field has a default. */
 export interface ReportOptions {
@@ -64,7 +64,7 @@ export function resolveHeads(
 ): string[] {
   if (!requested || requested.length === 0) return spreadHeads(available, n);
   for (const h of requested) {
-    if (!parseRestriction(h) || h === "full") {
+    if (!parseRestriction(h) || h === FULL) {
       throw new ReportOptionError("heads", `expected "layer:head", got ${JSON.stringify(h)}`);
     }
     if (!available.includes(h)) {

@@ -3,7 +3,7 @@
 import { joinAblation } from "../analysis/ablation_join.ts";
 import type { PerTokenIndex } from "../analysis/per_token.ts";
 import { bin2d, extent, pearson } from "../analysis/stats.ts";
-import type { AblationColumns } from "../analysis/tables.ts";
+import type { AblationColumns } from "../tables/schema.ts";
 import type { ChartSet } from "./charts.ts";
 import type { ReportSection } from "./html.ts";
 import type { ReportOptions } from "./options.ts";

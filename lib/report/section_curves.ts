@@ -1,6 +1,7 @@
 /** Sections for Figs. 3-5 (χ per head over checkpoints, per probe) and the restricted LLC over checkpoints. */
 
-import { FULL, type SusceptibilityColumns } from "../analysis/tables.ts";
+import { type SusceptibilityColumns } from "../tables/schema.ts";
+import { FULL } from "../model/restriction.ts";
 import type { ChartSet } from "./charts.ts";
 import type { ReportSection } from "./html.ts";
 import type { ReportOptions } from "./options.ts";

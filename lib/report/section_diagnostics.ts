@@ -5,7 +5,8 @@
  * Below them, every warning of every checkpoint (lib/analysis/run_warnings.ts): R̂ > 1.1, too few effective
  * draws, a negative LLC, and the sampler's chain health (non-stationary, sub-L0 or barely moving traces).
  */
-import { compareRestrictions, type SusceptibilityColumns } from "../analysis/tables.ts";
+import { type SusceptibilityColumns } from "../tables/schema.ts";
+import { compareRestrictions } from "../model/restriction.ts";
 import { RHAT_WARN } from "../estimate/diagnostics.ts";
 import { estimateFlags, type RunWarning } from "../analysis/run_warnings.ts";
 import { tableHtml } from "./html.ts";

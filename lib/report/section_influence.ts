@@ -2,7 +2,7 @@
  * Bayesian influence functions (influence.arrow, scripts/influence.ts): for a few probe tokens, the training
  * tokens with the largest |BIF(i, j)| = |Cov_w[ℓ_i, ℓ_j]|, with their sign and standard error.
  */
-import type { InfluenceColumns } from "../analysis/tables.ts";
+import type { InfluenceColumns } from "../tables/schema.ts";
 import { tableHtml } from "./html.ts";
 import type { ReportSection } from "./html.ts";
 

@@ -15,7 +15,7 @@ import {
 } from "../analysis/per_token.ts";
 import { perTokenVsOverall } from "../analysis/per_token_vs_overall.ts";
 import { histogram } from "../analysis/stats.ts";
-import type { SusceptibilityColumns } from "../analysis/tables.ts";
+import type { SusceptibilityColumns } from "../tables/schema.ts";
 import { type TopToken, topTokens } from "../analysis/top_tokens.ts";
 import type { ChartSet } from "./charts.ts";
 import { escapeHtml } from "./escape.ts";

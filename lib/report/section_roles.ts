@@ -3,7 +3,7 @@
  * (lib/analysis/head_roles.ts; the synthetic corpus's induction names on the embedded default), the mechanistic ground truth to read the susceptibilities against.
  */
 
-import type { HeadRolesColumns } from "../analysis/tables.ts";
+import type { HeadRolesColumns } from "../tables/schema.ts";
 import type { ChartSet } from "./charts.ts";
 import type { ReportSection } from "./html.ts";
 import type { ReportOptions } from "./options.ts";

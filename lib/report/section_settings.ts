@@ -3,7 +3,8 @@
  * (checkpoints, probes, restrictions, δh, nβ, chains, draws) and the sampling fields of the manifest's config
  * (the sweep config, scripts/susceptibility.ts's flags or the synthetic generator's), plus the probes' mix.
  */
-import { FULL, type SusceptibilityColumns } from "../analysis/tables.ts";
+import { FULL } from "../model/restriction.ts";
+import type { SusceptibilityColumns } from "../tables/schema.ts";
 import { escapeHtml } from "./escape.ts";
 import { type ReportSection, tableHtml } from "./html.ts";
 

@@ -1,6 +1,7 @@
 /** Diagnostics: SGLD loss traces per chain (traces.arrow) for a few (probe, restriction) at the latest step. */
 
-import { compareRestrictions, type TracesColumns } from "../analysis/tables.ts";
+import { type TracesColumns } from "../tables/schema.ts";
+import { compareRestrictions } from "../model/restriction.ts";
 import type { ChartSet } from "./charts.ts";
 import type { ReportSection } from "./html.ts";
 import type { ReportOptions } from "./options.ts";

@@ -16,7 +16,7 @@ import {
   runCheckpointSusceptibilities,
   runPerTokenSusceptibilities,
 } from "../estimate/unit.ts";
-import type { SweepConfig } from "./config.ts";
+import { chiSgld, perTokenSgld, type SweepConfig } from "./config.ts";
 import type { SweepData } from "./prepare.ts";
 import type { ComputeUnit, UnitKind } from "./units.ts";
 import { type HeadRoleOptions, headRoles, headRolesColumns } from "../analysis/head_roles.ts";
@@ -24,6 +24,7 @@ import { inductionNameIds } from "../data/synthetic/induction.ts";
 import { unitSeed } from "./units.ts";
 import { documentContexts } from "../data/document_contexts.ts";
 import { healthRecord } from "../estimate/health_record.ts";
+import { FULL } from "../model/restriction.ts";
 
 /** Loaded token streams and tokenizer of a sweep, read once per process. */
 export interface LoadedData {
@@ -96,15 +97,13 @@ export function unitSettings(cfg: SweepConfig, model: ModelConfig, dataHashes: R
   const pt = cfg.perToken;
   // contextChoice enters only when it is "documents": units of window contexts keep their earlier ids.
   const choice = pt.contextChoice === "documents" ? { contextChoice: pt.contextChoice } : {};
-  // `paired` enters only the chi units' settings, and only when on: unpaired units keep their earlier ids.
-  const { paired, ...sgld } = cfg.sgld;
   return {
     // headRoles names the head-role diagnostic's version (head_roles.ts): its table is part of each chi unit.
-    chi: { ...common, deltaH: cfg.deltaH, sgld: paired ? cfg.sgld : sgld, headRoles: HEAD_ROLES_VERSION },
+    chi: { ...common, deltaH: cfg.deltaH, sgld: chiSgld(cfg), headRoles: HEAD_ROLES_VERSION },
     per_token: {
       ...common,
       deltaH: cfg.deltaH,
-      sgld: { ...sgld, chains: pt.chains, draws: pt.draws, batchSize: pt.batchSize },
+      sgld: perTokenSgld(cfg),
       contexts: pt.contexts,
       contextSeed: cfg.seed,
       ...choice,
@@ -150,17 +149,8 @@ export function sweepCompute(gpu: Gpu, cfg: SweepConfig, data: LoadedData): Comp
         probes,
         deltaH: cfg.deltaH,
         restrictions: unit.restrictions,
-        sgld: {
-          eps: s.eps,
-          nbeta: s.nbeta,
-          gamma: s.gamma,
-          chains: s.chains,
-          draws: s.draws,
-          burnIn: s.burnIn,
-          batch: s.batchSize,
-          readEvery: 5,
-          paired: s.paired,
-        },
+        sgld: chiSgld(cfg),
+        readEvery: 5,
         seqLen: s.seqLen,
         seed: unit.seed,
         onProgress,
@@ -187,7 +177,6 @@ export function sweepCompute(gpu: Gpu, cfg: SweepConfig, data: LoadedData): Comp
     }
     const withContexts = probes.map((p) => ({ ...p, contexts: contextsOf(p.name, p.tokens, p.separatorId) }));
     if (unit.kind === "per_token") {
-      const pt = cfg.perToken;
       const r = await runPerTokenSusceptibilities(gpu, {
         cfg: ckpt.config,
         params: ckpt.params,
@@ -196,16 +185,8 @@ export function sweepCompute(gpu: Gpu, cfg: SweepConfig, data: LoadedData): Comp
         probes: withContexts,
         deltaH: cfg.deltaH,
         restrictions: unit.restrictions,
-        sgld: {
-          eps: s.eps,
-          nbeta: s.nbeta,
-          gamma: s.gamma,
-          chains: pt.chains,
-          draws: pt.draws,
-          burnIn: s.burnIn,
-          batch: pt.batchSize,
-          readEvery: 5,
-        },
+        sgld: perTokenSgld(cfg),
+        readEvery: 5,
         seqLen: s.seqLen,
         seed: unit.seed,
         decode: (id) => data.tokenizer.tokenText(id),
@@ -221,7 +202,7 @@ export function sweepCompute(gpu: Gpu, cfg: SweepConfig, data: LoadedData): Comp
         },
       };
     }
-    const heads = unit.restrictions.filter((r) => r !== "full");
+    const heads = unit.restrictions.filter((r) => r !== FULL);
     const r = await runAblation(gpu, {
       cfg: ckpt.config,
       params: ckpt.params,

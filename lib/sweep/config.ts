@@ -14,12 +14,13 @@ import {
   parseModelConfig,
   TINY_CONFIG,
 } from "../model/config.ts";
-import { parseRestriction } from "../analysis/tables.ts";
+import { parseRestriction, RESTRICTION_FORMAT } from "../model/restriction.ts";
 import { TRAIN_DEFAULTS } from "../train/train.ts";
 import { PAPER_CHECKPOINT_STEPS } from "../train/schedule.ts";
 import { readJsonFile } from "../util/files.ts";
 import { guessFormat, READER_FORMATS, type ReaderFormat } from "../data/readers/mod.ts";
 import { probeCoverageProblem } from "../estimate/probe_coverage.ts";
+import { resolveSgld, SGLD_DEFAULTS, type SgldSettings } from "../estimate/sgld_settings.ts";
 
 /** A config mistake; `field` is the dotted path of the field at fault. */
 export class SweepConfigError extends ChiInputError {
@@ -79,22 +80,13 @@ export type CheckpointSelection = { kind: "all" } | { kind: "logSpaced"; count: 
   steps: number[];
 };
 
-/** SGLD hyperparameters for the per-checkpoint susceptibilities (appendix C.3 names). */
-export interface SweepSgldConfig {
-  eps: number;
-  nbeta: number;
-  gamma: number;
-  chains: number;
-  draws: number;
-  batchSize: number;
-  burnIn: number;
-  /** Tokens per context fed to the sampler (≤ n_ctx). */
+/**
+ * The sampler of the per-checkpoint susceptibilities: the SGLD settings (lib/estimate/sgld_settings.ts, one
+ * field per `sgld` config field; `paired` applies to the chi units only) and the tokens per context.
+ */
+export interface SweepSgldConfig extends SgldSettings {
+  /** Tokens per context fed to the sampler (≤ n_ctx); shared by every unit kind. */
   seqLen: number;
-  /**
-   * Common-random-numbers χ̂ (chi units only): one extra copy stays at w* and φ, ΔL are centred per draw on
-   * its losses, removing the minibatch noise shared by every restriction (lib/estimate/estimators.ts).
-   */
-  paired: boolean;
 }
 
 /** Per-token χ (C.2) and zero ablations at one checkpoint. */
@@ -150,17 +142,8 @@ export const SWEEP_DEFAULTS = Object.freeze({
   model: "tiny",
   deltaH: 0.1,
   logSpacedCheckpoints: 6,
-  sgld: Object.freeze({
-    eps: 0.001,
-    nbeta: 30,
-    gamma: 300,
-    chains: 2,
-    draws: 20,
-    batchSize: 8,
-    burnIn: 0,
-    seqLen: 64,
-    paired: true,
-  }),
+  /** SGLD_DEFAULTS but fewer, smaller draws; seqLen is capped at the model's n_ctx. */
+  sgld: Object.freeze({ ...SGLD_DEFAULTS, chains: 2, draws: 20, batchSize: 8, seqLen: 64 }),
   perToken: Object.freeze({
     enabled: true,
     step: -1,
@@ -290,6 +273,67 @@ function parseSelect(r: Reader, v: unknown): CheckpointSelection {
   );
 }
 
+/**
+ * A sweep's SGLD settings: the one validation (validateSgld) over SWEEP_DEFAULTS.sgld, errors naming
+ * "<section>.<field>"; the sweep reports standard errors over chains and R̂ over draws, so it needs two of each.
+ */
+function sweepSgld(
+  r: Reader,
+  section: string,
+  given: Obj,
+  defaults: Readonly<SgldSettings>,
+): SgldSettings {
+  const fail = (field: string, message: string) => r.fail(`${section}.${field}`, message);
+  const s = resolveSgld(given as Partial<SgldSettings>, defaults, fail);
+  for (const f of ["chains", "draws"] as const) {
+    if (s[f] < 2) fail(f, `expected an integer ≥ 2, got ${s[f]}`);
+  }
+  return s;
+}
+
+function parseSgldConfig(r: Reader, v: unknown, nCtx: number): SweepSgldConfig {
+  const s = r.object(v ?? {}, "sgld", Object.keys(SWEEP_DEFAULTS.sgld));
+  const { seqLen: _, ...given } = s;
+  const { seqLen, ...defaults } = SWEEP_DEFAULTS.sgld;
+  return {
+    ...sweepSgld(r, "sgld", given, defaults),
+    seqLen: r.int(s.seqLen, "sgld.seqLen", Math.min(seqLen, nCtx), 2, nCtx),
+  };
+}
+
+function parsePerToken(r: Reader, v: unknown, sgld: SweepSgldConfig): SweepPerTokenConfig {
+  const p = r.object(v ?? {}, "perToken", Object.keys(SWEEP_DEFAULTS.perToken));
+  const pd = SWEEP_DEFAULTS.perToken;
+  const { chains, draws, batchSize } = sweepSgld(
+    r,
+    "perToken",
+    { chains: p.chains, draws: p.draws, batchSize: p.batchSize },
+    { ...sgld, chains: pd.chains, draws: pd.draws, batchSize: pd.batchSize },
+  );
+  return {
+    enabled: r.bool(p.enabled, "perToken.enabled", pd.enabled),
+    step: r.int(p.step, "perToken.step", pd.step, -1),
+    contexts: r.int(p.contexts, "perToken.contexts", pd.contexts, 1),
+    contextChoice: parseContextChoice(r, p.contextChoice),
+    chains,
+    draws,
+    batchSize,
+    ablation: r.bool(p.ablation, "perToken.ablation", pd.ablation),
+  };
+}
+
+/** The SGLD settings of a sweep's chi units (its `sgld` without seqLen). */
+export function chiSgld(c: SweepConfig): SgldSettings {
+  const { seqLen: _, ...s } = c.sgld;
+  return s;
+}
+
+/** The SGLD settings of a sweep's per-token unit: `sgld` with perToken's chains, draws and batch size, unpaired. */
+export function perTokenSgld(c: SweepConfig): SgldSettings {
+  const pt = c.perToken;
+  return { ...chiSgld(c), chains: pt.chains, draws: pt.draws, batchSize: pt.batchSize, paired: false };
+}
+
 function parseRestrictions(r: Reader, v: unknown): "heads" | string[] {
   if (v === undefined || v === "heads") return "heads";
   if (!Array.isArray(v) || v.length === 0) {
@@ -300,7 +344,7 @@ function parseRestrictions(r: Reader, v: unknown): "heads" | string[] {
   }
   const out = v.map((s, i) => {
     if (typeof s !== "string" || !parseRestriction(s)) {
-      r.fail(`restrictions[${i}]`, `expected "full" or "layer:head" (e.g. "0:3"), got ${JSON.stringify(s)}`);
+      r.fail(`restrictions[${i}]`, `expected ${RESTRICTION_FORMAT} (e.g. "0:3"), got ${JSON.stringify(s)}`);
     }
     return s;
   });
@@ -464,31 +508,8 @@ export async function parseSweepConfig(raw: unknown, source = "sweep config"): P
     probes = names;
   }
 
-  const s = r.object(o.sgld ?? {}, "sgld", Object.keys(SWEEP_DEFAULTS.sgld));
-  const d = SWEEP_DEFAULTS.sgld;
-  const sgld: SweepSgldConfig = {
-    eps: r.num(s.eps, "sgld.eps", d.eps, 0, Infinity, true),
-    nbeta: r.num(s.nbeta, "sgld.nbeta", d.nbeta, 0, Infinity, true),
-    gamma: r.num(s.gamma, "sgld.gamma", d.gamma, 0),
-    chains: r.int(s.chains, "sgld.chains", d.chains, 2),
-    draws: r.int(s.draws, "sgld.draws", d.draws, 2),
-    batchSize: r.int(s.batchSize, "sgld.batchSize", d.batchSize, 1),
-    burnIn: r.int(s.burnIn, "sgld.burnIn", d.burnIn, 0),
-    seqLen: r.int(s.seqLen, "sgld.seqLen", Math.min(d.seqLen, nCtx), 2, nCtx),
-    paired: r.bool(s.paired, "sgld.paired", d.paired),
-  };
-  const p = r.object(o.perToken ?? {}, "perToken", Object.keys(SWEEP_DEFAULTS.perToken));
-  const pd = SWEEP_DEFAULTS.perToken;
-  const perToken: SweepPerTokenConfig = {
-    enabled: r.bool(p.enabled, "perToken.enabled", pd.enabled),
-    step: r.int(p.step, "perToken.step", pd.step, -1),
-    contexts: r.int(p.contexts, "perToken.contexts", pd.contexts, 1),
-    contextChoice: parseContextChoice(r, p.contextChoice),
-    chains: r.int(p.chains, "perToken.chains", pd.chains, 2),
-    draws: r.int(p.draws, "perToken.draws", pd.draws, 2),
-    batchSize: r.int(p.batchSize, "perToken.batchSize", pd.batchSize, 1),
-    ablation: r.bool(p.ablation, "perToken.ablation", pd.ablation),
-  };
+  const sgld = parseSgldConfig(r, o.sgld, nCtx);
+  const perToken = parsePerToken(r, o.perToken, sgld);
 
   const deltaH = r.num(o.deltaH, "deltaH", SWEEP_DEFAULTS.deltaH, 0, 1, true);
   const coverage = probeCoverageProblem(sgld.draws, sgld.batchSize, deltaH, {

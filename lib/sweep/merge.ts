@@ -5,7 +5,7 @@
  */
 
 import { join } from "node:path";
-import { type ColumnKind, readTable, type TableDef, writeTable } from "../analysis/arrow_table.ts";
+import { type ColumnKind, readTable, type TableDef, writeTable } from "../tables/arrow_table.ts";
 import { UNIT_TABLES, unitDir, UnitError, type WorkUnit } from "./units.ts";
 import { missingUnits } from "./units.ts";
 

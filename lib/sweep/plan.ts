@@ -19,6 +19,7 @@ import type { Gpu } from "../gpu/device.ts";
 import { type ModelConfig, validateModelConfig } from "../model/config.ts";
 import { CHECKPOINT_NAMES, configDifferences, listCheckpoints, loadCheckpoint } from "../model/checkpoint.ts";
 import { paramLayout } from "../model/params.ts";
+import { FULL } from "../model/restriction.ts";
 import { dtypeBytes, readShardMeta, shardPaths } from "../data/shard.ts";
 import { loadTokenizer, type Tokenizer } from "../data/tokenizer.ts";
 import { exists } from "../util/files.ts";
@@ -158,6 +159,50 @@ export async function planSweep(cfg: SweepConfig, o: PlanOptions = {}): Promise<
   }
 }
 
+/** The data of a plan: the probes, and with user data the tokenizer and every input checked against the model. */
+async function planData(
+  cfg: SweepConfig,
+  m: ModelConfig,
+  log: (line: string) => void,
+): Promise<Pick<SweepPlan, "tokenizer" | "inputs" | "probes">> {
+  let tokenizer: SweepPlan["tokenizer"] = null;
+  const inputs: PlannedInput[] = [];
+  let probes: string[];
+  if (cfg.data === null) {
+    probes = cfg.probes ?? [...COMPONENT_NAMES];
+    log(`data: the embedded synthetic dataset in ${cfg.defaultDataDir} (built on the first run if missing)`);
+  } else {
+    const d = cfg.data;
+    if (!(await exists(d.tokenizer))) {
+      throw new SweepConfigError("data.tokenizer", `${d.tokenizer}: file not found`);
+    }
+    let tok: Tokenizer;
+    try {
+      tok = await loadTokenizer(d.tokenizer);
+    } catch (err) {
+      throw new SweepConfigError("data.tokenizer", (err as Error).message);
+    }
+    if (tok.vocabSize > m.d_vocab) {
+      throw new SweepConfigError(
+        "data.tokenizer",
+        `${d.tokenizer} has ${tok.vocabSize} tokens, more than the model's d_vocab ${m.d_vocab}`,
+      );
+    }
+    tokenizer = { path: d.tokenizer, vocabSize: tok.vocabSize };
+    inputs.push(await checkInput("base", "data.base", d.base, tok, d.tokenizer, tokensNeeded(cfg, false), 0));
+    const docs = cfg.perToken.enabled && cfg.perToken.contextChoice === "documents"
+      ? cfg.perToken.contexts
+      : 0;
+    probes = cfg.probes ?? Object.keys(d.probes);
+    for (const p of probes) {
+      inputs.push(
+        await checkInput(p, `data.probes.${p}`, d.probes[p], tok, d.tokenizer, tokensNeeded(cfg, true), docs),
+      );
+    }
+  }
+  return { tokenizer, inputs, probes };
+}
+
 async function plan(cfg: SweepConfig, o: PlanOptions): Promise<SweepPlan> {
   const log = o.log ?? (() => {});
   // Model and checkpoints first: the model's vocabulary is what the tokenizer must fit.
@@ -217,42 +262,7 @@ async function plan(cfg: SweepConfig, o: PlanOptions): Promise<SweepPlan> {
     throw new SweepConfigError("sgld.seqLen", `${cfg.sgld.seqLen} exceeds the model's n_ctx ${m.n_ctx}`);
   }
 
-  // Data.
-  let tokenizer: SweepPlan["tokenizer"] = null;
-  const inputs: PlannedInput[] = [];
-  let probes: string[];
-  if (cfg.data === null) {
-    probes = cfg.probes ?? [...COMPONENT_NAMES];
-    log(`data: the embedded synthetic dataset in ${cfg.defaultDataDir} (built on the first run if missing)`);
-  } else {
-    const d = cfg.data;
-    if (!(await exists(d.tokenizer))) {
-      throw new SweepConfigError("data.tokenizer", `${d.tokenizer}: file not found`);
-    }
-    let tok: Tokenizer;
-    try {
-      tok = await loadTokenizer(d.tokenizer);
-    } catch (err) {
-      throw new SweepConfigError("data.tokenizer", (err as Error).message);
-    }
-    if (tok.vocabSize > m.d_vocab) {
-      throw new SweepConfigError(
-        "data.tokenizer",
-        `${d.tokenizer} has ${tok.vocabSize} tokens, more than the model's d_vocab ${m.d_vocab}`,
-      );
-    }
-    tokenizer = { path: d.tokenizer, vocabSize: tok.vocabSize };
-    inputs.push(await checkInput("base", "data.base", d.base, tok, d.tokenizer, tokensNeeded(cfg, false), 0));
-    const docs = cfg.perToken.enabled && cfg.perToken.contextChoice === "documents"
-      ? cfg.perToken.contexts
-      : 0;
-    probes = cfg.probes ?? Object.keys(d.probes);
-    for (const p of probes) {
-      inputs.push(
-        await checkInput(p, `data.probes.${p}`, d.probes[p], tok, d.tokenizer, tokensNeeded(cfg, true), docs),
-      );
-    }
-  }
+  const { tokenizer, inputs, probes } = await planData(cfg, m, log);
 
   const restrictions = resolveRestrictions(cfg, m);
   let perTokenStep: number | null = null;
@@ -266,8 +276,8 @@ async function plan(cfg: SweepConfig, o: PlanOptions): Promise<SweepPlan> {
     model: m,
     checkpoints: steps.length,
     probes: probes.length,
-    restrictions: restrictions.includes("full") ? restrictions.length : restrictions.length + 1,
-    heads: restrictions.filter((r) => r !== "full").length,
+    restrictions: restrictions.includes(FULL) ? restrictions.length : restrictions.length + 1,
+    heads: restrictions.filter((r) => r !== FULL).length,
     deltaH: cfg.deltaH,
     seqLen: cfg.sgld.seqLen,
     sgld: { ...cfg.sgld },

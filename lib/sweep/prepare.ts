@@ -18,7 +18,7 @@ import {
   loadCheckpoint,
   skippedNote,
 } from "../model/checkpoint.ts";
-import { FULL, restrictionName } from "../analysis/tables.ts";
+import { allRestrictions, restrictionProblem } from "../model/restriction.ts";
 import { train, TRAIN_DEFAULTS, type TrainOptions } from "../train/train.ts";
 import { exists } from "../util/files.ts";
 import { buildManifest, writeManifest } from "../util/manifest.ts";
@@ -252,21 +252,10 @@ export async function prepareCheckpoints(
 
 /** The restriction names of a sweep: "full" then every head "l:h", or the config's list (checked). */
 export function resolveRestrictions(cfg: SweepConfig, model: ModelConfig): string[] {
-  if (cfg.restrictions === "heads") {
-    const out = [FULL];
-    for (let l = 0; l < model.n_layers; l++) {
-      for (let h = 0; h < model.n_heads; h++) out.push(restrictionName(l, h));
-    }
-    return out;
-  }
+  if (cfg.restrictions === "heads") return allRestrictions(model);
   for (const [i, r] of cfg.restrictions.entries()) {
-    const m = /^(\d+):(\d+)$/.exec(r);
-    if (m && (Number(m[1]) >= model.n_layers || Number(m[2]) >= model.n_heads)) {
-      throw new SweepConfigError(
-        `restrictions[${i}]`,
-        `"${r}" is not a head of a model with ${model.n_layers} layers × ${model.n_heads} heads`,
-      );
-    }
+    const problem = restrictionProblem(r, model);
+    if (problem !== undefined) throw new SweepConfigError(`restrictions[${i}]`, problem);
   }
   return [...cfg.restrictions];
 }

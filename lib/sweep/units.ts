@@ -29,8 +29,8 @@ import {
   type SusceptibilityInput,
   TRACES_TABLE,
   type TracesInput,
-} from "../analysis/tables.ts";
-import { type ColumnKind, type TableDef, writeTable } from "../analysis/arrow_table.ts";
+} from "../tables/schema.ts";
+import { type ColumnKind, type TableDef, writeTable } from "../tables/arrow_table.ts";
 import { exists, readJsonFile, writeJsonAtomic } from "../util/files.ts";
 import { sha256Hex } from "../util/hash.ts";
 import { tryClaim } from "./claims.ts";

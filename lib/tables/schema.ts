@@ -13,7 +13,14 @@
  *   influence.arrow       Bayesian influence BIF(i, j) = −Cov_w[ℓ_i, ℓ_j] of probe tokens on training tokens
  *
  * Restrictions are named "full" (the unrestricted model; layer = head = -1) or "l:h" (layer l, head h: the
- * paper's naming, e.g. "0:3").
+ * paper's naming, e.g. "0:3"), as lib/model/restriction.ts writes and parses them.
+ *
+ * Why lib/tables/: the tables are the contract between their writers (lib/estimate, lib/sweep, the scripts) and
+ * their readers (lib/analysis, lib/report). Imports point one way (gpu ← model ← estimate ← sweep; analysis ←
+ * report), so the schema can live on neither side: in lib/analysis the estimators would import the analysis, in
+ * lib/estimate the analysis would import the sampler. It is not part of the model (lib/model knows nothing of
+ * results files) nor generic enough for lib/util. lib/tables imports only lib/util and lib/model/restriction.ts,
+ * and everything that reads or writes a results table imports lib/tables.
  */
 
 import {
@@ -27,33 +34,9 @@ import {
   type WriteColumns,
   writeTable,
 } from "./arrow_table.ts";
+import { parseRestriction, RESTRICTION_FORMAT, restrictionName } from "../model/restriction.ts";
 
 export { TableError } from "./arrow_table.ts";
-
-/** The restriction name of the unrestricted model. */
-export const FULL = "full";
-
-/** The paper's head naming "layer:head". */
-export function restrictionName(layer: number, head: number): string {
-  return layer < 0 ? FULL : `${layer}:${head}`;
-}
-
-/** Parses "l:h" (or "full") into layer and head; undefined for anything else. */
-export function parseRestriction(name: string): { layer: number; head: number } | undefined {
-  if (name === FULL) return { layer: -1, head: -1 };
-  const m = /^(\d+):(\d+)$/.exec(name);
-  return m ? { layer: Number(m[1]), head: Number(m[2]) } : undefined;
-}
-
-/** Orders restriction names by (layer, head), "full" first, unknown names last alphabetically. */
-export function compareRestrictions(a: string, b: string): number {
-  const pa = parseRestriction(a);
-  const pb = parseRestriction(b);
-  if (pa && pb) return pa.layer - pb.layer || pa.head - pb.head;
-  if (pa) return -1;
-  if (pb) return 1;
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 function checkMin(name: string, col: Int32Array, min: number): ColumnProblem | undefined {
   for (let i = 0; i < col.length; i++) {
@@ -69,7 +52,7 @@ function checkRestrictionNames(col: readonly string[]): ColumnProblem | undefine
     if (!parseRestriction(col[i])) {
       return {
         column: "restriction",
-        message: `row ${i}: expected "full" or "layer:head", got ${JSON.stringify(col[i])}`,
+        message: `row ${i}: expected ${RESTRICTION_FORMAT}, got ${JSON.stringify(col[i])}`,
       };
     }
     last = col[i];
