@@ -72,6 +72,30 @@ function meanVar(x: ArrayLike<number>, from: number, to: number): [number, numbe
 /**
  * The health of every chain of a run, with warnings for drifting, sub-L0 and poorly mixing chains. `still`: the
  * copy index of a paired run's still copy (SamplingRun.still), which is not a chain and is left out.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { healthSummary, type runSgld } from "chi";
+ *
+ * // A paired run's result: copy 0 a chain whose 40 draws hover at 1.0, copy 1 the still copy at w* (0.9 on
+ * // the same batches); its single L0 (1.2) came from an unlucky batch.
+ * const chain = Array.from({ length: 40 }, (_, t) => 1.0 + 0.01 * Math.sin(t));
+ * const atWStar = chain.map((l) => l - 0.1);
+ * const result = {
+ *   chains: 2,
+ *   draws: 40,
+ *   losses: Float64Array.from([...chain, ...atWStar]),
+ *   L0: 1.2,
+ *   restrictionOf: Int32Array.from([0, 1]),
+ *   record: { nbeta: 10, eps: 1e-3, gamma: 100 },
+ *   health: { maxLoss: Float64Array.of(1.1, 1.0), drawsPerSecond: 1, stepsPerSecond: 1, seconds: 40, readbacks: 1 },
+ * } as unknown as Awaited<ReturnType<typeof runSgld>>;
+ * const h = healthSummary(result, 1);
+ * assert.equal(h.chains.length, 1); // the still copy is not a chain
+ * assert.ok(Math.abs(h.chains[0].llc - 1) < 1e-9); // nβ · mean(L_t(w_t) − L_t(w*)) = 10 · 0.1
+ * assert.ok(!h.warnings.some((w) => w.includes("below"))); // against L0 it would read λ̂ ≈ −2
+ * ```
  */
 export function healthSummary(result: SgldResult, still?: number): HealthSummary {
   const { chains: C, draws, losses, L0, record, health } = result;

@@ -123,6 +123,20 @@ export function maskCount(mask: Uint32Array): number {
 /**
  * The mask of a named restriction of a model over its parameter copy (`layout.stride` elements): "full" = every
  * parameter tensor (alignment padding excluded), "l:h" = attention head h of layer l (headSlices).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { paramLayout, restrictionMask, TINY_CONFIG } from "chi";
+ *
+ * const layout = paramLayout(TINY_CONFIG);
+ * const bits = (m: Uint32Array) => [...m].reduce((n, w) => n + w.toString(2).replaceAll("0", "").length, 0);
+ * // Head 1:3 moves its W_Q, W_K, W_V, W_O (d_model × d_head each) and b_Q, b_K, b_V (d_head each).
+ * assert.equal(bits(restrictionMask(layout, "1:3")), 4 * 64 * 16 + 3 * 16);
+ * // "full" moves every parameter, never the alignment padding between tensors.
+ * const params = layout.tensors.reduce((n, t) => n + t.size, 0);
+ * assert.equal(bits(restrictionMask(layout, "full")), params);
+ * ```
  */
 export function restrictionMask(layout: ParamLayout, name: string): Uint32Array {
   if (name === FULL) {
