@@ -15,11 +15,13 @@ import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
 import { flagInt, flagModel, parseFlags, UsageError } from "../lib/util/cli.ts";
 import { probeContexts, runAblation, runPerTokenSusceptibilities } from "../lib/estimate/unit.ts";
 import { runMain } from "../lib/util/main.ts";
+import { formatSamplingWork } from "../lib/sweep/work.ts";
+import { samplingRestrictions } from "../lib/model/restriction.ts";
 import { FULL } from "../lib/model/restriction.ts";
 import { formatHealth, healthSummary } from "../lib/estimate/health.ts";
 import {
   COMMON_OPTIONS,
-  COMMON_USAGE,
+  commonUsage,
   type CommonValues,
   loadData,
   loadScriptCheckpoint,
@@ -33,7 +35,9 @@ import {
 } from "../lib/estimate/script_inputs.ts";
 
 const USAGE =
-  `usage: per_token.ts [--contexts N (per probe, default 8)] [--tokenizer FILE] [--no-ablation] [flags]${COMMON_USAGE}`;
+  `usage: per_token.ts [--contexts N (per probe, default 8)] [--tokenizer FILE] [--no-ablation] [flags]${
+    commonUsage(PER_TOKEN_DEFAULTS)
+  }`;
 
 async function main(args: string[]): Promise<void> {
   const parsed = parseFlags(args, {
@@ -70,6 +74,10 @@ async function main(args: string[]): Promise<void> {
     ...p,
     contexts: probeContexts(p.tokens, run.seqLen, count, run.seed + i),
   }));
+  const copies = samplingRestrictions(restrictions).length * sgld.chains;
+  const step = { copies, batch: sgld.batchSize, probes: probes.length, contexts: count };
+  const steps = sgld.burnIn + sgld.draws * sgld.stepsBetweenDraws;
+  console.log(formatSamplingWork(cfg, run.seqLen, step, run.deltaH, 1, steps));
   const gpu = await getGpu();
   const res = await runPerTokenSusceptibilities(gpu, {
     cfg,

@@ -7,13 +7,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { getGpu } from "../lib/gpu/device.ts";
-import type { ModelConfig } from "../lib/model/config.ts";
+import { type ModelConfig, PAPER_CONFIG } from "../lib/model/config.ts";
 import { CheckpointError, checkpointPath, saveCheckpoint } from "../lib/model/checkpoint.ts";
 import { initParams } from "../lib/model/init.ts";
 import { trainBpe } from "../lib/data/tokenizer.ts";
 import { buildShard } from "../lib/data/build_shard.ts";
 import { parseSweepConfig, SweepConfigError } from "../lib/sweep/config.ts";
 import { formatPlan, planSweep } from "../lib/sweep/plan.ts";
+import { formatSamplingWork } from "../lib/sweep/work.ts";
 
 const MODEL: ModelConfig = {
   n_layers: 1,
@@ -191,4 +192,27 @@ Deno.test("sweep --plan: bad stand-ins are refused with one line naming the file
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("formatSamplingWork: the scripts' work line counts steps × copies × FLOPs as the plan does", () => {
+  // One copy, batch 1, no probes, one step of the paper model at T = 1024: forward + backward of 1024 tokens,
+  // 3 · 1024 · 4,657,152 FLOP = 1.43e10 = 0.0143 TFLOP; 2 units × 5 steps × 3 copies is 30 times that.
+  const one = formatSamplingWork(
+    PAPER_CONFIG,
+    1024,
+    { copies: 1, batch: 1, probes: 0, contexts: 0 },
+    0.1,
+    1,
+    1,
+  );
+  assert.equal(one, "work: 1 × 1 SGLD steps of 1 copies × batch 1, T 1024: 0.0143 TFLOP");
+  const more = formatSamplingWork(
+    PAPER_CONFIG,
+    1024,
+    { copies: 3, batch: 1, probes: 0, contexts: 0 },
+    0.1,
+    2,
+    5,
+  );
+  assert.match(more, /^work: 2 × 5 SGLD steps of 3 copies × batch 1, T 1024: 0\.429 TFLOP$/);
 });

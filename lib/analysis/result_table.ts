@@ -1,7 +1,7 @@
 /**
  * The susceptibility table as text for a terminal: per checkpoint, the LLC ± SE of every restriction (once:
  * one sampling run serves every probe) and χ̂ ± SE of every restriction × probe, restrictions by name, with
- * the chains' split-R̂ flagged where it exceeds 1.1 (lib/estimate/diagnostics.ts). χ̂ values share one
+ * the chains' split-R̂ flagged (*) where it exceeds 1.1 (lib/estimate/diagnostics.ts). χ̂ values share one
  * power-of-ten scale per checkpoint so that a column reads at a glance.
  */
 
@@ -21,7 +21,8 @@ export interface SusceptibilityRows {
 /** R̂ above this marks an estimate whose chains disagree (the usual convergence threshold). */
 export const RHAT_FLAG = 1.1;
 
-const flag = (rhat: number) => (rhat > RHAT_FLAG ? " R̂!" : "");
+// A one-column mark (R̂'s combining accent would throw the padding off), blank-padded so columns stay aligned.
+const flag = (rhat: number) => (rhat > RHAT_FLAG ? " *" : "  ");
 
 function uniqueInOrder(values: ArrayLike<string>, rows: readonly number[]): string[] {
   return [...new Set(rows.map((i) => values[i]))];
@@ -85,7 +86,7 @@ export function formatSusceptibilityRows(t: SusceptibilityRows): string {
     .some((i) => t.chi_rhat[i] > RHAT_FLAG || t.llc_rhat[i] > RHAT_FLAG);
   if (flagged) {
     lines.push(
-      `R̂! = split-R̂ > ${RHAT_FLAG}: the chains disagree; more draws or a burn-in (--burn-in) before trusting it`,
+      `* split-R̂ > ${RHAT_FLAG}: the chains disagree; more draws or a burn-in (--burn-in) before trusting it`,
     );
   }
   return lines.join("\n");

@@ -49,17 +49,30 @@ export const COMMON_OPTIONS = {
   help: { type: "boolean", default: false },
 } as const;
 
-export const COMMON_USAGE = `
+/**
+ * The flags every estimation script shares, with the sampler defaults the script runs with (`defaults`: SGLD_DEFAULTS,
+ * the paper's appendix C.3, or PER_TOKEN_DEFAULTS): those are paper-scale, so a quick look wants smaller ones.
+ */
+export function commonUsage(defaults: Readonly<SgldSettings> = SGLD_DEFAULTS): string {
+  const d = defaults;
+  return `
   checkpoints:  --checkpoint FILE (repeatable) | --checkpoints DIR [--steps 0,100,…]
                 (.safetensors or torch.save .pth/.pt; folders of step_NNNNNNN.* or checkpoint_NNNNNNN.*)
   model:        ${MODEL_USAGE}
   data:         [--data DIR (default runs/data/default, built if missing)] [--probes name,…]
                 | --base SHARD --probe NAME=SHARD (repeatable)
   restrictions: --restrictions all | full,0:0,1:3,…   (default all: "full" and every head)
-  sampler:      [--chains K] [--draws R] [--batch B] [--eps ε] [--nbeta nβ] [--gamma γ] [--burn-in S]
-                [--thin S] [--rmsprop] [--seq-len T] [--seed S] [--delta-h δh (default 0.1)]
+  sampler:      [--chains K (${d.chains})] [--draws R (${d.draws})] [--batch B (${d.batchSize})] [--eps ε (${d.eps})]
+                [--nbeta nβ (${d.nbeta})] [--gamma γ (${d.gamma})] [--burn-in S (${d.burnIn})] [--thin S (${d.stepsBetweenDraws})]
+                [--rmsprop] [--seq-len T (the model's n_ctx)] [--seed S (0)] [--delta-h δh (0.1)]
                 [--unpaired (χ̂ and LLC: one L0 instead of a still copy at w*, the reference convention)]
+                defaults are the paper's (appendix C.3): at T = 1024 a run takes hours on a CPU; for a first
+                look try --chains 2 --draws 20 --batch 8 --restrictions full,0:0
   output:       --out DIR`;
+}
+
+/** commonUsage() with the χ̂/LLC defaults. */
+export const COMMON_USAGE = commonUsage();
 
 export type CommonValues = ReturnType<typeof parseCommon>["values"];
 

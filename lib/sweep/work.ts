@@ -116,3 +116,22 @@ export function sweepWork(w: SweepShape): SweepWork {
   flops.total = flops.chi + flops.perToken + flops.ablation;
   return { units, sgldSteps, chiStep, perTokenStep, flops, forwardFlopsPerToken: f };
 }
+
+/**
+ * One line stating a script's sampling work before it starts: units × (burn-in + draws) steps of `step`'s copies,
+ * and the FLOPs (stepFlops), so that a paper-scale default is visible before the hours it takes.
+ */
+export function formatSamplingWork(
+  model: ModelConfig,
+  seqLen: number,
+  step: StepSize,
+  deltaH: number,
+  units: number,
+  stepsPerUnit: number,
+): string {
+  const flops = units * stepsPerUnit * stepFlops(model, seqLen, step, deltaH);
+  return `work: ${units} × ${stepsPerUnit} SGLD steps of ${step.copies} copies × batch ${step.batch}, T ${seqLen}` +
+    `${step.contexts ? `, ${step.probes} × ${step.contexts} contexts` : ""}: ${
+      (flops / 1e12).toPrecision(3)
+    } TFLOP`;
+}
