@@ -132,6 +132,15 @@ const throwOption: SgldFail = (field, message) => {
 /**
  * The one validation of SGLD settings: every field present and valid, else `fail(field, message)` (default: an
  * SgldOptionError naming the field; the sweep config names "sgld.<field>", the scripts the flag).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { SGLD_DEFAULTS, validateSgld } from "chi";
+ *
+ * assert.equal(validateSgld({ ...SGLD_DEFAULTS }).gamma, 300);
+ * assert.throws(() => validateSgld({ ...SGLD_DEFAULTS, eps: -1 }), /"eps"/); // the error names the field
+ * ```
  */
 export function validateSgld(
   s: Readonly<Record<string, unknown>>,
@@ -146,7 +155,20 @@ export function validateSgld(
   return out as unknown as SgldSettings;
 }
 
-/** `partial` over `defaults` (undefined fields keep the default), validated. */
+/**
+ * `partial` over `defaults` (undefined fields keep the default), validated.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { PER_TOKEN_DEFAULTS, resolveSgld } from "chi";
+ *
+ * const s = resolveSgld({ chains: 2, draws: undefined }); // over SGLD_DEFAULTS, the paper's appendix C.3
+ * assert.equal(s.chains, 2);
+ * assert.equal(s.draws, 200);
+ * assert.equal(resolveSgld({}, PER_TOKEN_DEFAULTS).batchSize, 16);
+ * ```
+ */
 export function resolveSgld(
   partial: Readonly<Partial<SgldSettings>> | undefined,
   defaults: Readonly<SgldSettings> = SGLD_DEFAULTS,

@@ -16,17 +16,50 @@ export const RESTRICTION_FORMAT = `"full" or "layer:head"`;
 
 const HEAD_RE = /^(\d+):(\d+)$/;
 
-/** The name of head h of layer l as the paper writes it: "l:h". */
+/**
+ * The name of head h of layer l as the paper writes it: "l:h".
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { headName } from "chi";
+ *
+ * assert.equal(headName(1, 3), "1:3"); // layer 1, head 3: the label of tables and reports
+ * ```
+ */
 export function headName(layer: number, head: number): string {
   return `${layer}:${head}`;
 }
 
-/** The restriction of (layer, head): "full" for layer < 0 (the tables' layer = head = -1), else "l:h". */
+/**
+ * The restriction of (layer, head): "full" for layer < 0 (the tables' layer = head = -1), else "l:h".
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { restrictionName } from "chi";
+ *
+ * assert.equal(restrictionName(0, 2), "0:2");
+ * assert.equal(restrictionName(-1, -1), "full"); // the unrestricted model's row
+ * ```
+ */
 export function restrictionName(layer: number, head: number): string {
   return layer < 0 ? FULL : headName(layer, head);
 }
 
-/** Parses "l:h" (or "full", as layer = head = -1) into layer and head; undefined for anything else. */
+/**
+ * Parses "l:h" (or "full", as layer = head = -1) into layer and head; undefined for anything else.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseRestriction } from "chi";
+ *
+ * assert.deepEqual(parseRestriction("1:6"), { layer: 1, head: 6 });
+ * assert.deepEqual(parseRestriction("full"), { layer: -1, head: -1 });
+ * assert.equal(parseRestriction("L1H6"), undefined);
+ * ```
+ */
 export function parseRestriction(name: string): { layer: number; head: number } | undefined {
   if (name === FULL) return { layer: -1, head: -1 };
   const m = HEAD_RE.exec(name);
@@ -43,7 +76,17 @@ export function compareRestrictions(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Every restriction of a model: "full", then "l:h" for every head in (layer, head) order. */
+/**
+ * Every restriction of a model: "full", then "l:h" for every head in (layer, head) order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { allRestrictions } from "chi";
+ *
+ * assert.deepEqual(allRestrictions({ n_layers: 2, n_heads: 2 }), ["full", "0:0", "0:1", "1:0", "1:1"]);
+ * ```
+ */
 export function allRestrictions(cfg: Pick<ModelConfig, "n_layers" | "n_heads">): string[] {
   const out = [FULL];
   for (let l = 0; l < cfg.n_layers; l++) for (let h = 0; h < cfg.n_heads; h++) out.push(headName(l, h));
