@@ -146,7 +146,7 @@ const VOCAB: readonly { text: string; bias: number }[] = [
 
 /** The three planted head loadings b_jm of one head (see the module comment). */
 function headModes(layer: number, head: number, heads: number): [number, number, number] {
-  const induction = layer >= 1 && head >= heads - 2;
+  const induction = isInductionHead(layer, head, heads);
   const multigram = layer >= 1 && !induction;
   const m2 = layer === 0 && head === 1 ? 1 : multigram ? -1 : 0;
   const m3 = layer === 0 && head === 0 ? 1 : induction ? -1 : 0;
@@ -158,48 +158,122 @@ function timeModes(u: number): [number, number, number] {
   return [0.02 * u, 0.012 * Math.sin(3 * u), 0.01 * u * u];
 }
 
-/** Generates every table for `shape`; the same seed gives the same tables. */
-export function syntheticTables(shape: SyntheticShape = DEFAULT_SHAPE, seed = 7): SyntheticTables {
-  checkShape(shape);
-  const rng = new Rng(seed);
-  const { probes, steps, layers, heads } = shape;
-  const deltaH = 0.1;
-  const restrictions: { name: string; layer: number; head: number }[] = [{ name: FULL, layer: -1, head: -1 }];
-  for (let l = 0; l < layers; l++) {
-    for (let h = 0; h < heads; h++) restrictions.push({ name: restrictionName(l, h), layer: l, head: h });
-  }
-  const probeCoef = probes.map((_, d) => [1 - 0.3 * d, Math.sin(1.3 * d + 1), Math.cos(2.1 * d + 0.5)]);
+/** A restriction of the run: "full" (layer and head −1) or one head. */
+interface Restriction {
+  name: string;
+  layer: number;
+  head: number;
+}
 
-  // susceptibility.arrow
-  const nSus = steps.length * probes.length * restrictions.length;
-  const sus = {
-    step: new Int32Array(nSus),
-    probe: new Array<string>(nSus),
-    restriction: new Array<string>(nSus),
-    layer: new Int32Array(nSus),
-    head: new Int32Array(nSus),
-    chi: new Float64Array(nSus),
-    chi_se: new Float64Array(nSus),
-    llc: new Float64Array(nSus),
-    llc_se: new Float64Array(nSus),
-    llc_devinterp: new Float64Array(nSus),
-    llc_devinterp_se: new Float64Array(nSus),
-    chi_rhat: new Float64Array(nSus),
-    chi_ess: new Float64Array(nSus),
-    llc_rhat: new Float64Array(nSus),
-    llc_ess: new Float64Array(nSus),
-    delta_h: new Float64Array(nSus).fill(deltaH),
-    nbeta: new Float64Array(nSus).fill(30),
-    n_chains: new Int32Array(nSus).fill(shape.chains),
-    n_draws: new Int32Array(nSus).fill(shape.draws),
-  };
-  const lastChi = new Map<string, number>();
+/** What the table generators share. */
+interface Plan {
+  shape: SyntheticShape;
+  seed: number;
+  /**
+   * The one generator of the tables, drawn from in a fixed order (susceptibility, traces, head roles): every
+   * value depends on that order. Contexts and per-token values come from forks, which do not advance it.
+   */
+  rng: Rng;
+  /** "full" first, then the heads in layer-major order. */
+  restrictions: Restriction[];
+  deltaH: number;
+  lastStep: number;
+  /** Normalized training progress u ∈ [0, 1] of a step, linear in log(1 + step). */
+  progress: (step: number) => number;
+}
+
+function makePlan(shape: SyntheticShape, seed: number): Plan {
+  const restrictions: Restriction[] = [{ name: FULL, layer: -1, head: -1 }];
+  for (let l = 0; l < shape.layers; l++) {
+    for (let h = 0; h < shape.heads; h++) {
+      restrictions.push({ name: restrictionName(l, h), layer: l, head: h });
+    }
+  }
+  const { steps } = shape;
   const logStep = (s: number) => Math.log1p(s);
   const u0 = logStep(steps[0]);
   const uSpan = Math.max(logStep(steps[steps.length - 1]) - u0, 1e-9);
+  return {
+    shape,
+    seed,
+    rng: new Rng(seed),
+    restrictions,
+    deltaH: 0.1,
+    lastStep: steps[steps.length - 1],
+    progress: (step) => (logStep(step) - u0) / uSpan,
+  };
+}
+
+/** The planted "induction" heads: the last two heads of every layer after the first. */
+function isInductionHead(layer: number, head: number, heads: number): boolean {
+  return layer >= 1 && head >= heads - 2;
+}
+
+/** Key of `lastChi`: a probe and a restriction. */
+function chiKey(probe: string, restriction: string): string {
+  return `${probe}\u0000${restriction}`;
+}
+
+/** Generates every table for `shape`; the same seed gives the same tables. */
+export function syntheticTables(shape: SyntheticShape = DEFAULT_SHAPE, seed = 7): SyntheticTables {
+  checkShape(shape);
+  const plan = makePlan(shape, seed);
+  // The call order is the order of draws from plan.rng.
+  const { table: susceptibility, lastChi } = susceptibilityTable(plan);
+  const { table: contexts, seqs } = contextsTable(plan);
+  const { perToken, ablation } = perTokenTables(plan, lastChi, seqs);
+  const traces = tracesTable(plan);
+  const headRoles = headRolesTable(plan);
+  return {
+    susceptibility,
+    perToken,
+    contexts,
+    ablation,
+    traces,
+    headRoles,
+    manifest: syntheticManifest(plan),
+  };
+}
+
+/** Empty susceptibility columns of `n` rows, the run-wide ones filled. */
+function susceptibilityColumns(n: number, plan: Plan) {
+  return {
+    step: new Int32Array(n),
+    probe: new Array<string>(n),
+    restriction: new Array<string>(n),
+    layer: new Int32Array(n),
+    head: new Int32Array(n),
+    chi: new Float64Array(n),
+    chi_se: new Float64Array(n),
+    llc: new Float64Array(n),
+    llc_se: new Float64Array(n),
+    llc_devinterp: new Float64Array(n),
+    llc_devinterp_se: new Float64Array(n),
+    chi_rhat: new Float64Array(n),
+    chi_ess: new Float64Array(n),
+    llc_rhat: new Float64Array(n),
+    llc_ess: new Float64Array(n),
+    delta_h: new Float64Array(n).fill(plan.deltaH),
+    nbeta: new Float64Array(n).fill(30),
+    n_chains: new Int32Array(n).fill(plan.shape.chains),
+    n_draws: new Int32Array(n).fill(plan.shape.draws),
+  };
+}
+
+/**
+ * susceptibility.arrow: χ from the three planted modes plus noise, for every step × probe × restriction;
+ * `lastChi` holds the last step's χ by `chiKey`, the mean the per-token values scatter around.
+ */
+function susceptibilityTable(plan: Plan): { table: SusceptibilityInput; lastChi: Map<string, number> } {
+  const { shape, rng, restrictions, lastStep } = plan;
+  const { probes, steps, layers, heads, chains, draws } = shape;
+  const probeCoef = probes.map((_, d) => [1 - 0.3 * d, Math.sin(1.3 * d + 1), Math.cos(2.1 * d + 0.5)]);
+  const sus = susceptibilityColumns(steps.length * probes.length * restrictions.length, plan);
+  const lastChi = new Map<string, number>();
   let i = 0;
   for (const step of steps) {
-    const f = timeModes((logStep(step) - u0) / uSpan);
+    const u = plan.progress(step);
+    const f = timeModes(u);
     probes.forEach((probe, d) => {
       for (const r of restrictions) {
         const b = r.layer < 0 ? [layers * heads * 0.5, 0, 0] : headModes(r.layer, r.head, heads);
@@ -213,39 +287,46 @@ export function syntheticTables(shape: SyntheticShape = DEFAULT_SHAPE, seed = 7)
         sus.head[i] = r.head;
         sus.chi[i] = chi;
         sus.chi_se[i] = 0.001 + 0.0005 * rng.float();
-        sus.llc[i] = (r.layer < 0 ? 60 : 8) * (0.3 + (logStep(step) - u0) / uSpan) + rng.float();
+        sus.llc[i] = (r.layer < 0 ? 60 : 8) * (0.3 + u) + rng.float();
         sus.llc_se[i] = 0.2 + 0.3 * rng.float();
         // Diagnostics without further draws from rng, so the other tables stay as they were: an unpaired run
         // (devinterp convention = llc), well-mixed chains except a late full-model trace.
         sus.llc_devinterp[i] = sus.llc[i];
         sus.llc_devinterp_se[i] = sus.llc_se[i];
         sus.chi_rhat[i] = 1 + 0.01 * (i % 7);
-        sus.chi_ess[i] = shape.chains * shape.draws / (2 + (i % 3));
-        sus.llc_rhat[i] = r.layer < 0 && step === steps[steps.length - 1] ? 1.2 : 1 + 0.01 * (i % 5);
-        sus.llc_ess[i] = shape.chains * shape.draws / (2 + (i % 3));
-        if (step === steps[steps.length - 1]) lastChi.set(`${probe}\u0000${r.name}`, chi);
+        sus.chi_ess[i] = chains * draws / (2 + (i % 3));
+        sus.llc_rhat[i] = r.layer < 0 && step === lastStep ? 1.2 : 1 + 0.01 * (i % 5);
+        sus.llc_ess[i] = chains * draws / (2 + (i % 3));
+        if (step === lastStep) lastChi.set(chiKey(probe, r.name), chi);
         i++;
       }
     });
   }
+  return { table: sus, lastChi };
+}
 
-  // contexts.arrow: per probe a preferred slice of the vocabulary, so token statistics differ by probe.
-  const nC = probes.length * shape.contexts * shape.nCtx;
+/**
+ * contexts.arrow: per probe a preferred slice of the vocabulary, so token statistics differ by probe; `seqs`
+ * holds the token sequences, probe-major (index d · contexts + c).
+ */
+function contextsTable(plan: Plan): { table: ContextsInput; seqs: Int32Array[] } {
+  const { probes, contexts, nCtx } = plan.shape;
+  const n = probes.length * contexts * nCtx;
   const ctx = {
-    probe: new Array<string>(nC),
-    context: new Int32Array(nC),
-    position: new Int32Array(nC),
-    token: new Int32Array(nC),
-    text: new Array<string>(nC),
+    probe: new Array<string>(n),
+    context: new Int32Array(n),
+    position: new Int32Array(n),
+    token: new Int32Array(n),
+    text: new Array<string>(n),
   };
   const seqs: Int32Array[] = [];
-  i = 0;
+  let i = 0;
   probes.forEach((probe, d) => {
-    const crng = rng.fork(`contexts:${probe}`);
+    const crng = plan.rng.fork(`contexts:${probe}`);
     const weights = VOCAB.map((_, v) => 1 + 3 * Number((v + d) % 4 === 0));
-    for (let c = 0; c < shape.contexts; c++) {
-      const seq = new Int32Array(shape.nCtx);
-      for (let p = 0; p < shape.nCtx; p++) {
+    for (let c = 0; c < contexts; c++) {
+      const seq = new Int32Array(nCtx); // [nCtx] token ids
+      for (let p = 0; p < nCtx; p++) {
         // Repeat an earlier 2-token pattern now and then (induction, Fig. 8).
         seq[p] = p >= 8 && crng.float() < 0.15 ? seq[p - 1 - crng.int(6)] : crng.weighted(weights);
         ctx.probe[i] = probe;
@@ -258,18 +339,25 @@ export function syntheticTables(shape: SyntheticShape = DEFAULT_SHAPE, seed = 7)
       seqs.push(seq);
     }
   });
+  return { table: ctx, seqs };
+}
 
-  // per_token.arrow and ablation.arrow at the last step.
-  const lastStep = steps[steps.length - 1];
+/** per_token.arrow and ablation.arrow at the last step: one row per predicted token of every context. */
+function perTokenTables(
+  plan: Plan,
+  lastChi: Map<string, number>,
+  seqs: Int32Array[],
+): { perToken: PerTokenInput; ablation: AblationInput } {
+  const { shape, restrictions, lastStep } = plan;
   const ptRestrictions = shape.perTokenFull ? restrictions : restrictions.slice(1);
-  const nPt = probes.length * ptRestrictions.length * shape.contexts * (shape.nCtx - 1);
+  const n = shape.probes.length * ptRestrictions.length * shape.contexts * (shape.nCtx - 1);
   const pt = {
-    probe: new Array<string>(nPt),
-    step: new Int32Array(nPt).fill(lastStep),
-    restriction: new Array<string>(nPt),
-    context: new Int32Array(nPt),
-    position: new Int32Array(nPt),
-    chi: new Float64Array(nPt),
+    probe: new Array<string>(n),
+    step: new Int32Array(n).fill(lastStep),
+    restriction: new Array<string>(n),
+    context: new Int32Array(n),
+    position: new Int32Array(n),
+    chi: new Float64Array(n),
   };
   // The ablation rows are the same tokens: key columns are shared (the writers only read them).
   const ab = {
@@ -278,14 +366,14 @@ export function syntheticTables(shape: SyntheticShape = DEFAULT_SHAPE, seed = 7)
     restriction: pt.restriction,
     context: pt.context,
     position: pt.position,
-    delta_loss: new Float64Array(nPt),
+    delta_loss: new Float64Array(n),
   };
-  i = 0;
-  probes.forEach((probe, d) => {
-    const prng = rng.fork(`per-token:${probe}`);
+  let i = 0;
+  shape.probes.forEach((probe, d) => {
+    const prng = plan.rng.fork(`per-token:${probe}`);
     for (const r of ptRestrictions) {
-      const mean = lastChi.get(`${probe}\u0000${r.name}`)! / deltaH;
-      const induction = r.layer >= 1 && r.head >= heads - 2;
+      const mean = lastChi.get(chiKey(probe, r.name))! / plan.deltaH;
+      const induction = isInductionHead(r.layer, r.head, shape.heads);
       const sign = r.layer < 0 ? 1 : r.head % 3 === 1 ? -1 : 1;
       const scale = 0.3 * (1 + 0.25 * Math.max(r.layer, 0));
       for (let c = 0; c < shape.contexts; c++) {
@@ -303,19 +391,23 @@ export function syntheticTables(shape: SyntheticShape = DEFAULT_SHAPE, seed = 7)
       }
     }
   });
+  return { perToken: pt, ablation: ab };
+}
 
-  // traces.arrow: the first probe, "full" and the first head, loss relaxing to a plateau.
-  const traceRestrictions = restrictions.slice(0, 2).map((r) => r.name);
-  const nTr = traceRestrictions.length * shape.chains * shape.draws;
+/** traces.arrow: the first probe, "full" and the first head, loss relaxing to a plateau. */
+function tracesTable(plan: Plan): TracesInput {
+  const { shape, rng } = plan;
+  const traceRestrictions = plan.restrictions.slice(0, 2).map((r) => r.name);
+  const n = traceRestrictions.length * shape.chains * shape.draws;
   const tr = {
-    step: new Int32Array(nTr).fill(lastStep),
-    probe: new Array<string>(nTr).fill(probes[0]),
-    restriction: new Array<string>(nTr),
-    chain: new Int32Array(nTr),
-    draw: new Int32Array(nTr),
-    loss: new Float64Array(nTr),
+    step: new Int32Array(n).fill(plan.lastStep),
+    probe: new Array<string>(n).fill(shape.probes[0]),
+    restriction: new Array<string>(n),
+    chain: new Int32Array(n),
+    draw: new Int32Array(n),
+    loss: new Float64Array(n),
   };
-  i = 0;
+  let i = 0;
   for (const r of traceRestrictions) {
     for (let chain = 0; chain < shape.chains; chain++) {
       for (let draw = 0; draw < shape.draws; draw++) {
@@ -327,26 +419,32 @@ export function syntheticTables(shape: SyntheticShape = DEFAULT_SHAPE, seed = 7)
       }
     }
   }
+  return tr;
+}
 
-  // head_roles.arrow: head 0:0 becomes a previous-token head and the planted induction heads induction heads,
-  // both switching on halfway through training (log steps); every other head stays near uniform attention.
-  const heads1 = restrictions.filter((r) => r.layer >= 0);
-  const nHr = steps.length * heads1.length;
+/**
+ * head_roles.arrow: head 0:0 becomes a previous-token head and the planted induction heads induction heads,
+ * both switching on halfway through training (log steps); every other head stays near uniform attention.
+ */
+function headRolesTable(plan: Plan): HeadRolesInput {
+  const { shape, rng } = plan;
+  const headRestrictions = plan.restrictions.filter((r) => r.layer >= 0);
+  const n = shape.steps.length * headRestrictions.length;
   const hr = {
-    step: new Int32Array(nHr),
-    restriction: new Array<string>(nHr),
-    layer: new Int32Array(nHr),
-    head: new Int32Array(nHr),
-    induction: new Float64Array(nHr),
-    previous_token: new Float64Array(nHr),
-    loss_first: new Float64Array(nHr),
-    loss_second: new Float64Array(nHr),
+    step: new Int32Array(n),
+    restriction: new Array<string>(n),
+    layer: new Int32Array(n),
+    head: new Int32Array(n),
+    induction: new Float64Array(n),
+    previous_token: new Float64Array(n),
+    loss_first: new Float64Array(n),
+    loss_second: new Float64Array(n),
   };
-  i = 0;
-  for (const step of steps) {
-    const on = 1 / (1 + Math.exp(-12 * ((logStep(step) - u0) / uSpan - 0.5)));
-    for (const r of heads1) {
-      const induction = r.layer >= 1 && r.head >= heads - 2;
+  let i = 0;
+  for (const step of shape.steps) {
+    const on = 1 / (1 + Math.exp(-12 * (plan.progress(step) - 0.5)));
+    for (const r of headRestrictions) {
+      const induction = isInductionHead(r.layer, r.head, shape.heads);
       hr.step[i] = step;
       hr.restriction[i] = r.name;
       hr.layer[i] = r.layer;
@@ -359,31 +457,28 @@ export function syntheticTables(shape: SyntheticShape = DEFAULT_SHAPE, seed = 7)
       i++;
     }
   }
+  return hr;
+}
 
+/** manifest.json: marked synthetic, with the config a sweep of this shape would have written. */
+function syntheticManifest(plan: Plan): Record<string, unknown> {
+  const { shape, seed } = plan;
   return {
-    susceptibility: sus,
-    perToken: pt,
-    contexts: ctx,
-    ablation: ab,
-    traces: tr,
-    headRoles: hr,
-    manifest: {
-      synthetic: true,
-      note: "Synthetic tables from lib/analysis/synthetic_results.ts: planted structure, no model was run.",
-      config: {
-        model: { n_layers: layers, n_heads: heads, n_ctx: shape.nCtx },
-        sgld: { nbeta: 30, epsilon: 0.001, gamma: 300, chains: shape.chains, draws: shape.draws },
-        probes,
-        steps,
-        delta_h: deltaH,
-      },
-      seeds: { synthetic: seed },
-      extra: {
-        health: syntheticHealth(shape, restrictions.map((r) => r.name), seed),
-      },
-      runtime: { deno: Deno.version.deno, v8: Deno.version.v8, typescript: Deno.version.typescript },
-      adapter: null,
+    synthetic: true,
+    note: "Synthetic tables from lib/analysis/synthetic_results.ts: planted structure, no model was run.",
+    config: {
+      model: { n_layers: shape.layers, n_heads: shape.heads, n_ctx: shape.nCtx },
+      sgld: { nbeta: 30, epsilon: 0.001, gamma: 300, chains: shape.chains, draws: shape.draws },
+      probes: shape.probes,
+      steps: shape.steps,
+      delta_h: plan.deltaH,
     },
+    seeds: { synthetic: seed },
+    extra: {
+      health: syntheticHealth(shape, plan.restrictions.map((r) => r.name), seed),
+    },
+    runtime: { deno: Deno.version.deno, v8: Deno.version.v8, typescript: Deno.version.typescript },
+    adapter: null,
   };
 }
 

@@ -24,8 +24,8 @@ import {
 } from "../model/checkpoint.ts";
 import { initParams } from "../model/init.ts";
 import { paramLayout } from "../model/params.ts";
-import { createTransformer } from "../model/transformer.ts";
-import { createAdamW } from "../model/adamw.ts";
+import { createTransformer, type Transformer } from "../model/transformer.ts";
+import { type AdamW, createAdamW } from "../model/adamw.ts";
 import { exists } from "../util/files.ts";
 import { checkpointSchedule, learningRate } from "./schedule.ts";
 
@@ -151,152 +151,242 @@ export async function train(
   outDir: string,
   hooks: TrainHooks = {},
 ): Promise<TrainResult> {
-  const layout = paramLayout(cfg);
-  const P = layout.stride;
-  const { steps, batch: B, seqLen: T } = opts;
+  const { steps } = opts;
   const schedule = new Set(
     checkpointSchedule(steps, { logCount: opts.logCheckpoints, linearCount: opts.linearCheckpoints }),
   );
   const ckptDir = `${outDir}/checkpoints`;
   const statePath = `${outDir}/train_state.safetensors`;
   await Deno.mkdir(ckptDir, { recursive: true });
+  const init = await startingPoint(cfg, opts, statePath);
+  const run = await createRun(gpu, cfg, opts, hooks, init, ckptDir, statePath);
 
-  // Start fresh, or resume from the training state.
-  let start = 0;
-  let params: Float32Array = initParams(cfg, opts.seed);
-  let adamM: Float32Array = new Float32Array(P);
-  let adamV: Float32Array = new Float32Array(P);
-  const losses = new Float64Array(steps).fill(NaN);
-  if (await exists(statePath)) {
-    const state = await loadTrainState(statePath);
-    const diff = configDifferences(state.config, cfg);
-    if (diff.length > 0) {
-      throw new TrainError(
-        `${statePath}: the saved run trains another model (${diff.join("; ")}); ` +
-          `use another output folder or delete it`,
-      );
+  for (let s = init.step; s < steps; s++) {
+    // Weights before update s; a resumed run skips the checkpoints it already wrote.
+    if (schedule.has(s) && !(await exists(checkpointPath(ckptDir, s)))) {
+      await drainLosses(run, s);
+      await writeCheckpoint(run, s);
+      await saveState(run, s);
     }
-    const saved = state.extra?.options ?? "";
-    if (saved !== optionsKey(opts)) {
-      throw new TrainError(
-        `${statePath}: the saved run used other options (${saved} vs ${optionsKey(opts)}); ` +
-          `use another output folder or the same options`,
-      );
-    }
-    start = state.step;
-    params = state.params;
-    adamM = state.adamM;
-    adamV = state.adamV;
-    losses.set(state.lossHistory.subarray(0, Math.min(steps, state.lossHistory.length)));
+    trainStep(run, batches(s), s);
+    const done = s + 1;
+    if (done % opts.logEvery === 0 || done === steps) await drainLosses(run, done);
+    if (done % opts.stateEvery === 0 && done < steps) await saveState(run, done);
   }
+  await drainLosses(run, steps);
+  if (!(await exists(checkpointPath(ckptDir, steps)))) await writeCheckpoint(run, steps);
+  await saveState(run, steps);
+  const seconds = (performance.now() - run.t0) / 1000;
+  destroyRun(run);
+  return {
+    losses: run.losses,
+    checkpoints: run.written,
+    resumedFrom: init.step,
+    tokensPerSecond: ((steps - init.step) * opts.batch * opts.seqLen) / Math.max(seconds, 1e-9),
+    seconds,
+  };
+}
 
-  const model = await createTransformer(gpu, cfg, { copies: 1, batch: B, seqLen: T, sharedTokens: true }, {
-    lossSlots: opts.logEvery,
-  });
-  const m = gpu.device.createBuffer({
-    label: "adam m",
-    size: P * 4,
-    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
-  });
-  const v = gpu.device.createBuffer({
-    label: "adam v",
-    size: P * 4,
-    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
-  });
-  upload(gpu, model.params, params);
-  upload(gpu, m, adamM);
-  upload(gpu, v, adamV);
+/** Host copies of what a run starts from: step 0 with fresh weights, or a saved training state. */
+interface StartingPoint {
+  /** Updates already taken. */
+  step: number;
+  /** [P] weights in the layout of `paramLayout(cfg)`. */
+  params: Float32Array;
+  /** [P] AdamW first and second moments. */
+  adamM: Float32Array;
+  adamV: Float32Array;
+  /** [steps] mean loss before each update; NaN where not yet known. */
+  losses: Float64Array;
+}
+
+/** Reads the training state at `statePath` if there is one (refusing another model or options), else starts fresh. */
+async function startingPoint(
+  cfg: ModelConfig,
+  opts: TrainOptions,
+  statePath: string,
+): Promise<StartingPoint> {
+  const P = paramLayout(cfg).stride;
+  const losses = new Float64Array(opts.steps).fill(NaN);
+  if (!(await exists(statePath))) {
+    return {
+      step: 0,
+      params: initParams(cfg, opts.seed),
+      adamM: new Float32Array(P),
+      adamV: new Float32Array(P),
+      losses,
+    };
+  }
+  const state = await loadTrainState(statePath);
+  const diff = configDifferences(state.config, cfg);
+  if (diff.length > 0) {
+    throw new TrainError(
+      `${statePath}: the saved run trains another model (${diff.join("; ")}); ` +
+        `use another output folder or delete it`,
+    );
+  }
+  const saved = state.extra?.options ?? "";
+  if (saved !== optionsKey(opts)) {
+    throw new TrainError(
+      `${statePath}: the saved run used other options (${saved} vs ${optionsKey(opts)}); ` +
+        `use another output folder or the same options`,
+    );
+  }
+  losses.set(state.lossHistory.subarray(0, Math.min(opts.steps, state.lossHistory.length)));
+  return { step: state.step, params: state.params, adamM: state.adamM, adamV: state.adamV, losses };
+}
+
+/** A run in progress: the GPU model and optimizer, and what is known on the host. */
+interface Run {
+  gpu: Gpu;
+  cfg: ModelConfig;
+  opts: TrainOptions;
+  hooks: TrainHooks;
+  ckptDir: string;
+  statePath: string;
+  /** Parameters per copy of the model. */
+  P: number;
+  /** One copy of the model on tokens [B, T]; its meanLosses is a ring of [logEvery] f32. */
+  model: Transformer;
+  /** [P] AdamW moments on the GPU. */
+  m: GPUBuffer;
+  v: GPUBuffer;
+  adam: AdamW;
+  /** The step the run started from. */
+  start: number;
+  /** [steps] host copy of the mean losses, filled up to `pendingFrom`. */
+  losses: Float64Array;
+  /** First step whose loss is still only in the ring. */
+  pendingFrom: number;
+  /** Checkpoints written by this call. */
+  written: number[];
+  /** performance.now() when the GPU was ready: throughput excludes setup. */
+  t0: number;
+}
+
+/** Builds the model, the moment buffers and the AdamW update on the GPU and uploads `init`. */
+async function createRun(
+  gpu: Gpu,
+  cfg: ModelConfig,
+  opts: TrainOptions,
+  hooks: TrainHooks,
+  init: StartingPoint,
+  ckptDir: string,
+  statePath: string,
+): Promise<Run> {
+  const P = paramLayout(cfg).stride;
+  const shape = { copies: 1, batch: opts.batch, seqLen: opts.seqLen, sharedTokens: true };
+  const model = await createTransformer(gpu, cfg, shape, { lossSlots: opts.logEvery });
+  const moments = (label: string) =>
+    gpu.device.createBuffer({
+      label,
+      size: P * 4,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+    });
+  const m = moments("adam m");
+  const v = moments("adam v");
+  upload(gpu, model.params, init.params);
+  upload(gpu, m, init.adamM);
+  upload(gpu, v, init.adamV);
+  const { beta1, beta2, eps, weightDecay } = opts;
   const adam = await createAdamW(
     gpu,
-    {
-      size: P,
-      beta1: opts.beta1,
-      beta2: opts.beta2,
-      eps: opts.eps,
-      weightDecay: opts.weightDecay,
-    },
+    { size: P, beta1, beta2, eps, weightDecay },
     model.params,
     model.grads!,
     m,
     v,
   );
-
-  const t0 = performance.now();
-  let pendingFrom = start; // first step whose loss is still only in the ring
-  const drain = async (upTo: number) => {
-    if (upTo <= pendingFrom) return;
-    const ring = await readF32(gpu, model.meanLosses, 0, (opts.logEvery) * 4);
-    for (let s = pendingFrom; s < upTo; s++) {
-      const loss = ring[s % opts.logEvery];
-      if (!Number.isFinite(loss)) {
-        throw new TrainError(
-          `training diverged: loss ${loss} at step ${s}; lower the learning rate (--lr ${opts.lr})`,
-        );
-      }
-      losses[s] = loss;
-    }
-    pendingFrom = upTo;
-    const secs = (performance.now() - t0) / 1000;
-    hooks.onProgress?.(upTo, losses[upTo - 1], ((upTo - start) * B * T) / secs);
-  };
-
-  const written: number[] = [];
-  const readParams = () => readF32(gpu, model.params, 0, P * 4);
-  const saveState = async (step: number) => {
-    await drain(step);
-    const [p, mm, vv] = await Promise.all([
-      readParams(),
-      readF32(gpu, m, 0, P * 4),
-      readF32(gpu, v, 0, P * 4),
-    ]);
-    await saveTrainState(statePath, {
-      config: cfg,
-      step,
-      params: p,
-      adamM: mm,
-      adamV: vv,
-      rngState: Uint32Array.of(opts.seed >>> 0),
-      dataCursor: step,
-      lossHistory: losses.slice(0, step),
-      extra: { options: optionsKey(opts) },
-    });
-  };
-  const checkpoint = async (step: number) => {
-    const path = checkpointPath(ckptDir, step);
-    await saveCheckpoint(path, cfg, await readParams(), { step, writeConfigJson: true });
-    written.push(step);
-    hooks.onCheckpoint?.(step, path);
-  };
-
-  for (let s = start; s < steps; s++) {
-    if (schedule.has(s) && !(await exists(checkpointPath(ckptDir, s)))) {
-      await drain(s);
-      await checkpoint(s);
-      await saveState(s);
-    }
-    model.setTokens(batches(s), `training batch of step ${s}`);
-    adam.setStep(s + 1, learningRate(s, { lr: opts.lr, warmup: opts.warmup }));
-    submitProgram(
-      gpu,
-      [...model.forwardBackward, ...model.meanLoss(s % opts.logEvery), ...adam.dispatches],
-      "train step",
-    );
-    const done = s + 1;
-    if (done % opts.logEvery === 0 || done === steps) await drain(done);
-    if (done % opts.stateEvery === 0 && done < steps) await saveState(done);
-  }
-  await drain(steps);
-  if (!(await exists(checkpointPath(ckptDir, steps)))) await checkpoint(steps);
-  await saveState(steps);
-  const seconds = (performance.now() - t0) / 1000;
-  model.destroy();
-  m.destroy();
-  v.destroy();
   return {
-    losses,
-    checkpoints: written,
-    resumedFrom: start,
-    tokensPerSecond: ((steps - start) * B * T) / Math.max(seconds, 1e-9),
-    seconds,
+    gpu,
+    cfg,
+    opts,
+    hooks,
+    ckptDir,
+    statePath,
+    P,
+    model,
+    m,
+    v,
+    adam,
+    start: init.step,
+    losses: init.losses,
+    pendingFrom: init.step,
+    written: [],
+    t0: performance.now(),
   };
+}
+
+function destroyRun(run: Run): void {
+  run.model.destroy();
+  run.m.destroy();
+  run.v.destroy();
+}
+
+/** Update s on `tokens` [B, T]: forward, backward, mean loss into ring slot s % logEvery, AdamW; one submit. */
+function trainStep(run: Run, tokens: Int32Array, s: number): void {
+  const { gpu, model, adam, opts } = run;
+  model.setTokens(tokens, `training batch of step ${s}`);
+  adam.setStep(s + 1, learningRate(s, { lr: opts.lr, warmup: opts.warmup }));
+  submitProgram(
+    gpu,
+    [...model.forwardBackward, ...model.meanLoss(s % opts.logEvery), ...adam.dispatches],
+    "train step",
+  );
+}
+
+/**
+ * Reads the loss ring back into `run.losses` for the steps before `upTo` (the ring holds the last logEvery, so
+ * callers drain at least that often) and reports progress; a non-finite loss stops the run.
+ */
+async function drainLosses(run: Run, upTo: number): Promise<void> {
+  const { opts } = run;
+  if (upTo <= run.pendingFrom) return;
+  const ring = await readF32(run.gpu, run.model.meanLosses, 0, opts.logEvery * 4);
+  for (let s = run.pendingFrom; s < upTo; s++) {
+    const loss = ring[s % opts.logEvery];
+    if (!Number.isFinite(loss)) {
+      throw new TrainError(
+        `training diverged: loss ${loss} at step ${s}; lower the learning rate (--lr ${opts.lr})`,
+      );
+    }
+    run.losses[s] = loss;
+  }
+  run.pendingFrom = upTo;
+  const secs = (performance.now() - run.t0) / 1000;
+  run.hooks.onProgress?.(upTo, run.losses[upTo - 1], ((upTo - run.start) * opts.batch * opts.seqLen) / secs);
+}
+
+/** [P] weights read back from the GPU. */
+function readParams(run: Run): Promise<Float32Array> {
+  return readF32(run.gpu, run.model.params, 0, run.P * 4);
+}
+
+/** Writes the weights after `step` updates as a checkpoint (with config.json beside it). */
+async function writeCheckpoint(run: Run, step: number): Promise<void> {
+  const path = checkpointPath(run.ckptDir, step);
+  await saveCheckpoint(path, run.cfg, await readParams(run), { step, writeConfigJson: true });
+  run.written.push(step);
+  run.hooks.onCheckpoint?.(step, path);
+}
+
+/** Writes the training state after `step` updates: weights, moments and losses so far, for a resume. */
+async function saveState(run: Run, step: number): Promise<void> {
+  await drainLosses(run, step);
+  const [params, adamM, adamV] = await Promise.all([
+    readParams(run),
+    readF32(run.gpu, run.m, 0, run.P * 4),
+    readF32(run.gpu, run.v, 0, run.P * 4),
+  ]);
+  await saveTrainState(run.statePath, {
+    config: run.cfg,
+    step,
+    params,
+    adamM,
+    adamV,
+    rngState: Uint32Array.of(run.opts.seed >>> 0),
+    dataCursor: step,
+    lossHistory: run.losses.slice(0, step),
+    extra: { options: optionsKey(run.opts) },
+  });
 }
