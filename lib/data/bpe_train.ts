@@ -108,6 +108,27 @@ class PairHeap {
   }
 }
 
+/** Token bytes by id, the byte → id table, and an index from a token's bytes back to its id. */
+interface Vocab {
+  tokenBytes: Uint8Array[];
+  byteIds: Int32Array;
+  /** Latin-1 string of a token's bytes → its id (non-special tokens only). */
+  idOfBytes: Map<string, number>;
+}
+
+/** The corpus as distinct words (token id sequences), each with its count. */
+interface Words {
+  words: number[][];
+  counts: number[];
+}
+
+/** Adjacent-pair counts, the words each pair occurs in, and a heap to find the most frequent pair. */
+interface PairIndex {
+  pairCounts: Map<number, number>;
+  where: Map<number, Set<number>>;
+  heap: PairHeap;
+}
+
 /** Trains byte-level BPE on the word counts until the vocabulary has `vocabSize` tokens (or no pair is left). */
 export function trainBpeModel(
   texts: Iterable<string>,
@@ -116,6 +137,28 @@ export function trainBpeModel(
 ): BpeModel {
   const specialTokens = opts.specialTokens ?? ["<|endoftext|>"];
   const minFrequency = opts.minFrequency ?? 2;
+  validateTrainArgs(vocabSize, specialTokens);
+  const vocab = initialVocab(specialTokens);
+  const corpus = wordsAsIds(countWords(texts, specialTokens), vocab.byteIds);
+  const pairs = indexPairs(corpus);
+  const merges: Array<[number, number, number]> = [];
+  while (vocab.tokenBytes.length < vocabSize) {
+    const key = nextPair(pairs, minFrequency);
+    if (key === null) break;
+    const a = Math.floor(key / MAX_VOCAB), b = key % MAX_VOCAB;
+    const c = mergedTokenId(vocab, a, b);
+    merges.push([a, b, c]);
+    applyMerge(corpus, pairs, a, b, c);
+  }
+  return {
+    tokenBytes: vocab.tokenBytes,
+    merges,
+    specials: specialTokens.map((content, id) => ({ id, content })),
+    byteIds: vocab.byteIds,
+  };
+}
+
+function validateTrainArgs(vocabSize: number, specialTokens: readonly string[]): void {
   const base = specialTokens.length + 256;
   if (!Number.isInteger(vocabSize) || vocabSize < base || vocabSize > MAX_VOCAB) {
     throw new TokenizerError(
@@ -127,8 +170,10 @@ export function trainBpeModel(
       `specialTokens must be distinct non-empty strings, got ${JSON.stringify(specialTokens)}`,
     );
   }
+}
 
-  // Ids: specials, then bytes ordered by their stand-in character's code point (the HF trainer's order).
+/** Ids: specials, then bytes ordered by their stand-in character's code point (the HF trainer's order). */
+function initialVocab(specialTokens: readonly string[]): Vocab {
   const tokenBytes: Uint8Array[] = specialTokens.map((s) => new TextEncoder().encode(s));
   const byteIds = new Int32Array(256);
   const byteOrder = Array.from({ length: 256 }, (_, b) => b).sort(
@@ -138,12 +183,14 @@ export function trainBpeModel(
     byteIds[b] = tokenBytes.length;
     tokenBytes.push(Uint8Array.of(b));
   }
-  const idOfBytes = new Map<string, number>(); // latin1 string of bytes → id (non-special tokens)
+  const idOfBytes = new Map<string, number>();
   for (let id = specialTokens.length; id < tokenBytes.length; id++) {
     idOfBytes.set(String.fromCharCode(...tokenBytes[id]), id);
   }
+  return { tokenBytes, byteIds, idOfBytes };
+}
 
-  const wordCounts = countWords(texts, specialTokens);
+function wordsAsIds(wordCounts: Map<string, number>, byteIds: Int32Array): Words {
   const words: number[][] = [];
   const counts: number[] = [];
   const encoder = new TextEncoder();
@@ -151,7 +198,10 @@ export function trainBpeModel(
     words.push(Array.from(encoder.encode(w), (b) => byteIds[b]));
     counts.push(c);
   }
+  return { words, counts };
+}
 
+function indexPairs({ words, counts }: Words): PairIndex {
   const pairCounts = new Map<number, number>();
   const where = new Map<number, Set<number>>();
   for (let wi = 0; wi < words.length; wi++) {
@@ -159,79 +209,98 @@ export function trainBpeModel(
     for (let i = 0; i + 1 < w.length; i++) {
       const k = pairKey(w[i], w[i + 1]);
       pairCounts.set(k, (pairCounts.get(k) ?? 0) + c);
-      let s = where.get(k);
-      if (!s) where.set(k, s = new Set());
-      s.add(wi);
+      addOccurrence(where, k, wi);
     }
   }
   const heap = new PairHeap();
   for (const [k, c] of pairCounts) heap.push(c, k);
+  return { pairCounts, where, heap };
+}
 
-  const merges: Array<[number, number, number]> = [];
-  let vocabCount = tokenBytes.length;
-  while (vocabCount < vocabSize && heap.size > 0) {
+function addOccurrence(where: Map<number, Set<number>>, key: number, wordIndex: number): void {
+  let s = where.get(key);
+  if (!s) where.set(key, s = new Set());
+  s.add(wordIndex);
+}
+
+/** The key of the most frequent pair, or null when none is left at `minFrequency` or more. */
+function nextPair({ pairCounts, heap }: PairIndex, minFrequency: number): number | null {
+  while (heap.size > 0) {
     const [count, key] = heap.pop();
     const current = pairCounts.get(key) ?? 0;
     if (count !== current) {
       if (current > 0) heap.push(current, key); // stale entry: counts only fall, so re-queue the true value
       continue;
     }
-    if (count < 1 || count < minFrequency) break;
-    const a = Math.floor(key / MAX_VOCAB), b = key % MAX_VOCAB;
-    const merged = new Uint8Array(tokenBytes[a].length + tokenBytes[b].length);
-    merged.set(tokenBytes[a]);
-    merged.set(tokenBytes[b], tokenBytes[a].length);
-    const mergedKey = String.fromCharCode(...merged);
-    let c = idOfBytes.get(mergedKey);
-    if (c === undefined) {
-      c = tokenBytes.length;
-      tokenBytes.push(merged);
-      idOfBytes.set(mergedKey, c);
-      vocabCount++;
-    }
-    merges.push([a, b, c]);
+    return count < 1 || count < minFrequency ? null : key;
+  }
+  return null;
+}
 
-    const touched = new Set<number>();
-    for (const wi of where.get(key) ?? []) {
-      const w = words[wi], wc = counts[wi];
-      let found = false;
-      for (let i = 0; i + 1 < w.length; i++) if (w[i] === a && w[i + 1] === b) found = true;
-      if (!found) continue;
-      for (let i = 0; i + 1 < w.length; i++) {
-        const k = pairKey(w[i], w[i + 1]);
-        pairCounts.set(k, pairCounts.get(k)! - wc);
-      }
-      const out: number[] = [];
-      for (let i = 0; i < w.length; i++) {
-        if (i + 1 < w.length && w[i] === a && w[i + 1] === b) {
-          out.push(c);
-          i++;
-        } else out.push(w[i]);
-      }
-      words[wi] = out;
-      for (let i = 0; i + 1 < out.length; i++) {
-        const k = pairKey(out[i], out[i + 1]);
-        pairCounts.set(k, (pairCounts.get(k) ?? 0) + wc);
-        if (out[i] === c || out[i + 1] === c) {
-          touched.add(k);
-          let s = where.get(k);
-          if (!s) where.set(k, s = new Set());
-          s.add(wi);
-        }
-      }
+/** The id of the token a + b, adding it to the vocabulary unless its bytes already have one. */
+function mergedTokenId(vocab: Vocab, a: number, b: number): number {
+  const { tokenBytes, idOfBytes } = vocab;
+  const merged = new Uint8Array(tokenBytes[a].length + tokenBytes[b].length);
+  merged.set(tokenBytes[a]);
+  merged.set(tokenBytes[b], tokenBytes[a].length);
+  const mergedKey = String.fromCharCode(...merged);
+  let c = idOfBytes.get(mergedKey);
+  if (c === undefined) {
+    c = tokenBytes.length;
+    tokenBytes.push(merged);
+    idOfBytes.set(mergedKey, c);
+  }
+  return c;
+}
+
+/**
+ * Replaces the pair (a, b) by `c` in every word holding it, updating the pair counts incrementally:
+ * each such word's old pairs are subtracted and its new pairs added, and only pairs holding `c` are new to
+ * the heap (others keep their stale entries, which nextPair corrects lazily).
+ */
+function applyMerge({ words, counts }: Words, pairs: PairIndex, a: number, b: number, c: number): void {
+  const { pairCounts, where, heap } = pairs;
+  const key = pairKey(a, b);
+  const touched = new Set<number>();
+  for (const wi of where.get(key) ?? []) {
+    const w = words[wi], wc = counts[wi];
+    if (!holdsPair(w, a, b)) continue;
+    for (let i = 0; i + 1 < w.length; i++) {
+      const k = pairKey(w[i], w[i + 1]);
+      pairCounts.set(k, pairCounts.get(k)! - wc);
     }
-    where.delete(key);
-    pairCounts.delete(key);
-    for (const k of touched) {
-      const tc = pairCounts.get(k)!;
-      if (tc > 0) heap.push(tc, k);
+    const out = mergePair(w, a, b, c);
+    words[wi] = out;
+    for (let i = 0; i + 1 < out.length; i++) {
+      const k = pairKey(out[i], out[i + 1]);
+      pairCounts.set(k, (pairCounts.get(k) ?? 0) + wc);
+      if (out[i] === c || out[i + 1] === c) {
+        touched.add(k);
+        addOccurrence(where, k, wi);
+      }
     }
   }
+  where.delete(key);
+  pairCounts.delete(key);
+  for (const k of touched) {
+    const tc = pairCounts.get(k)!;
+    if (tc > 0) heap.push(tc, k);
+  }
+}
 
-  return {
-    tokenBytes,
-    merges,
-    specials: specialTokens.map((content, id) => ({ id, content })),
-    byteIds,
-  };
+function holdsPair(w: readonly number[], a: number, b: number): boolean {
+  for (let i = 0; i + 1 < w.length; i++) if (w[i] === a && w[i + 1] === b) return true;
+  return false;
+}
+
+/** The word with each non-overlapping (a, b), left to right, replaced by c. */
+function mergePair(w: readonly number[], a: number, b: number, c: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < w.length; i++) {
+    if (i + 1 < w.length && w[i] === a && w[i + 1] === b) {
+      out.push(c);
+      i++;
+    } else out.push(w[i]);
+  }
+  return out;
 }

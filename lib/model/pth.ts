@@ -93,6 +93,7 @@ class TensorRef {
   ) {}
 }
 
+/** Names of the opcodes chi does not interpret, for the error that reports one. */
 const OPCODE_NAMES: Readonly<Record<number, string>> = {
   0x49: "INT",
   0x4c: "LONG",
@@ -130,252 +131,297 @@ function isInt(x: unknown): x is number {
 }
 
 /**
+ * The unpickler's state and primitives: the pickle with a read position, the stack with its MARK positions,
+ * and the memo. Errors report `pos`, the byte being read when the problem showed.
+ */
+class PickleMachine {
+  readonly view: DataView;
+  readonly text = new TextDecoder("utf-8", { fatal: false });
+  readonly stack: unknown[] = [];
+  readonly marks: number[] = [];
+  readonly memo = new Map<number, unknown>();
+  pos = 0;
+
+  constructor(
+    readonly file: string,
+    readonly pkl: Uint8Array,
+    readonly persistentLoad: (pid: unknown) => unknown,
+  ) {
+    this.view = new DataView(pkl.buffer, pkl.byteOffset, pkl.byteLength);
+  }
+
+  fail(detail: string): never {
+    throw new PthError(this.file, null, `data.pkl: ${detail}`);
+  }
+
+  need(n: number): void {
+    if (this.pos + n > this.pkl.length) {
+      this.fail(`ends in the middle of an opcode at byte ${this.pos} (truncated pickle)`);
+    }
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.pkl[this.pos++];
+  }
+
+  u16(): number {
+    this.need(2);
+    this.pos += 2;
+    return this.view.getUint16(this.pos - 2, true);
+  }
+
+  u32(): number {
+    this.need(4);
+    this.pos += 4;
+    return this.view.getUint32(this.pos - 4, true);
+  }
+
+  i32(): number {
+    this.need(4);
+    this.pos += 4;
+    return this.view.getInt32(this.pos - 4, true);
+  }
+
+  /** An 8-byte length (FRAME, BINUNICODE8, BINBYTES8); beyond a safe integer it is an error. */
+  u64(): number {
+    this.need(8);
+    const v = this.view.getBigUint64(this.pos, true);
+    this.pos += 8;
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) this.fail(`length ${v} at byte ${this.pos - 8} is too large`);
+    return Number(v);
+  }
+
+  /** Big-endian, as pickle stores floats. */
+  f64(): number {
+    this.need(8);
+    this.pos += 8;
+    return this.view.getFloat64(this.pos - 8, false);
+  }
+
+  bytes(n: number): Uint8Array {
+    this.need(n);
+    this.pos += n;
+    return this.pkl.subarray(this.pos - n, this.pos);
+  }
+
+  /** A newline-terminated text argument (GLOBAL's module and name). */
+  line(): string {
+    const end = this.pkl.indexOf(0x0a, this.pos);
+    if (end < 0) this.fail(`unterminated GLOBAL at byte ${this.pos}`);
+    const s = this.text.decode(this.pkl.subarray(this.pos, end));
+    this.pos = end + 1;
+    return s;
+  }
+
+  push(x: unknown): void {
+    this.stack.push(x);
+  }
+
+  /** Pops one value; popping below the innermost MARK is an underflow. */
+  pop(): unknown {
+    const { stack, marks } = this;
+    if (stack.length === 0 || (marks.length > 0 && stack.length <= marks[marks.length - 1])) {
+      this.fail(`stack underflow at byte ${this.pos}`);
+    }
+    return stack.pop();
+  }
+
+  top(): unknown {
+    return this.stack.length === 0
+      ? this.fail(`empty stack at byte ${this.pos}`)
+      : this.stack[this.stack.length - 1];
+  }
+
+  /** Pops everything above the innermost MARK, and the MARK. */
+  popMark(): unknown[] {
+    const m = this.marks.pop();
+    if (m === undefined) this.fail(`no MARK before byte ${this.pos}`);
+    return this.stack.splice(m);
+  }
+}
+
+/** An opcode's action; `at` is the opcode's own byte offset, the machine's `pos` is just past it. */
+type OpHandler = (vm: PickleMachine, at: number) => void;
+
+/** Pickle's STOP opcode: the value on the stack is the result. */
+const STOP = 0x2e;
+
+const CONTROL_OPS: Readonly<Record<number, OpHandler>> = {
+  0x80: (vm) => void vm.u8(), // PROTO: the protocol version; 2-5 read alike
+  0x95: (vm) => void vm.u64(), // FRAME: a length prefix only
+  0x28: (vm) => void vm.marks.push(vm.stack.length), // MARK
+};
+
+const SCALAR_OPS: Readonly<Record<number, OpHandler>> = {
+  0x4e: (vm) => vm.push(null), // NONE
+  0x88: (vm) => vm.push(true), // NEWTRUE
+  0x89: (vm) => vm.push(false), // NEWFALSE
+  0x4b: (vm) => vm.push(vm.u8()), // BININT1
+  0x4d: (vm) => vm.push(vm.u16()), // BININT2
+  0x4a: (vm) => vm.push(vm.i32()), // BININT
+  0x8a: (vm) => vm.push(decodeLong(vm.bytes(vm.u8()))), // LONG1
+  0x47: (vm) => vm.push(vm.f64()), // BINFLOAT
+  0x58: (vm) => vm.push(vm.text.decode(vm.bytes(vm.u32()))), // BINUNICODE
+  0x8c: (vm) => vm.push(vm.text.decode(vm.bytes(vm.u8()))), // SHORT_BINUNICODE
+  0x8d: (vm) => vm.push(vm.text.decode(vm.bytes(vm.u64()))), // BINUNICODE8
+  0x43: (vm) => vm.push(vm.bytes(vm.u8()).slice()), // SHORT_BINBYTES
+  0x42: (vm) => vm.push(vm.bytes(vm.u32()).slice()), // BINBYTES
+  0x8e: (vm) => vm.push(vm.bytes(vm.u64()).slice()), // BINBYTES8
+};
+
+/** Tuples and lists are both JS arrays: nothing here needs to tell them apart. */
+const CONTAINER_OPS: Readonly<Record<number, OpHandler>> = {
+  0x7d: (vm) => vm.push(new PyDict()), // EMPTY_DICT
+  0x5d: (vm) => vm.push([]), // EMPTY_LIST
+  0x29: (vm) => vm.push([]), // EMPTY_TUPLE
+  0x74: (vm) => vm.push(vm.popMark()), // TUPLE: the items since the MARK
+  0x85: (vm) => vm.push([vm.pop()]), // TUPLE1
+  0x86: (vm) => { // TUPLE2
+    const b = vm.pop(), a = vm.pop();
+    vm.push([a, b]);
+  },
+  0x87: (vm) => { // TUPLE3
+    const c = vm.pop(), b = vm.pop(), a = vm.pop();
+    vm.push([a, b, c]);
+  },
+  0x73: (vm) => { // SETITEM: dict[key] = value
+    const v = vm.pop(), k = vm.pop();
+    setItems(vm, vm.top(), [k, v]);
+  },
+  0x75: (vm) => { // SETITEMS: key, value pairs since the MARK
+    const items = vm.popMark();
+    setItems(vm, vm.top(), items);
+  },
+  0x61: (vm) => { // APPEND
+    const v = vm.pop();
+    appendItems(vm, vm.top(), [v]);
+  },
+  0x65: (vm) => { // APPENDS: the items since the MARK
+    const items = vm.popMark();
+    appendItems(vm, vm.top(), items);
+  },
+};
+
+const MEMO_OPS: Readonly<Record<number, OpHandler>> = {
+  0x71: (vm) => void vm.memo.set(vm.u8(), vm.top()), // BINPUT
+  0x72: (vm) => void vm.memo.set(vm.u32(), vm.top()), // LONG_BINPUT
+  0x94: (vm) => void vm.memo.set(vm.memo.size, vm.top()), // MEMOIZE: at the next free index
+  0x68: (vm, at) => vm.push(memoGet(vm, vm.u8(), at)), // BINGET
+  0x6a: (vm, at) => vm.push(memoGet(vm, vm.u32(), at)), // LONG_BINGET
+};
+
+const OBJECT_OPS: Readonly<Record<number, OpHandler>> = {
+  0x63: (vm) => { // GLOBAL "module\nname\n"
+    const module = vm.line();
+    vm.push(new PyGlobal(module, vm.line()));
+  },
+  0x93: (vm, at) => { // STACK_GLOBAL: module and name from the stack
+    const name = vm.pop(), module = vm.pop();
+    if (typeof name !== "string" || typeof module !== "string") {
+      vm.fail(`STACK_GLOBAL without strings at byte ${at}`);
+    }
+    vm.push(new PyGlobal(module as string, name as string));
+  },
+  0x52: (vm) => { // REDUCE: call a global with a tuple of arguments
+    const args = vm.pop(), fn = vm.pop();
+    vm.push(reduce(vm, fn, args));
+  },
+  0x62: (vm) => { // BUILD: object state (an OrderedDict's _metadata, …) is not needed
+    vm.pop();
+    vm.top();
+  },
+  0x51: (vm) => vm.push(vm.persistentLoad(vm.pop())), // BINPERSID: a storage, by its persistent id
+};
+
+/** Every opcode chi interprets (STOP aside, which ends the loop). */
+const OPS: Readonly<Record<number, OpHandler>> = {
+  ...CONTROL_OPS,
+  ...SCALAR_OPS,
+  ...CONTAINER_OPS,
+  ...MEMO_OPS,
+  ...OBJECT_OPS,
+};
+
+/**
  * Unpickles `data.pkl`. `persistentLoad` resolves BINPERSID ids. Throws a PthError naming the offending
  * opcode and its byte offset.
  */
 function unpickle(file: string, pkl: Uint8Array, persistentLoad: (pid: unknown) => unknown): unknown {
-  const view = new DataView(pkl.buffer, pkl.byteOffset, pkl.byteLength);
-  const text = new TextDecoder("utf-8", { fatal: false });
-  const stack: unknown[] = [];
-  const marks: number[] = [];
-  const memo = new Map<number, unknown>();
-  let pos = 0;
-  const fail = (detail: string): never => {
-    throw new PthError(file, null, `data.pkl: ${detail}`);
-  };
-  const need = (n: number) => {
-    if (pos + n > pkl.length) fail(`ends in the middle of an opcode at byte ${pos} (truncated pickle)`);
-  };
-  const u8 = () => (need(1), pkl[pos++]);
-  const u16 = () => (need(2), pos += 2, view.getUint16(pos - 2, true));
-  const u32 = () => (need(4), pos += 4, view.getUint32(pos - 4, true));
-  const i32 = () => (need(4), pos += 4, view.getInt32(pos - 4, true));
-  const u64 = () => {
-    need(8);
-    const v = view.getBigUint64(pos, true);
-    pos += 8;
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) fail(`length ${v} at byte ${pos - 8} is too large`);
-    return Number(v);
-  };
-  const bytes = (n: number) => (need(n), pos += n, pkl.subarray(pos - n, pos));
-  const line = () => {
-    const end = pkl.indexOf(0x0a, pos);
-    if (end < 0) fail(`unterminated GLOBAL at byte ${pos}`);
-    const s = text.decode(pkl.subarray(pos, end));
-    pos = end + 1;
-    return s;
-  };
-  const pop = () => {
-    if (stack.length === 0 || (marks.length > 0 && stack.length <= marks[marks.length - 1])) {
-      fail(`stack underflow at byte ${pos}`);
-    }
-    return stack.pop();
-  };
-  const top = () => (stack.length === 0 ? fail(`empty stack at byte ${pos}`) : stack[stack.length - 1]);
-  const popMark = () => {
-    const m = marks.pop();
-    if (m === undefined) fail(`no MARK before byte ${pos}`);
-    return stack.splice(m!);
-  };
-  const setItems = (target: unknown, items: unknown[]) => {
-    if (!(target instanceof PyDict)) fail(`SETITEM(S) on a non-dict at byte ${pos}`);
-    for (let i = 0; i + 1 < items.length; i += 2) (target as PyDict).map.set(items[i], items[i + 1]);
-  };
-  const appendItems = (target: unknown, items: unknown[]) => {
-    if (!Array.isArray(target)) fail(`APPEND(S) on a non-list at byte ${pos}`);
-    (target as unknown[]).push(...items);
-  };
-  const reduce = (fn: unknown, args: unknown) => {
-    if (!Array.isArray(args)) fail(`REDUCE with non-tuple arguments at byte ${pos}`);
-    const a = args as unknown[];
-    if (!(fn instanceof PyGlobal)) return fail(`REDUCE on a non-callable at byte ${pos}`);
-    switch (fn.qualified) {
-      case "collections.OrderedDict":
-      case "builtins.dict":
-        return new PyDict();
-      case "torch._utils._rebuild_tensor_v2":
-      case "torch._utils._rebuild_tensor": {
-        const [storage, offset, shape, stride] = a;
-        if (
-          !(storage instanceof StorageRef) || !isInt(offset) || !Array.isArray(shape) ||
-          !shape.every(isInt) || !Array.isArray(stride) || !stride.every(isInt) ||
-          stride.length !== shape.length
-        ) {
-          return fail(`${fn.qualified} with unexpected arguments at byte ${pos}`);
-        }
-        return new TensorRef(storage, offset, shape as number[], stride as number[]);
-      }
-      case "torch._utils._rebuild_parameter":
-      case "torch._utils._rebuild_parameter_with_state":
-        return a[0];
-      default:
-        return new PyOpaque(fn);
-    }
-  };
+  const vm = new PickleMachine(file, pkl, persistentLoad);
   for (;;) {
-    if (pos >= pkl.length) fail("ends without STOP (truncated pickle)");
-    const at = pos;
-    const op = pkl[pos++];
-    switch (op) {
-      case 0x80: // PROTO
-        u8();
-        break;
-      case 0x95: // FRAME: a length prefix only
-        u64();
-        break;
-      case 0x2e: // STOP
-        return pop();
-      case 0x28: // MARK
-        marks.push(stack.length);
-        break;
-      case 0x7d: // EMPTY_DICT
-        stack.push(new PyDict());
-        break;
-      case 0x5d: // EMPTY_LIST
-        stack.push([]);
-        break;
-      case 0x29: // EMPTY_TUPLE
-        stack.push([]);
-        break;
-      case 0x74: // TUPLE
-        stack.push(popMark());
-        break;
-      case 0x85: // TUPLE1
-        stack.push([pop()]);
-        break;
-      case 0x86: { // TUPLE2
-        const b = pop(), a = pop();
-        stack.push([a, b]);
-        break;
-      }
-      case 0x87: { // TUPLE3
-        const c = pop(), b = pop(), a = pop();
-        stack.push([a, b, c]);
-        break;
-      }
-      case 0x4e: // NONE
-        stack.push(null);
-        break;
-      case 0x88: // NEWTRUE
-        stack.push(true);
-        break;
-      case 0x89: // NEWFALSE
-        stack.push(false);
-        break;
-      case 0x4b: // BININT1
-        stack.push(u8());
-        break;
-      case 0x4d: // BININT2
-        stack.push(u16());
-        break;
-      case 0x4a: // BININT
-        stack.push(i32());
-        break;
-      case 0x8a: { // LONG1: little-endian two's complement
-        const b = bytes(u8());
-        let v = 0n;
-        for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
-        if (b.length > 0 && b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
-        stack.push(
-          v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v,
-        );
-        break;
-      }
-      case 0x47: // BINFLOAT: big-endian float64
-        need(8);
-        stack.push(view.getFloat64(pos, false));
-        pos += 8;
-        break;
-      case 0x58: // BINUNICODE
-        stack.push(text.decode(bytes(u32())));
-        break;
-      case 0x8c: // SHORT_BINUNICODE
-        stack.push(text.decode(bytes(u8())));
-        break;
-      case 0x8d: // BINUNICODE8
-        stack.push(text.decode(bytes(u64())));
-        break;
-      case 0x43: // SHORT_BINBYTES
-        stack.push(bytes(u8()).slice());
-        break;
-      case 0x42: // BINBYTES
-        stack.push(bytes(u32()).slice());
-        break;
-      case 0x8e: // BINBYTES8
-        stack.push(bytes(u64()).slice());
-        break;
-      case 0x63: { // GLOBAL "module\nname\n"
-        const module = line();
-        stack.push(new PyGlobal(module, line()));
-        break;
-      }
-      case 0x93: { // STACK_GLOBAL
-        const name = pop(), module = pop();
-        if (typeof name !== "string" || typeof module !== "string") {
-          fail(`STACK_GLOBAL without strings at byte ${at}`);
-        }
-        stack.push(new PyGlobal(module as string, name as string));
-        break;
-      }
-      case 0x52: { // REDUCE
-        const args = pop(), fn = pop();
-        stack.push(reduce(fn, args));
-        break;
-      }
-      case 0x62: // BUILD: object state (an OrderedDict's _metadata, …) is not needed
-        pop();
-        top();
-        break;
-      case 0x51: // BINPERSID
-        stack.push(persistentLoad(pop()));
-        break;
-      case 0x73: { // SETITEM
-        const v = pop(), k = pop();
-        setItems(top(), [k, v]);
-        break;
-      }
-      case 0x75: { // SETITEMS
-        const items = popMark();
-        setItems(top(), items);
-        break;
-      }
-      case 0x61: { // APPEND
-        const v = pop();
-        appendItems(top(), [v]);
-        break;
-      }
-      case 0x65: { // APPENDS
-        const items = popMark();
-        appendItems(top(), items);
-        break;
-      }
-      case 0x71: // BINPUT
-        memo.set(u8(), top());
-        break;
-      case 0x72: // LONG_BINPUT
-        memo.set(u32(), top());
-        break;
-      case 0x94: // MEMOIZE
-        memo.set(memo.size, top());
-        break;
-      case 0x68: // BINGET
-      case 0x6a: { // LONG_BINGET
-        const i = op === 0x68 ? u8() : u32();
-        if (!memo.has(i)) fail(`memo entry ${i} read before it was written at byte ${at}`);
-        stack.push(memo.get(i));
-        break;
-      }
-      default: {
-        const name = OPCODE_NAMES[op];
-        fail(
-          `unsupported pickle opcode 0x${op.toString(16).padStart(2, "0")}${
-            name ? ` (${name})` : ""
-          } at byte ${at}: ` +
-            `chi reads state dicts of tensors, numbers, strings, tuples, lists and dicts`,
-        );
-      }
-    }
+    if (vm.pos >= pkl.length) vm.fail("ends without STOP (truncated pickle)");
+    const at = vm.pos;
+    const op = pkl[vm.pos++];
+    if (op === STOP) return vm.pop();
+    const handler = OPS[op];
+    if (handler === undefined) vm.fail(unsupportedOpcode(op, at));
+    handler(vm, at);
   }
+}
+
+function unsupportedOpcode(op: number, at: number): string {
+  const name = OPCODE_NAMES[op];
+  return `unsupported pickle opcode 0x${op.toString(16).padStart(2, "0")}${name ? ` (${name})` : ""} ` +
+    `at byte ${at}: chi reads state dicts of tensors, numbers, strings, tuples, lists and dicts`;
+}
+
+/** LONG1's payload: little-endian two's complement; a number when it is a safe integer, else a bigint. */
+function decodeLong(b: Uint8Array): number | bigint {
+  let v = 0n;
+  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
+  if (b.length > 0 && b[b.length - 1] & 0x80) v -= 1n << BigInt(8 * b.length);
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
+function memoGet(vm: PickleMachine, i: number, at: number): unknown {
+  if (!vm.memo.has(i)) vm.fail(`memo entry ${i} read before it was written at byte ${at}`);
+  return vm.memo.get(i);
+}
+
+function setItems(vm: PickleMachine, target: unknown, items: unknown[]): void {
+  if (!(target instanceof PyDict)) vm.fail(`SETITEM(S) on a non-dict at byte ${vm.pos}`);
+  for (let i = 0; i + 1 < items.length; i += 2) target.map.set(items[i], items[i + 1]);
+}
+
+function appendItems(vm: PickleMachine, target: unknown, items: unknown[]): void {
+  if (!Array.isArray(target)) vm.fail(`APPEND(S) on a non-list at byte ${vm.pos}`);
+  target.push(...items);
+}
+
+/**
+ * REDUCE: calls the globals a state dict is built from (dicts, torch's tensor and parameter rebuilders);
+ * any other call yields an opaque value.
+ */
+function reduce(vm: PickleMachine, fn: unknown, args: unknown): unknown {
+  if (!Array.isArray(args)) vm.fail(`REDUCE with non-tuple arguments at byte ${vm.pos}`);
+  if (!(fn instanceof PyGlobal)) return vm.fail(`REDUCE on a non-callable at byte ${vm.pos}`);
+  switch (fn.qualified) {
+    case "collections.OrderedDict":
+    case "builtins.dict":
+      return new PyDict();
+    case "torch._utils._rebuild_tensor_v2":
+    case "torch._utils._rebuild_tensor":
+      return rebuildTensor(vm, fn, args);
+    case "torch._utils._rebuild_parameter":
+    case "torch._utils._rebuild_parameter_with_state":
+      return args[0]; // (tensor, requires_grad, backward_hooks): the tensor is all a state dict needs
+    default:
+      return new PyOpaque(fn);
+  }
+}
+
+/** `_rebuild_tensor_v2(storage, storage_offset, size, stride, …)` → a view into the storage. */
+function rebuildTensor(vm: PickleMachine, fn: PyGlobal, args: unknown[]): TensorRef {
+  const [storage, offset, shape, stride] = args;
+  if (
+    !(storage instanceof StorageRef) || !isInt(offset) || !Array.isArray(shape) ||
+    !shape.every(isInt) || !Array.isArray(stride) || !stride.every(isInt) ||
+    stride.length !== shape.length
+  ) {
+    return vm.fail(`${fn.qualified} with unexpected arguments at byte ${vm.pos}`);
+  }
+  return new TensorRef(storage, offset, shape as number[], stride as number[]);
 }
 
 /** Contiguous bytes of a (possibly strided) view: element i of the result is the element at its index. */
@@ -483,6 +529,27 @@ function findStateDict(file: string, root: unknown): { key: string | null; dict:
  * ```
  */
 export function parsePth(bytes: Uint8Array, file: string): PthStateDict {
+  const { entries, prefix, pkl } = openArchive(bytes, file);
+  const root = unpickle(file, pkl, (pid) => storageRef(file, pid));
+  const { key, dict } = findStateDict(file, root);
+  const tensors: PthTensor[] = [];
+  for (const [name, v] of dict.map) {
+    if (typeof name !== "string") {
+      throw new PthError(file, null, `state dict key ${JSON.stringify(name)} is not a string`);
+    }
+    if (!(v instanceof TensorRef)) {
+      throw new PthError(file, name, `expected a tensor, found ${describe(v)}`);
+    }
+    tensors.push(readTensor(file, name, v, entries[`${prefix}data/${v.storage.key}`]));
+  }
+  return { key, tensors };
+}
+
+/** The zip's records, the prefix (`<archive>/`) they share, and data.pkl; errors for anything else. */
+function openArchive(
+  bytes: Uint8Array,
+  file: string,
+): { entries: Record<string, Uint8Array>; prefix: string; pkl: Uint8Array } {
   if (!(bytes[0] === 0x50 && bytes[1] === 0x4b && bytes[2] === 0x03 && bytes[3] === 0x04)) {
     throw new PthError(
       file,
@@ -515,63 +582,57 @@ export function parsePth(bytes: Uint8Array, file: string): PthStateDict {
       `byteorder is "${new TextDecoder().decode(order).trim()}"; chi reads little-endian`,
     );
   }
-  const persistentLoad = (pid: unknown): StorageRef => {
-    if (!Array.isArray(pid) || pid[0] !== "storage" || pid.length < 5) {
-      throw new PthError(file, null, `data.pkl: unsupported persistent id ${JSON.stringify(pid)}`);
-    }
-    const [, type, key, , numel] = pid;
-    if (!(type instanceof PyGlobal) || typeof key !== "string" || !isInt(numel)) {
-      throw new PthError(file, null, `data.pkl: malformed storage id (type, key, location, numel)`);
-    }
-    return new StorageRef(type, key, numel);
-  };
-  const root = unpickle(file, entries[pklName], persistentLoad);
-  const { key, dict } = findStateDict(file, root);
-  const tensors: PthTensor[] = [];
-  for (const [name, v] of dict.map) {
-    if (typeof name !== "string") {
-      throw new PthError(file, null, `state dict key ${JSON.stringify(name)} is not a string`);
-    }
-    if (!(v instanceof TensorRef)) {
-      throw new PthError(file, name, `expected a tensor, found ${describe(v)}`);
-    }
-    const t = v.storage.type;
-    const st = t.module === "torch" ? STORAGES[t.name] : undefined;
-    if (st === undefined) {
-      throw new PthError(
-        file,
-        name,
-        `storage type ${t.qualified} is not supported (supported: ${
-          Object.keys(STORAGES).map((s) => `torch.${s}`).join(", ")
-        })`,
-      );
-    }
-    const record = entries[`${prefix}data/${v.storage.key}`];
-    if (record === undefined) {
-      throw new PthError(file, name, `storage record data/${v.storage.key} is missing from the archive`);
-    }
-    if (record.length < v.storage.numel * st.bytes) {
-      throw new PthError(
-        file,
-        name,
-        `storage record data/${v.storage.key} has ${record.length} bytes, fewer than its ${v.storage.numel} ` +
-          `${t.name} elements need (${v.storage.numel * st.bytes})`,
-      );
-    }
-    const n = v.shape.reduce((a, b) => a * b, 1);
-    const last = v.offset + v.shape.reduce((a, d, i) => a + (d - 1) * v.stride[i], 0);
-    if (v.shape.some((d) => d < 0) || v.stride.some((s) => s < 0) || (n > 0 && last >= v.storage.numel)) {
-      throw new PthError(
-        file,
-        name,
-        `view (offset ${v.offset}, shape [${v.shape.join(", ")}], stride [${v.stride.join(", ")}]) ` +
-          `reaches past its storage of ${v.storage.numel} elements`,
-      );
-    }
-    const data = gather(record, st.bytes, v.offset, v.shape, v.stride);
-    tensors.push({ name, dtype: st.dtype, shape: [...v.shape], data: typed(st.dtype, data) });
+  return { entries, prefix, pkl: entries[pklName] };
+}
+
+/** torch.save's persistent id of a storage: `("storage", type, key, location, numel)`. */
+function storageRef(file: string, pid: unknown): StorageRef {
+  if (!Array.isArray(pid) || pid[0] !== "storage" || pid.length < 5) {
+    throw new PthError(file, null, `data.pkl: unsupported persistent id ${JSON.stringify(pid)}`);
   }
-  return { key, tensors };
+  const [, type, key, , numel] = pid;
+  if (!(type instanceof PyGlobal) || typeof key !== "string" || !isInt(numel)) {
+    throw new PthError(file, null, `data.pkl: malformed storage id (type, key, location, numel)`);
+  }
+  return new StorageRef(type, key, numel);
+}
+
+/** The tensor `v` views, gathered from its storage's zip record (undefined when missing). */
+function readTensor(file: string, name: string, v: TensorRef, record: Uint8Array | undefined): PthTensor {
+  const t = v.storage.type;
+  const st = t.module === "torch" ? STORAGES[t.name] : undefined;
+  if (st === undefined) {
+    throw new PthError(
+      file,
+      name,
+      `storage type ${t.qualified} is not supported (supported: ${
+        Object.keys(STORAGES).map((s) => `torch.${s}`).join(", ")
+      })`,
+    );
+  }
+  if (record === undefined) {
+    throw new PthError(file, name, `storage record data/${v.storage.key} is missing from the archive`);
+  }
+  if (record.length < v.storage.numel * st.bytes) {
+    throw new PthError(
+      file,
+      name,
+      `storage record data/${v.storage.key} has ${record.length} bytes, fewer than its ${v.storage.numel} ` +
+        `${t.name} elements need (${v.storage.numel * st.bytes})`,
+    );
+  }
+  const n = v.shape.reduce((a, b) => a * b, 1);
+  const last = v.offset + v.shape.reduce((a, d, i) => a + (d - 1) * v.stride[i], 0);
+  if (v.shape.some((d) => d < 0) || v.stride.some((s) => s < 0) || (n > 0 && last >= v.storage.numel)) {
+    throw new PthError(
+      file,
+      name,
+      `view (offset ${v.offset}, shape [${v.shape.join(", ")}], stride [${v.stride.join(", ")}]) ` +
+        `reaches past its storage of ${v.storage.numel} elements`,
+    );
+  }
+  const data = gather(record, st.bytes, v.offset, v.shape, v.stride);
+  return { name, dtype: st.dtype, shape: [...v.shape], data: typed(st.dtype, data) };
 }
 
 /**
