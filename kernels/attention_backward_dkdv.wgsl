@@ -7,15 +7,14 @@
 // vec4s, the loop runs over the later query rows. Rows r = ((c·H + h)·B + b)·T + j over all C copies.
 // Grid: ceil(C·H·B·T / WG) workgroups folded into 2D (row = (wid.y·nwg.x + wid.x)·WG + lid).
 // Offsets in Params are in elements of the binding (vec4s for q, k, v, dz, dk, dv; f32 for lse, d).
+// Includes kernels/attention_params.wgsl (Rows, the bindings 0 prm, 1 q, 2 k, 3 v, the row addressing),
+// appended by lib/model/attention.ts.
 
 const E4: u32 = 8u; // d_head / 4
 const WG: u32 = 64u; // invocations per workgroup
 
 struct Params {
-  rows: u32, // C·H·B·T
-  T: u32,
-  B: u32,
-  H: u32,
+  rows: Rows, // C·H·B·T rows, T, B, H
   q_off: u32,
   k_off: u32,
   v_off: u32,
@@ -27,10 +26,6 @@ struct Params {
   scale: f32, // 1/sqrt(d_head)
 }
 
-@group(0) @binding(0) var<uniform> prm: Params;
-@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>; // [C, H, B, T, E]
-@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>; // [C, H, B, T, E]
-@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>; // [C, H, B, T, E]
 @group(0) @binding(4) var<storage, read> dz: array<vec4<f32>>; // [C, B, T, H, E] dLoss/dz
 @group(0) @binding(5) var<storage, read> lse: array<f32>; // [C, H, B, T]
 @group(0) @binding(6) var<storage, read> d: array<f32>; // [C, H, B, T] D = rowsum(dz∘z)
@@ -43,22 +38,16 @@ fn main(
   @builtin(num_workgroups) nwg: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let r = (wid.y * nwg.x + wid.x) * WG + lid;
-  if (r >= prm.rows) {
+  let r = rowIndex(wid, nwg, lid);
+  if (r >= prm.rows.n) {
     return;
   }
-  let T = prm.T;
-  let B = prm.B;
-  let H = prm.H;
-  let seq = r / T; // (c·H + h)·B + b
-  let j = r - seq * T;
-  let b = seq % B;
-  let ch = seq / B;
-  let h = ch % H;
-  let c = ch / H;
-  let row0 = seq * T; // first row of this sequence in q and in lse/d
-  let zstep = H * E4; // dz row stride along the sequence, in vec4s
-  let z0 = ((c * B + b) * T * H + h) * E4; // dz row of query 0 of this sequence
+  let T = prm.rows.T;
+  let at = rowAt(r);
+  let j = at.i;
+  let row0 = at.seq * T; // first row of this sequence in q and in lse/d
+  let zstep = prm.rows.H * E4; // dz row stride along the sequence, in vec4s
+  let z0 = zRow(at, 0u); // dz row of query 0 of this sequence
 
   var kr: array<vec4<f32>, E4>;
   var vr: array<vec4<f32>, E4>;

@@ -7,15 +7,14 @@
 // E/4 vec4s. Rows r = ((c·H + h)·B + b)·T + i over all C copies.
 // Grid: ceil(C·H·B·T / WG) workgroups folded into 2D (row = (wid.y·nwg.x + wid.x)·WG + lid).
 // Offsets in Params are in elements of the binding (vec4s for q, k, v, z, dz, dq; f32 for lse, d).
+// Includes kernels/attention_params.wgsl (Rows, the bindings 0 prm, 1 q, 2 k, 3 v, the row addressing),
+// appended by lib/model/attention.ts.
 
 const E4: u32 = 8u; // d_head / 4
 const WG: u32 = 64u; // invocations per workgroup
 
 struct Params {
-  rows: u32, // C·H·B·T
-  T: u32,
-  B: u32,
-  H: u32,
+  rows: Rows, // C·H·B·T rows, T, B, H
   q_off: u32,
   k_off: u32,
   v_off: u32,
@@ -27,10 +26,6 @@ struct Params {
   scale: f32, // 1/sqrt(d_head)
 }
 
-@group(0) @binding(0) var<uniform> prm: Params;
-@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>; // [C, H, B, T, E]
-@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>; // [C, H, B, T, E]
-@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>; // [C, H, B, T, E]
 @group(0) @binding(4) var<storage, read> z: array<vec4<f32>>; // [C, B, T, H, E] forward output O
 @group(0) @binding(5) var<storage, read> dz: array<vec4<f32>>; // [C, B, T, H, E] dLoss/dz
 @group(0) @binding(6) var<storage, read> lse: array<f32>; // [C, H, B, T]
@@ -43,21 +38,14 @@ fn main(
   @builtin(num_workgroups) nwg: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let r = (wid.y * nwg.x + wid.x) * WG + lid;
-  if (r >= prm.rows) {
+  let r = rowIndex(wid, nwg, lid);
+  if (r >= prm.rows.n) {
     return;
   }
-  let T = prm.T;
-  let B = prm.B;
-  let H = prm.H;
-  let seq = r / T; // (c·H + h)·B + b
-  let i = r - seq * T;
-  let b = seq % B;
-  let ch = seq / B;
-  let h = ch % H;
-  let c = ch / H;
-  let zr = (((c * B + b) * T + i) * H + h) * E4;
-  let kv0 = seq * T * E4;
+  let at = rowAt(r);
+  let i = at.i;
+  let zr = zRow(at, i);
+  let kv0 = at.seq * prm.rows.T * E4;
 
   var qr: array<vec4<f32>, E4>;
   var g: array<vec4<f32>, E4>;

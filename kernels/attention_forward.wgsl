@@ -6,15 +6,14 @@
 // Grid: ceil(C·H·B·T / WG) workgroups, folded into x·y ≤ 65535² (row = (wid.y·nwg.x + wid.x)·WG + lid);
 // rows past the end return at once.
 // Offsets in Params are in elements of the binding (vec4s for q, k, v, z; f32 for lse).
+// Includes kernels/attention_params.wgsl (Rows, the bindings 0 prm, 1 q, 2 k, 3 v, the row addressing),
+// appended by lib/model/attention.ts.
 
 const E4: u32 = 8u; // d_head / 4
 const WG: u32 = 64u; // invocations per workgroup
 
 struct Params {
-  rows: u32, // C·H·B·T
-  T: u32,
-  B: u32,
-  H: u32,
+  rows: Rows, // C·H·B·T rows, T, B, H
   q_off: u32,
   k_off: u32,
   v_off: u32,
@@ -23,10 +22,6 @@ struct Params {
   scale: f32, // 1/sqrt(d_head)
 }
 
-@group(0) @binding(0) var<uniform> prm: Params;
-@group(0) @binding(1) var<storage, read> q: array<vec4<f32>>; // [C, H, B, T, E]
-@group(0) @binding(2) var<storage, read> k: array<vec4<f32>>; // [C, H, B, T, E]
-@group(0) @binding(3) var<storage, read> v: array<vec4<f32>>; // [C, H, B, T, E]
 @group(0) @binding(4) var<storage, read_write> z: array<vec4<f32>>; // [C, B, T, H, E]
 @group(0) @binding(5) var<storage, read_write> lse: array<f32>; // [C, H, B, T]
 
@@ -36,14 +31,13 @@ fn main(
   @builtin(num_workgroups) nwg: vec3<u32>,
   @builtin(local_invocation_index) lid: u32,
 ) {
-  let r = (wid.y * nwg.x + wid.x) * WG + lid;
-  if (r >= prm.rows) {
+  let r = rowIndex(wid, nwg, lid);
+  if (r >= prm.rows.n) {
     return;
   }
-  let T = prm.T;
-  let seq = r / T; // (c·H + h)·B + b
-  let i = r - seq * T;
-  let kv0 = seq * T * E4; // first key/value row of this sequence, in vec4s
+  let at = rowAt(r);
+  let i = at.i;
+  let kv0 = at.seq * prm.rows.T * E4; // first key/value row of this sequence, in vec4s
 
   var qr: array<vec4<f32>, E4>;
   for (var e = 0u; e < E4; e++) {
@@ -83,14 +77,7 @@ fn main(
     }
   }
 
-  // seq = (c·H + h)·B + b  →  z row ((c·B + b)·T + i)·H + h
-  let B = prm.B;
-  let H = prm.H;
-  let b = seq % B;
-  let ch = seq / B;
-  let h = ch % H;
-  let c = ch / H;
-  let zr = prm.z_off + (((c * B + b) * T + i) * H + h) * E4;
+  let zr = prm.z_off + zRow(at, i);
   let inv = 1.0 / l;
   for (var e = 0u; e < E4; e++) {
     z[zr + e] = acc[e] * inv;

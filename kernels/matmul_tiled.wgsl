@@ -5,9 +5,8 @@
 // memory (zero-padded past M, N, K), then every invocation accumulates TM×TN outputs in registers at rows
 // ty + i·WY and columns tx + j·WX of the block (strided: conflict-free reads, coalesced stores).
 //
-// Bindings (whole buffers, addressed with the element offsets of `p`):
-//   0 A: f32 [..]   1 B: f32 [..]   2 C: f32 [..] (read when accumulating, written)   3 BIAS: f32 [..]
-//   4 p: Params (uniform)
+// Includes kernels/matmul_params.wgsl (Params, the bindings 0 A, 1 B, 2 C, 3 BIAS, 4 p, the operand bases) and
+// kernels/matmul_batch.wgsl (the (row block, batch) pairs), appended by lib/model/matmul.ts.
 // Dispatch grid: x = ceil(N / BN); y·z ≥ ceil(M / BM) · batch0 · batch1, the linear index wg.y + wg.z · gridY
 // enumerating (row block, batch) pairs. Workgroup WX×WY = (BN / TN)×(BM / TM) invocations.
 
@@ -20,42 +19,6 @@ const WX: u32 = BN / TN;
 const WY: u32 = BM / TM;
 const NT: u32 = WX * WY;
 
-struct Params {
-  M: u32,
-  N: u32,
-  K: u32,
-  transA: u32,
-  transB: u32,
-  accumulate: u32,
-  hasBias: u32,
-  batch1: u32,
-  mBlocks: u32,
-  total: u32,
-  gridY: u32,
-  aOff: u32,
-  lda: u32,
-  aS0: u32,
-  aS1: u32,
-  bOff: u32,
-  ldb: u32,
-  bS0: u32,
-  bS1: u32,
-  cOff: u32,
-  ldc: u32,
-  cS0: u32,
-  cS1: u32,
-  biasOff: u32,
-  biasS0: u32,
-  biasS1: u32,
-  alpha: f32,
-}
-
-@group(0) @binding(0) var<storage, read> A: array<f32>;
-@group(0) @binding(1) var<storage, read> B: array<f32>;
-@group(0) @binding(2) var<storage, read_write> C: array<f32>;
-@group(0) @binding(3) var<storage, read> BIAS: array<f32>;
-@group(0) @binding(4) var<uniform> p: Params;
-
 // As[kk·BM + mm] = op(A)[m0 + mm, k0 + kk]; Bs[kk·BN + nn] = op(B)[k0 + kk, n0 + nn].
 var<workgroup> As: array<f32, BK * BM>;
 var<workgroup> Bs: array<f32, BK * BN>;
@@ -67,18 +30,15 @@ fn main(
   @builtin(local_invocation_index) li: u32,
 ) {
   // Uniform per workgroup, so the early return keeps the barriers below in uniform control flow.
-  let linear = wg.y + wg.z * p.gridY;
+  let linear = pairIndex(wg, p.gridY);
   if (linear >= p.total) {
     return;
   }
-  let mBlock = linear % p.mBlocks;
-  let zb = linear / p.mBlocks;
-  let z0 = zb / p.batch1;
-  let z1 = zb % p.batch1;
-  let m0 = mBlock * BM;
+  let blk = rowBlock(linear, p.mBlocks, p.batch1);
+  let m0 = blk.rows * BM;
   let n0 = wg.x * BN;
-  let a = p.aOff + z0 * p.aS0 + z1 * p.aS1;
-  let b = p.bOff + z0 * p.bS0 + z1 * p.bS1;
+  let a = aBase(blk);
+  let b = bBase(blk);
 
   var acc: array<f32, TM * TN>;
   for (var k0 = 0u; k0 < p.K; k0 += BK) {
@@ -146,8 +106,8 @@ fn main(
     workgroupBarrier();
   }
 
-  let c = p.cOff + z0 * p.cS0 + z1 * p.cS1;
-  let bias = p.biasOff + z0 * p.biasS0 + z1 * p.biasS1;
+  let c = cBase(blk);
+  let bias = biasBase(blk);
   for (var i = 0u; i < TM; i++) {
     let m = m0 + lid.y + i * WY;
     if (m >= p.M) {

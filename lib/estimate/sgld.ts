@@ -12,7 +12,7 @@
 import type { Gpu } from "../gpu/device.ts";
 import { params, storageBuffer, storageFrom, uniformFrom, upload } from "../gpu/buffers.ts";
 import { type Dispatch, encodeDispatches, prepare } from "../gpu/dispatch.ts";
-import { kernelFromSource, readWgsl, specialize } from "../gpu/kernel.ts";
+import { composeWgsl, kernelFromSource, readWgsl, specialize } from "../gpu/kernel.ts";
 import { fullMask, maskWords } from "../model/restriction.ts";
 import { seedKey } from "../util/philox.ts";
 import { SGLD_DEFAULTS, SgldOptionError, type SgldSettings, validateSgld } from "./sgld_settings.ts";
@@ -165,9 +165,10 @@ export async function createSgld(gpu: Gpu, bufs: SgldBuffers, hyper: SgldHyper):
 
   const rmsprop = hyper.rmsprop ?? false;
   const perChainW = bufs.wStarPerChain ?? false;
-  const source = specialize("sgld", readWgsl("sgld"), { WG, RMSPROP: rmsprop, WSTAR_PER_CHAIN: perChainW }) +
-    "\n" +
-    readWgsl("philox");
+  const source = composeWgsl(
+    specialize("sgld", readWgsl("sgld"), { WG, RMSPROP: rmsprop, WSTAR_PER_CHAIN: perChainW }),
+    ["philox"],
+  );
   const kernel = await kernelFromSource(gpu, "sgld", source, "main");
 
   const maskData = new Uint32Array(masks.length * words);

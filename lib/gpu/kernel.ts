@@ -6,6 +6,10 @@
  *     const TILE_M: u32 = 4u;
  * and `loadWgsl("matmul", { TILE_M: 8 })` rewrites that one declaration. Naming a constant the file does not
  * declare is an error, so a typo cannot silently fall back to the default.
+ *
+ * Composition is textual too: blocks several kernels share (kernels/philox.wgsl, the matmul and attention
+ * headers) are plain WGSL files appended to the kernel's own text by `composeWgsl`; WGSL resolves module-scope
+ * names in any order, so a header may use the kernel's constants and the kernel the header's functions.
  */
 import type { Gpu } from "./device.ts";
 
@@ -35,6 +39,25 @@ export function readWgsl(name: string): string {
     fileCache.set(name, text);
   }
   return text;
+}
+
+/**
+ * A kernel's source followed by the shared blocks it includes (kernels/<name>.wgsl each, in the order given,
+ * unspecialized): the one place kernels are composed. Specialize the kernel's text before composing, so that
+ * its constants are the ones rewritten.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { composeWgsl, readWgsl } from "chi/lib/gpu/kernel.ts";
+ *
+ * // The SGLD step draws its noise from kernels/philox.wgsl.
+ * const source = composeWgsl(readWgsl("sgld"), ["philox"]);
+ * assert.ok(source.endsWith(readWgsl("philox")));
+ * ```
+ */
+export function composeWgsl(source: string, include: readonly string[] = []): string {
+  return [source, ...include.map(readWgsl)].join("\n");
 }
 
 /** Rewrites `const NAME: T = …;` declarations of `source` with the given values. */
@@ -132,7 +155,8 @@ export function kernelFromSource(gpu: Gpu, name: string, source: string, entry =
 }
 
 /**
- * Loads kernels/<file>.wgsl, specializes its constants and compiles entry point `entry`.
+ * Loads kernels/<file>.wgsl, specializes its constants, appends the shared blocks `include` names
+ * (`composeWgsl`) and compiles entry point `entry`.
  *
  * @example
  * ```ts
@@ -150,10 +174,10 @@ export function kernelFromSource(gpu: Gpu, name: string, source: string, entry =
 export function loadKernel(
   gpu: Gpu,
   file: string,
-  opts: { entry?: string; consts?: Record<string, ConstValue> } = {},
+  opts: { entry?: string; consts?: Record<string, ConstValue>; include?: readonly string[] } = {},
 ): Promise<Kernel> {
   const entry = opts.entry ?? "main";
-  const source = specialize(file, readWgsl(file), opts.consts);
+  const source = composeWgsl(specialize(file, readWgsl(file), opts.consts), opts.include);
   return kernelFromSource(gpu, entry === "main" ? file : `${file}:${entry}`, source, entry);
 }
 

@@ -17,7 +17,7 @@
 import type { Gpu } from "../gpu/device.ts";
 import { params, uniformFrom } from "../gpu/buffers.ts";
 import { type Dispatch, prepare } from "../gpu/dispatch.ts";
-import { type Kernel, kernelFromSource, readWgsl, specialize } from "../gpu/kernel.ts";
+import { composeWgsl, type Kernel, kernelFromSource, readWgsl, specialize } from "../gpu/kernel.ts";
 
 /** C copies, B sequences, T positions, H heads, E = d_head. */
 export interface AttentionShape {
@@ -191,13 +191,15 @@ function bindRange(gpu: Gpu, op: Bound): { binding: GPUBufferBinding; offset: nu
 }
 
 /**
- * Compiles `file` for d_head E. When a buffer is bound both read-only and writable in one dispatch (WebGPU
- * forbids that mix), every storage binding is declared read_write instead; overlaps were rejected already.
+ * Compiles `file` for d_head E, with the block the three attention kernels share appended
+ * (kernels/attention_params.wgsl: the Params head Rows, bindings 0-3, the row addressing). When a buffer is
+ * bound both read-only and writable in one dispatch (WebGPU forbids that mix), every storage binding is declared
+ * read_write instead; overlaps were rejected already.
  */
 function attentionKernel(gpu: Gpu, file: string, E: number, ops: Bound[]): Promise<Kernel> {
   const readBufs = new Set(ops.filter((o) => !o.write).map((o) => o.buffer));
   const aliased = ops.some((o) => o.write && readBufs.has(o.buffer));
-  let source = specialize(file, readWgsl(file), { E4: E / 4, WG });
+  let source = composeWgsl(specialize(file, readWgsl(file), { E4: E / 4, WG }), ["attention_params"]);
   if (aliased) source = source.replaceAll("var<storage, read>", "var<storage, read_write>");
   return kernelFromSource(gpu, aliased ? `${file} (aliased)` : file, source);
 }
@@ -319,6 +321,7 @@ export async function createAttentionBackward(
   const d = operand(r, "d", rows, false, true);
   checkOverlaps([q, k, v, z, lse, dz, dq, dk, dv, d]);
   const scale = 1 / Math.sqrt(shape.E);
+  // Params.rows (struct Rows of kernels/attention_params.wgsl), then the offsets, then scale.
   const head: Array<["u32", number]> = [["u32", rows], ["u32", shape.T], ["u32", shape.B], ["u32", shape.H]];
 
   // Pass 1: D = rowsum(dz∘z) and dq. The kernel writes d, so d counts as an output here.

@@ -272,7 +272,13 @@ export function gpuTile(gpu: Gpu, op: string, override: Partial<GpuTile>): GpuTi
   return t;
 }
 
-/** The "reference" and "gpu" families: one WGSL file each, shapes in the uniform. */
+/**
+ * The shared blocks kernels/matmul.wgsl and kernels/matmul_tiled.wgsl include: their Params and bindings (the
+ * uniform packed below follows that struct's field order), and the (row block, batch) addressing.
+ */
+const PARAM_MATMUL_INCLUDE = ["matmul_params", "matmul_batch"];
+
+/** The "reference" and "gpu" families: one WGSL file each, shapes in the uniform (Params of matmul_params.wgsl). */
 async function paramMatmul(
   gpu: Gpu,
   s: NormalizedMatmul,
@@ -287,12 +293,13 @@ async function paramMatmul(
   const maxDim = gpu.device.limits.maxComputeWorkgroupsPerDimension;
   let kernel, bm, bn;
   if (variant === "reference") {
-    kernel = await loadKernel(gpu, "matmul");
+    kernel = await loadKernel(gpu, "matmul", { include: PARAM_MATMUL_INCLUDE });
     bm = bn = 8;
   } else {
     const t = gpuTile(gpu, op, tileOverride);
     kernel = await loadKernel(gpu, "matmul_tiled", {
       consts: { BM: t.bm, BN: t.bn, BK: t.bk, TM: t.tm, TN: t.tn },
+      include: PARAM_MATMUL_INCLUDE,
     });
     bm = t.bm;
     bn = t.bn;

@@ -22,6 +22,7 @@
  */
 import type { CpuTile, MatmulSpec, NormalizedMatmul } from "./matmul_spec.ts";
 import { MatmulSpecError, normalizeMatmul } from "./matmul_spec.ts";
+import { composeWgsl } from "../gpu/kernel.ts";
 
 const COMP = ["x", "y", "z", "w"] as const;
 
@@ -293,7 +294,11 @@ function emitStore(s: NormalizedMatmul, plan: CpuPlan, indent: string): string[]
   return L;
 }
 
-/** The WGSL source of a plan: see the file comment for the scheme. Deterministic for a given plan and spec. */
+/**
+ * The WGSL source of a plan: see the file comment for the scheme. Deterministic for a given plan and spec. The
+ * kernel keeps its own uniform (offsets, batch strides, alpha: cpuUniformFields) and appends the batch addressing
+ * all matmul families share, kernels/matmul_batch.wgsl.
+ */
 export function cpuMatmulSource(s: NormalizedMatmul, plan: CpuPlan): string {
   const { tm, tn, ks } = plan.tile;
   const tn4 = tn / 4;
@@ -318,6 +323,7 @@ export function cpuMatmulSource(s: NormalizedMatmul, plan: CpuPlan): string {
       `${plan.hasBias ? ", 4 BIAS" : ""}.`,
     `// Grid: ${plan.gridX}×${plan.gridY}×${plan.gridZ}: x = n tile groups, wg.y + wg.z·${plan.gridY} = (m group,` +
       ` batch) pair.`,
+    "// Includes kernels/matmul_batch.wgsl (appended below): the (m group, batch) pairs and the batch bases.",
     "",
     "struct Params {",
     "  aOff: u32, aS0: u32, aS1: u32,",
@@ -337,21 +343,18 @@ export function cpuMatmulSource(s: NormalizedMatmul, plan: CpuPlan): string {
     "",
     `@compute @workgroup_size(${wx}, ${wy}, 1)`,
     "fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {",
-    `  let linear = wg.y + wg.z * ${u(plan.gridY)};`,
+    `  let linear = pairIndex(wg, ${u(plan.gridY)});`,
     `  if (linear >= ${u(plan.total)}) {`,
     "    return;",
     "  }",
-    `  let mg = linear % ${u(plan.mGroups)};`,
-    `  let zb = linear / ${u(plan.mGroups)};`,
-    `  let z0 = zb / ${u(s.batch[1])};`,
-    `  let z1 = zb % ${u(s.batch[1])};`,
+    `  let blk = rowBlock(linear, ${u(plan.mGroups)}, ${u(s.batch[1])});`,
   );
   if (ks > 1) {
-    L.push("  let tileN = wg.x;", "  let tileM = mg;");
+    L.push("  let tileN = wg.x;", "  let tileM = blk.rows;");
   } else {
     L.push(
       `  let tileN = wg.x * ${u(wx)} + lid.x;`,
-      `  let tileM = mg * ${u(wy)} + lid.y;`,
+      `  let tileM = blk.rows * ${u(wy)} + lid.y;`,
       `  if (tileN >= ${u(plan.tilesN)} || tileM >= ${u(plan.tilesM)}) {`,
       "    return;",
       "  }",
@@ -363,8 +366,8 @@ export function cpuMatmulSource(s: NormalizedMatmul, plan: CpuPlan): string {
     `  let mT = tileM * ${u(tm)};`,
     s.N >= tn ? `  let n0 = min(nT, ${u(s.N - tn)});` : "  let n0 = 0u;",
     `  let m0 = min(mT, ${u(s.M - tm)});`,
-    "  let aBase = p.aOff + z0 * p.aS0 + z1 * p.aS1;",
-    "  let bBase = p.bOff + z0 * p.bS0 + z1 * p.bS1;",
+    "  let aBase = batchBase(p.aOff, p.aS0, p.aS1, blk);",
+    "  let bBase = batchBase(p.bOff, p.bS0, p.bS1, blk);",
   );
   for (let i = 0; i < tm; i++) for (let j4 = 0; j4 < tn4; j4++) L.push(`  var c${i}_${j4} = vec4<f32>();`);
   if (K4 > 0) {
@@ -405,10 +408,10 @@ export function cpuMatmulSource(s: NormalizedMatmul, plan: CpuPlan): string {
       }
     }
   }
-  L.push("  let cBase = p.cOff + z0 * p.cS0 + z1 * p.cS1;");
-  if (plan.hasBias) L.push("  let biasBase = p.biasOff + z0 * p.biasS0 + z1 * p.biasS1;");
+  L.push("  let cBase = batchBase(p.cOff, p.cS0, p.cS1, blk);");
+  if (plan.hasBias) L.push("  let biasBase = batchBase(p.biasOff, p.biasS0, p.biasS1, blk);");
   L.push(...emitStore(s, plan, "  "), "}", "");
-  return L.join("\n");
+  return composeWgsl(L.join("\n"), ["matmul_batch"]);
 }
 
 /**

@@ -6,7 +6,7 @@
 import type { Gpu } from "../../lib/gpu/device.ts";
 import { params, readU32, storageBuffer, storageFrom, uniformFrom } from "../../lib/gpu/buffers.ts";
 import { type Dispatch, prepare, submitDispatches } from "../../lib/gpu/dispatch.ts";
-import { kernelFromSource, readWgsl } from "../../lib/gpu/kernel.ts";
+import { composeWgsl, kernelFromSource } from "../../lib/gpu/kernel.ts";
 import { seedKey } from "../../lib/util/philox.ts";
 
 const RAW_SOURCE = `
@@ -58,7 +58,7 @@ export async function philoxBlocksGpu(
       `need 4 counter words and 2 key words per block, got ${counters.length} and ${keys.length}`,
     );
   }
-  const kernel = await kernelFromSource(gpu, "philox_raw", readWgsl("philox") + RAW_SOURCE);
+  const kernel = await kernelFromSource(gpu, "philox_raw", composeWgsl(RAW_SOURCE, ["philox"]));
   const cb = storageFrom(gpu, "philox.counters", counters);
   const kb = storageFrom(gpu, "philox.keys", keys);
   const ob = storageBuffer(gpu, "philox.out", n * 16);
@@ -88,7 +88,7 @@ export async function createNormalFill(
     throw new RangeError(`n must be a positive multiple of 4, got ${n}`);
   }
   if (out.size < n * 4) throw new RangeError(`buffer "${out.label}" holds ${out.size} bytes, needs ${n * 4}`);
-  const kernel = await kernelFromSource(gpu, "philox_fill", readWgsl("philox") + FILL_SOURCE);
+  const kernel = await kernelFromSource(gpu, "philox_fill", composeWgsl(FILL_SOURCE, ["philox"]));
   const blocks = n / 4;
   const groups = Math.ceil(blocks / 64);
   const rowX = Math.min(groups, gpu.device.limits.maxComputeWorkgroupsPerDimension);
