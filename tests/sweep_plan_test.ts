@@ -14,7 +14,7 @@ import { trainBpe } from "../lib/data/tokenizer.ts";
 import { buildShard } from "../lib/data/build_shard.ts";
 import { parseSweepConfig, SweepConfigError } from "../lib/sweep/config.ts";
 import { formatPlan, planSweep } from "../lib/sweep/plan.ts";
-import { formatSamplingWork } from "../lib/sweep/work.ts";
+import { formatSamplingWork, sweepWork } from "../lib/sweep/work.ts";
 
 const MODEL: ModelConfig = {
   n_layers: 1,
@@ -215,4 +215,22 @@ Deno.test("formatSamplingWork: the scripts' work line counts steps × copies × 
     5,
   );
   assert.match(more, /^work: 2 × 5 SGLD steps of 3 copies × batch 1, T 1024: 0\.429 TFLOP$/);
+});
+
+Deno.test("sweepWork: thinning multiplies the SGLD steps of chi and per-token units (draws × stepsBetweenDraws)", () => {
+  const shape = {
+    model: PAPER_CONFIG,
+    checkpoints: 2,
+    probes: 1,
+    restrictions: 3,
+    heads: 2,
+    deltaH: 0.1,
+    seqLen: 16,
+    sgld: { chains: 2, draws: 10, burnIn: 5, batchSize: 4, paired: false },
+    perToken: { enabled: true, ablation: false, contexts: 1, chains: 2, draws: 4, batchSize: 4 },
+  };
+  const plain = sweepWork(shape);
+  assert.deepStrictEqual(plain.sgldSteps, { chi: 2 * (5 + 10), perToken: 5 + 4, total: 39 });
+  const thinned = sweepWork({ ...shape, sgld: { ...shape.sgld, stepsBetweenDraws: 3 } });
+  assert.deepStrictEqual(thinned.sgldSteps, { chi: 2 * (5 + 30), perToken: 5 + 12, total: 87 });
 });

@@ -361,7 +361,7 @@ export function formatPlan(cfg: SweepConfig, p: SweepPlan): string[] {
     `work: ${w.units.total} units (${w.units.chi} chi, ${w.units.perToken} per-token, ${w.units.ablation} ablation): ` +
       `${s.checkpoints} checkpoints × ${s.probes} probes × ${s.restrictions} restrictions ` +
       `(${p.restrictions.join(" ")})`,
-    `  SGLD steps: ${n(w.sgldSteps.chi)} chi (${s.checkpoints} × ${s.sgld.burnIn + s.sgld.draws}) + ` +
+    `  SGLD steps: ${n(w.sgldSteps.chi)} chi (${s.checkpoints} × ${w.sgldSteps.chi / s.checkpoints}) + ` +
       `${n(w.sgldSteps.perToken)} per-token = ${
         n(w.sgldSteps.total)
       }; each step advances ${w.chiStep.copies} ` +

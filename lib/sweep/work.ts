@@ -33,7 +33,15 @@ export interface SweepShape {
   heads: number;
   deltaH: number;
   seqLen: number;
-  sgld: { chains: number; draws: number; burnIn: number; batchSize: number; paired: boolean };
+  sgld: {
+    chains: number;
+    draws: number;
+    burnIn: number;
+    batchSize: number;
+    paired: boolean;
+    /** SGLD steps per kept draw (thinning; 1 when absent); per-token units inherit it, as they do burnIn. */
+    stepsBetweenDraws?: number;
+  };
   perToken: {
     enabled: boolean;
     ablation: boolean;
@@ -92,8 +100,9 @@ export function sweepWork(w: SweepShape): SweepWork {
     probes: w.probes,
     contexts: pt.contexts,
   };
-  const chiUnitSteps = s.burnIn + s.draws;
-  const ptUnitSteps = s.burnIn + pt.draws;
+  const thin = s.stepsBetweenDraws ?? 1;
+  const chiUnitSteps = s.burnIn + s.draws * thin;
+  const ptUnitSteps = s.burnIn + pt.draws * thin;
   const chiUnit = chiUnitSteps * stepFlops(w.model, T, chiStep, w.deltaH) + s.chains * s.batchSize * T * f;
   const ptUnit = ptUnitSteps * stepFlops(w.model, T, perTokenStep, w.deltaH) +
     pt.chains * pt.batchSize * T * f;
