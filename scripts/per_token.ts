@@ -16,7 +16,6 @@ import { flagInt, flagModel, parseFlags, UsageError } from "../lib/util/cli.ts";
 import { probeContexts, runAblation, runPerTokenSusceptibilities } from "../lib/estimate/unit.ts";
 import { runMain } from "../lib/util/main.ts";
 import { formatSamplingWork } from "../lib/sweep/work.ts";
-import { samplingRestrictions } from "../lib/model/restriction.ts";
 import { FULL } from "../lib/model/restriction.ts";
 import { formatHealth, healthSummary } from "../lib/estimate/health.ts";
 import {
@@ -74,10 +73,8 @@ async function main(args: string[]): Promise<void> {
     ...p,
     contexts: probeContexts(p.tokens, run.seqLen, count, run.seed + i),
   }));
-  const copies = samplingRestrictions(restrictions).length * sgld.chains;
-  const step = { copies, batch: sgld.batchSize, probes: probes.length, contexts: count };
-  const steps = sgld.burnIn + sgld.draws * sgld.stepsBetweenDraws;
-  console.log(formatSamplingWork(cfg, run.seqLen, step, run.deltaH, 1, steps));
+  const shape = { sgld, restrictions, probes: probes.length, contexts: count };
+  console.log(formatSamplingWork(cfg, run.seqLen, run.deltaH, 1, shape));
   const gpu = await getGpu();
   const res = await runPerTokenSusceptibilities(gpu, {
     cfg,

@@ -15,7 +15,6 @@ import { healthRecord } from "../lib/estimate/health_record.ts";
 import { concatColumns } from "../lib/estimate/script_run.ts";
 import { formatSusceptibilityRows } from "../lib/analysis/result_table.ts";
 import { formatSamplingWork } from "../lib/sweep/work.ts";
-import { samplingRestrictions } from "../lib/model/restriction.ts";
 import { runMain } from "../lib/util/main.ts";
 import {
   COMMON_USAGE,
@@ -46,10 +45,8 @@ async function main(args: string[]): Promise<void> {
   requireProbeCoverage(sgld, run.deltaH);
   const data = await loadData(v);
   await requireVocabFits(data, cfg.d_vocab, `checkpoint ${checkpoints[0].path}`);
-  const copies = samplingRestrictions(restrictions).length * sgld.chains + (sgld.paired ? 1 : 0);
-  const step = { copies, batch: sgld.batchSize, probes: data.probes.length, contexts: 0 };
-  const steps = sgld.burnIn + sgld.draws * sgld.stepsBetweenDraws;
-  console.log(formatSamplingWork(cfg, run.seqLen, step, run.deltaH, checkpoints.length, steps));
+  const shape = { sgld, restrictions, probes: data.probes.length, contexts: 0 };
+  console.log(formatSamplingWork(cfg, run.seqLen, run.deltaH, checkpoints.length, shape));
   const gpu = await getGpu();
   const susceptibility = [], traces = [], health = [];
   for (const ck of checkpoints) {

@@ -195,25 +195,25 @@ Deno.test("sweep --plan: bad stand-ins are refused with one line naming the file
 });
 
 Deno.test("formatSamplingWork: the scripts' work line counts steps × copies × FLOPs as the plan does", () => {
-  // One copy, batch 1, no probes, one step of the paper model at T = 1024: forward + backward of 1024 tokens,
-  // 3 · 1024 · 4,657,152 FLOP = 1.43e10 = 0.0143 TFLOP; 2 units × 5 steps × 3 copies is 30 times that.
-  const one = formatSamplingWork(
-    PAPER_CONFIG,
-    1024,
-    { copies: 1, batch: 1, probes: 0, contexts: 0 },
-    0.1,
-    1,
-    1,
-  );
+  // "full" alone, 1 chain, unpaired, batch 1, no probes, one step of the paper model at T = 1024: forward +
+  // backward of 1024 tokens, 3 · 1024 · 4,657,152 FLOP = 1.43e10 = 0.0143 TFLOP.
+  const sgld = { chains: 1, batchSize: 1, burnIn: 0, draws: 1, stepsBetweenDraws: 1, paired: false };
+  const one = formatSamplingWork(PAPER_CONFIG, 1024, 0.1, 1, {
+    sgld,
+    restrictions: ["full"],
+    probes: 0,
+    contexts: 0,
+  });
   assert.equal(one, "work: 1 × 1 SGLD steps of 1 copies × batch 1, T 1024: 0.0143 TFLOP");
-  const more = formatSamplingWork(
-    PAPER_CONFIG,
-    1024,
-    { copies: 3, batch: 1, probes: 0, contexts: 0 },
-    0.1,
-    2,
-    5,
-  );
+  // A head restriction samples "full" too (2 copies) and pairing adds the still copy (3); 2 units × (2 burn-in
+  // + 1 draw × 3 thinning) = 2 × 5 steps: 30 times the single step.
+  const paired = { ...sgld, burnIn: 2, stepsBetweenDraws: 3, paired: true };
+  const more = formatSamplingWork(PAPER_CONFIG, 1024, 0.1, 2, {
+    sgld: paired,
+    restrictions: ["0:0"],
+    probes: 0,
+    contexts: 0,
+  });
   assert.match(more, /^work: 2 × 5 SGLD steps of 3 copies × batch 1, T 1024: 0\.429 TFLOP$/);
 });
 

@@ -15,6 +15,8 @@
 
 import type { ModelConfig } from "../model/config.ts";
 import { maxReplacedRows } from "../estimate/transformer_target.ts";
+import type { SgldSettings } from "../estimate/sgld_settings.ts";
+import { samplingRestrictions } from "../model/restriction.ts";
 
 /** Forward FLOPs per token of the attention-only model at context length T (causal: half the T² products). */
 export function forwardFlopsPerToken(cfg: ModelConfig, T: number): number {
@@ -126,20 +128,32 @@ export function sweepWork(w: SweepShape): SweepWork {
   return { units, sgldSteps, chiStep, perTokenStep, flops, forwardFlopsPerToken: f };
 }
 
+/** What a script's sampling run is: its settings, restrictions and probes (contexts: per-token ones per probe). */
+export interface SamplingRunShape {
+  sgld: Pick<SgldSettings, "chains" | "batchSize" | "burnIn" | "draws" | "stepsBetweenDraws" | "paired">;
+  restrictions: readonly string[];
+  probes: number;
+  contexts: number;
+}
+
 /**
- * One line stating a script's sampling work before it starts: units × (burn-in + draws) steps of `step`'s copies,
- * and the FLOPs (stepFlops), so that a paper-scale default is visible before the hours it takes.
+ * One line stating a script's sampling work before it starts: units × (burn-in + draws × thinning) steps of the
+ * run's copies (every sampled restriction × chains, plus the paired still copy), and the FLOPs (stepFlops), so
+ * that a paper-scale default is visible before the hours it takes.
  */
 export function formatSamplingWork(
   model: ModelConfig,
   seqLen: number,
-  step: StepSize,
   deltaH: number,
   units: number,
-  stepsPerUnit: number,
+  run: SamplingRunShape,
 ): string {
-  const flops = units * stepsPerUnit * stepFlops(model, seqLen, step, deltaH);
-  return `work: ${units} × ${stepsPerUnit} SGLD steps of ${step.copies} copies × batch ${step.batch}, T ${seqLen}` +
+  const { sgld } = run;
+  const copies = samplingRestrictions(run.restrictions).length * sgld.chains + (sgld.paired ? 1 : 0);
+  const step: StepSize = { copies, batch: sgld.batchSize, probes: run.probes, contexts: run.contexts };
+  const steps = sgld.burnIn + sgld.draws * sgld.stepsBetweenDraws;
+  const flops = units * steps * stepFlops(model, seqLen, step, deltaH);
+  return `work: ${units} × ${steps} SGLD steps of ${copies} copies × batch ${step.batch}, T ${seqLen}` +
     `${step.contexts ? `, ${step.probes} × ${step.contexts} contexts` : ""}: ${
       (flops / 1e12).toPrecision(3)
     } TFLOP`;
