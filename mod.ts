@@ -31,6 +31,8 @@ export {
   allRestrictions,
   FULL,
   headName,
+  type Motion,
+  motionOf,
   parseRestriction,
   restrictionMask,
   restrictionName,

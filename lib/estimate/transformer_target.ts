@@ -37,6 +37,7 @@ import { prepare } from "../gpu/dispatch.ts";
 import { loadKernel } from "../gpu/kernel.ts";
 import { encodeProgram, type Op } from "../gpu/program.ts";
 import type { ModelConfig } from "../model/config.ts";
+import type { Motion } from "../model/restriction.ts";
 import { createTransformer, type Transformer } from "../model/transformer.ts";
 import { contextBatch } from "../data/shard.ts";
 import { isProbePosition } from "../data/mix.ts";
@@ -90,6 +91,11 @@ export interface TransformerTargetSpec {
   base: ArrayLike<number>;
   /** Minibatch seed. */
   seed: number;
+  /**
+   * What each copy moves (its restriction; default: everything): the backward then computes only the
+   * gradients each copy's mask lets move (see createTransformer's `motion`).
+   */
+  motion?: readonly Motion[];
 }
 
 export interface TransformerTarget extends SamplingTarget {
@@ -109,7 +115,9 @@ export async function createTransformerTarget(
   spec: TransformerTargetSpec,
 ): Promise<TransformerTarget> {
   const { cfg, copies: C, batch: B, seqLen: T } = spec;
-  const model = await createTransformer(gpu, cfg, { copies: C, batch: B, seqLen: T, sharedTokens: true });
+  const model = await createTransformer(gpu, cfg, { copies: C, batch: B, seqLen: T, sharedTokens: true }, {
+    motion: spec.motion,
+  });
   const loss: readonly Op[] = [...model.forwardBackward, ...model.meanLoss(0)];
   const batchTokens = (step: number) => samplingBatch(spec.base, spec, step);
   return {
@@ -167,7 +175,7 @@ export async function createMixedLossObservable(
     gpu,
     cfg,
     { copies: C, batch: Pn * M, seqLen: T, sharedTokens: true },
-    { params: target.params, withGrads: false },
+    { params: target.params, withGrads: false, motion: target.spec.motion },
   );
   const kernel = await loadKernel(gpu, "mixed_loss", { consts: { WG: 64 } });
   const u = uniformFrom(
@@ -240,7 +248,7 @@ export async function createTokenLossObservable(
     gpu,
     cfg,
     { copies: C, batch: N, seqLen: T, sharedTokens: true },
-    { params: target.params, withGrads: false },
+    { params: target.params, withGrads: false, motion: target.spec.motion },
   );
   model.setTokens(contexts, "per-token contexts");
   const acc = await createPerTokenAccumulator(gpu, { chains: C, tokens: N * T, ell: model.tokenLosses });

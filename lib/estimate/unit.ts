@@ -26,6 +26,8 @@ import {
   allRestrictions,
   FULL,
   maskWords,
+  type Motion,
+  motionOf,
   parseRestriction,
   restrictionMask,
   samplingRestrictions,
@@ -124,6 +126,9 @@ export interface SamplingRun {
 export function stillMask(stride: number): Uint32Array {
   return new Uint32Array(maskWords(stride));
 }
+
+/** The still copy's motion: nothing moves, so its passes compute its loss alone. */
+const STILL: Motion = { kind: "none" };
 
 /**
  * Paired runs: the still copy's per-draw loss L_t(w*) and, for probe p, L^δh_t(w*), both on draw t's batches.
@@ -282,6 +287,11 @@ async function sample(gpu: Gpu, s: SamplingSetup) {
     ? Uint32Array.from([...lay.restrictionOf, s.restrictions.length])
     : lay.restrictionOf;
   if (sgld.paired) masks.push(stillMask(layout.stride));
+  // The passes compute only what each copy's mask moves (the still copy: its loss alone).
+  const motion: Motion[] = Array.from(
+    restrictionOf,
+    (r) => r < s.restrictions.length ? motionOf(s.restrictions[r]) : STILL,
+  );
   const target = await createTransformerTarget(gpu, {
     cfg,
     copies,
@@ -289,6 +299,7 @@ async function sample(gpu: Gpu, s: SamplingSetup) {
     seqLen: T,
     base: s.base,
     seed,
+    motion,
   });
   const mixed = s.probes.length > 0
     ? await createMixedLossObservable(gpu, target, { probes: s.probes, deltaH: s.deltaH })

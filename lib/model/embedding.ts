@@ -45,6 +45,11 @@ export interface EmbeddingSpec {
   tokensOffset?: number;
   /** Element offset of x[0, 0, 0, 0] (forward output) and dx (backward input); a multiple of 4 (default 0). */
   xOffset?: number;
+  /**
+   * Run on copies [firstCopy, firstCopy + copies) of buffers laid out for more copies (default 0): params and
+   * grads start firstCopy·paramStride further in, x and dx firstCopy·B·T·D, tokens firstCopy·tokensCopyStride.
+   */
+  firstCopy?: number;
 }
 
 interface Checked {
@@ -61,6 +66,8 @@ interface Checked {
   tokStride: number;
   tokOff: number;
   xOff: number;
+  /** Copies from the buffers' start to the end of this op's: params and grads must hold span·P elements. */
+  span: number;
 }
 
 /** Validates a spec; errors name the field. */
@@ -101,10 +108,28 @@ function checkSpec(spec: EmbeddingSpec): Checked {
   }
   const tokOff = requireInt("embedding tokensOffset", spec.tokensOffset ?? 0);
   const xOff = requireMultiple("embedding xOffset", requireInt("embedding xOffset", spec.xOffset ?? 0));
-  if (C * R * D >= 2 ** 32 || C * P >= 2 ** 32) {
-    throw new RangeError(`embedding: C·B·T·D = ${C * R * D} or C·paramStride exceeds u32 indexing`);
+  const first = requireInt("embedding firstCopy", spec.firstCopy ?? 0);
+  const span = first + C;
+  if (span * R * D >= 2 ** 32 || span * P >= 2 ** 32) {
+    throw new RangeError(`embedding: C·B·T·D = ${span * R * D} or C·paramStride exceeds u32 indexing`);
   }
-  return { C, B, T, D, V, R, we, pos, P, addPos, tokStride, tokOff, xOff };
+  // Offsets inside the whole buffers: the op's first copy starts `first` copies in.
+  return {
+    C,
+    B,
+    T,
+    D,
+    V,
+    R,
+    we: we + first * P,
+    pos: pos + first * P,
+    P,
+    addPos,
+    tokStride,
+    tokOff: tokOff + first * tokStride,
+    xOff: xOff + first * R * D,
+    span,
+  };
 }
 
 /**
@@ -161,7 +186,7 @@ export async function createEmbedding(
   x: GPUBuffer,
 ): Promise<Dispatch[]> {
   const s = checkSpec(spec);
-  requireSpan(gpu, "embedding params", params, s.C * s.P);
+  requireSpan(gpu, "embedding params", params, s.span * s.P);
   requireSpan(gpu, "embedding tokens", tokens, s.tokOff + (s.C - 1) * s.tokStride + s.R);
   requireSpan(gpu, "embedding x", x, s.xOff + s.C * s.R * s.D);
   requireDistinct(["embedding x", x], [["embedding params", params], ["embedding tokens", tokens]]);
@@ -263,7 +288,7 @@ export async function createEmbeddingBackward(
 ): Promise<EmbeddingBackward> {
   const s = checkSpec(spec);
   requireSpan(gpu, "embedding backward dx", dx, s.xOff + s.C * s.R * s.D);
-  requireSpan(gpu, "embedding backward grads", grads, s.C * s.P);
+  requireSpan(gpu, "embedding backward grads", grads, s.span * s.P);
   requireDistinct(["embedding backward grads", grads], [["embedding backward dx", dx]]);
   const S = Math.min(s.R, s.V);
   const len = csrLength(s.R, s.V);

@@ -62,6 +62,12 @@ export interface LayerNormSpec {
   dxOffset?: number;
   /** Element offset of stats [C, R, 2] (default 0). */
   statsOffset?: number;
+  /**
+   * Run on copies [firstCopy, firstCopy + copies) of buffers laid out for more copies (default 0): params and
+   * grads start firstCopy·paramStride further in, activations firstCopy·R·D (stats firstCopy·R·2), on top of
+   * the offsets above.
+   */
+  firstCopy?: number;
 }
 
 interface Checked {
@@ -82,6 +88,8 @@ interface Checked {
   y2: number;
   dx: number;
   stats: number;
+  /** Copies from the buffers' start to the end of this op's: params and grads must hold span·P elements. */
+  span: number;
 }
 
 /** R from `batch` (B·T) or `rows`; exactly one is needed (both are accepted when they agree). */
@@ -125,20 +133,24 @@ function checkSpec(gpu: Gpu, spec: LayerNormSpec): Checked {
   if (lanes > 64 || (lanes & (lanes - 1)) !== 0) {
     throw new RangeError(`layernorm lanes: expected a power of two ≤ 64, got ${lanes}`);
   }
-  if (C * R * D >= 2 ** 32 || C * P >= 2 ** 32) {
-    throw new RangeError(`layernorm: C·B·T·D = ${C * R * D} or C·paramStride exceeds u32 indexing`);
+  const first = requireInt("layernorm firstCopy", spec.firstCopy ?? 0);
+  const span = first + C;
+  if (span * R * D >= 2 ** 32 || span * P >= 2 ** 32) {
+    throw new RangeError(`layernorm: C·B·T·D = ${span * R * D} or C·paramStride exceeds u32 indexing`);
   }
+  // Element offsets inside the whole buffers: the op's first copy starts `first` copies in.
   const act = (name: string, v: number | undefined) =>
-    requireMultiple(`layernorm ${name}`, requireInt(`layernorm ${name}`, v ?? 0));
+    requireMultiple(`layernorm ${name}`, requireInt(`layernorm ${name}`, v ?? 0)) + first * R * D;
+  const params = first * P;
   return {
     C,
     R,
     T,
     D,
     P,
-    w,
-    b,
-    pos,
+    w: w + params,
+    b: b + params,
+    pos: pos === undefined ? undefined : pos + params,
     eps,
     lanes,
     fuse: spec.fuseBackward,
@@ -147,7 +159,8 @@ function checkSpec(gpu: Gpu, spec: LayerNormSpec): Checked {
     y: act("yOffset", spec.yOffset),
     y2: act("y2Offset", spec.y2Offset),
     dx: act("dxOffset", spec.dxOffset),
-    stats: requireInt("layernorm statsOffset", spec.statsOffset ?? 0),
+    stats: requireInt("layernorm statsOffset", spec.statsOffset ?? 0) + first * R * 2,
+    span,
   };
 }
 
@@ -285,7 +298,7 @@ export async function createLayerNorm(
   const s = checkSpec(gpu, spec);
   const n = s.rows * s.D;
   requireSpan(gpu, "layernorm x", x, s.x + n);
-  requireSpan(gpu, "layernorm params", params, s.C * s.P);
+  requireSpan(gpu, "layernorm params", params, s.span * s.P);
   requireSpan(gpu, "layernorm y", y, s.y + n);
   requireSpan(gpu, "layernorm stats", stats, s.stats + 2 * s.rows);
   const reads: Array<[string, GPUBuffer]> = [["layernorm x", x], ["layernorm params", params]];
@@ -372,9 +385,9 @@ export async function createLayerNormBackward(
   if (dy2 !== undefined) requireSpan(gpu, "layernorm backward dy2", dy2, s.y2 + n);
   requireSpan(gpu, "layernorm backward x", x, s.x + n);
   requireSpan(gpu, "layernorm backward stats", stats, s.stats + 2 * s.rows);
-  requireSpan(gpu, "layernorm backward params", params, s.C * s.P);
+  requireSpan(gpu, "layernorm backward params", params, s.span * s.P);
   requireSpan(gpu, "layernorm backward dx", dx, s.dx + n);
-  requireSpan(gpu, "layernorm backward grads", grads, s.C * s.P);
+  requireSpan(gpu, "layernorm backward grads", grads, s.span * s.P);
   requireDistinct(["layernorm backward dx", dx], [
     ["layernorm backward dy", dy],
     ["layernorm backward dy2", dy2],

@@ -416,3 +416,39 @@ export function colSumReference(spec: ColSumSpec, srcData: Data, dstData?: Data)
   }
   return out;
 }
+
+/** `layout` moved forward by `first` steps of its batch level 0 (its copy stride). */
+function shiftLevel0<T extends { offset?: number; stride?: readonly [number, number] }>(
+  layout: T,
+  first: number,
+): T {
+  return { ...layout, offset: (layout.offset ?? 0) + first * (layout.stride?.[0] ?? 0) };
+}
+
+/**
+ * The same product on copies [first, first + count) only, for a spec whose batch level 0 is the copy (as in
+ * every op of the transformer): level 0 shrinks to `count` and each operand starts `first` copies further in.
+ * Operands shared across copies (level-0 stride 0) stay where they are.
+ */
+export function matmulOnCopies(spec: MatmulSpec, first: number, count: number): MatmulSpec {
+  const batch1 = spec.batch?.[1] ?? 1;
+  return {
+    ...spec,
+    batch: [count, batch1],
+    a: shiftLevel0(spec.a, first),
+    b: shiftLevel0(spec.b, first),
+    c: shiftLevel0(spec.c, first),
+    bias: spec.bias ? shiftLevel0(spec.bias, first) : undefined,
+  };
+}
+
+/** The column sum on copies [first, first + count) only (see matmulOnCopies). */
+export function colSumOnCopies(spec: ColSumSpec, first: number, count: number): ColSumSpec {
+  const batch1 = spec.batch?.[1] ?? 1;
+  return {
+    ...spec,
+    batch: [count, batch1],
+    src: shiftLevel0(spec.src, first),
+    dst: shiftLevel0(spec.dst, first),
+  };
+}

@@ -191,3 +191,38 @@ export function restrictionMask(layout: ParamLayout, name: string): Uint32Array 
   }
   return maskFromSlices(layout.stride, headSlices(layout, lh.layer, lh.head));
 }
+
+/**
+ * What one parameter copy of a batched SGLD run moves, as the transformer's passes see it: every parameter
+ * ("all": the full model), one attention head ("head"), or nothing ("none": the paired still copy at w*). The
+ * passes compute only the gradients a copy's motion needs (transformer.ts); its mask says the same thing to
+ * the SGLD update, element by element.
+ */
+export type Motion =
+  | { kind: "all" }
+  | { kind: "head"; layer: number; head: number }
+  | { kind: "none" };
+
+/**
+ * The motion of a named restriction: "full" moves everything, "l:h" moves head h of layer l.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { motionOf } from "chi";
+ *
+ * assert.deepEqual(motionOf("1:3"), { kind: "head", layer: 1, head: 3 });
+ * assert.deepEqual(motionOf("full"), { kind: "all" });
+ * ```
+ */
+export function motionOf(name: string): Motion {
+  const lh = parseRestriction(name);
+  if (!lh) throw new RangeError(`restriction "${name}" is neither "full" nor a head "layer:head"`);
+  return lh.layer < 0 ? { kind: "all" } : { kind: "head", layer: lh.layer, head: lh.head };
+}
+
+/** Two motions are the same (copies with equal motions share one batched pass). */
+export function sameMotion(a: Motion, b: Motion): boolean {
+  if (a.kind !== b.kind) return false;
+  return a.kind !== "head" || (b.kind === "head" && a.layer === b.layer && a.head === b.head);
+}

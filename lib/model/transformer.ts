@@ -26,9 +26,10 @@
 import type { Gpu } from "../gpu/device.ts";
 import { storageBuffer, upload } from "../gpu/buffers.ts";
 import type { Dispatch } from "../gpu/dispatch.ts";
-import { clear, type Op } from "../gpu/program.ts";
+import { clear, copy, type Op } from "../gpu/program.ts";
 import { requireInt } from "../gpu/checks.ts";
 import { type ModelConfig, validateModelConfig } from "./config.ts";
+import { type Motion, sameMotion } from "./restriction.ts";
 import { type ParamLayout, paramLayout } from "./params.ts";
 import { checkTokens, createMeanLoss } from "./cross_entropy.ts";
 import type { MatmulVariant } from "./matmul_spec.ts";
@@ -38,11 +39,14 @@ import { type Chunk, embedSpec, type NetDims, netDims, unembedChunks } from "./t
 import {
   blockBackward,
   blockForward,
+  type BlockRole,
   embedBackward,
   embedForward,
   type Net,
+  onCopies,
   unembedBackward,
   unembedForward,
+  type UnembedGrad,
 } from "./transformer_passes.ts";
 
 export { unembedChunks };
@@ -71,6 +75,16 @@ export interface TransformerOptions {
   matmulVariant?: MatmulVariant;
   /** Rows per unembedding chunk (default: as many as one storage binding holds). */
   chunkRows?: number;
+  /**
+   * What each copy moves (length C; default: every copy moves everything). forwardBackward then computes, per
+   * copy, only the gradients its motion needs: a copy restricted to one head gets that head's weight
+   * gradients and a backward that stops at the head's layer; a copy that moves nothing (the paired still
+   * copy) gets its loss alone. The other elements of its gradient stay 0: the SGLD mask never reads them.
+   * With shared tokens, a copy's forward also starts at its lowest moving layer from a copy of w*'s residual
+   * stream there. The caller promises that every copy holds the same parameters outside its motion (SGLD's
+   * masked chains started at w* do); the results are wrong otherwise.
+   */
+  motion?: readonly Motion[];
 }
 
 export interface Transformer {
@@ -157,6 +171,7 @@ export async function createTransformer(
   const tokenLosses = mem.alloc("tokenLosses", C * d.R);
   const meanLosses = mem.alloc("meanLosses", slots * C);
   const chunks = chunksFor(gpu, d, opts.chunkRows);
+  const motion = checkMotion(cfg, C, opts.motion);
   const logitsRows = Math.max(...chunks.map((ch) => ch.copies * ch.rows));
   const acts = allocActivations(mem.alloc, d, logitsRows);
   const net: Net = {
@@ -171,9 +186,13 @@ export async function createTransformer(
     acts,
     g: grads ? allocGradients(mem.alloc, d) : undefined,
     chunks,
+    first: 0,
   };
 
-  const { forward, forwardBackward, setEmbeddingTokens } = await buildPrograms(net);
+  // One copy's residual stream [R, D], allocated when a copy starts from the representative's (forwardBody).
+  let stage: GPUBuffer | undefined;
+  const stageBuffer = () => (stage ??= mem.alloc("residual stage", d.R * d.D));
+  const { forward, forwardBackward, setEmbeddingTokens } = await buildPrograms(net, motion, stageBuffer);
   const meanLoss = await meanLossPrograms(gpu, d, slots, tokenLosses, meanLosses);
 
   return {
@@ -231,28 +250,143 @@ function checkBatch(d: NetDims, tokenCopies: number, ids: Int32Array, source: st
 }
 
 /** The two programs, from the passes in network order (the header of transformer_passes.ts lists them). */
-async function buildPrograms(net: Net): Promise<{
+async function buildPrograms(net: Net, motion: readonly Motion[], stage: () => GPUBuffer): Promise<{
   forward: Op[];
   forwardBackward: Op[];
   setEmbeddingTokens?: (tokens: Int32Array) => void;
 }> {
   const { d, grads } = net;
   // The embedding and blocks' forward ops are shared by both programs; the unembedding differs (loss or grad).
-  const body: Op[] = [...await embedForward(net)];
-  for (let l = 0; l < d.L; l++) body.push(...await blockForward(net, l));
+  const body = await forwardBody(net, motion, stage);
   const forward = [...body, ...await unembedForward(net, "loss")];
   if (!grads) return { forward, forwardBackward: [] };
-  const scatter = await createEmbeddingBackward(
-    net.gpu,
-    embedSpec(d, net.tokensCopyStride),
-    net.g!.dresid,
-    grads,
-  );
-  const forwardBackward = [clear(grads, 0, d.C * d.P * F32), ...body, ...await unembedForward(net, "grad")];
-  forwardBackward.push(...await unembedBackward(net));
-  for (let l = d.L - 1; l >= 0; l--) forwardBackward.push(...await blockBackward(net, l));
-  forwardBackward.push(...await embedBackward(net, scatter));
-  return { forward, forwardBackward, setEmbeddingTokens: scatter.setTokens };
+  const unembedGrad = (c: number) => unembedGradOf(motion[c]);
+  const forwardBackward = [
+    clear(grads, 0, d.C * d.P * F32),
+    ...body,
+    ...await unembedForward(net, "grad", unembedGrad),
+  ];
+  // Then each group of copies that move alike: its backward down to its lowest moving layer (groups write
+  // disjoint copies of the scratch and gradients, so their ops need no order among groups).
+  const scatters: ((tokens: Int32Array) => void)[] = [];
+  for (const group of motionGroups(motion)) {
+    if (group.motion.kind === "none") continue;
+    const sub = onCopies(net, group.first, group.count);
+    forwardBackward.push(...await unembedBackward(sub));
+    for (let l = d.L - 1; l >= lowestLayer(group.motion); l--) {
+      forwardBackward.push(...await blockBackward(sub, l, blockRole(group.motion, l)));
+    }
+    if (group.motion.kind !== "all") continue;
+    const spec = { ...embedSpec(sub.d, net.tokensCopyStride), firstCopy: group.first };
+    const scatter = await createEmbeddingBackward(net.gpu, spec, net.g!.dresid, grads);
+    forwardBackward.push(...await embedBackward(sub, scatter));
+    const { first, count } = group;
+    // Shared tokens serve every copy; else this group's copies' ids.
+    scatters.push((ids) =>
+      scatter.setTokens(net.tokensCopyStride === 0 ? ids : ids.subarray(first * d.R, (first + count) * d.R))
+    );
+  }
+  return { forward, forwardBackward, setEmbeddingTokens: (ids) => scatters.forEach((set) => set(ids)) };
+}
+
+/**
+ * The embedding and the blocks' forward. Below its lowest moving layer a copy sits at w*, so its residual stream
+ * there is w*'s: one representative copy ρ (one that moves nothing, or only in the highest layer) computes every
+ * layer, and each other copy starts at its lowest moving layer from a copy of ρ's residual stream. For layer-1
+ * heads of a 2-layer model that saves the embedding and layer 0; the still copy computes only the unembedding.
+ * The copied values are the bits the copy would have computed itself. This needs shared tokens and copies that
+ * agree outside their motions (as SGLD's masked copies of w* do).
+ */
+async function forwardBody(net: Net, motion: readonly Motion[], stage: () => GPUBuffer): Promise<Op[]> {
+  const { L, R, D } = net.d;
+  // With a batch per copy the residual streams differ from the first layer on: every copy computes its own.
+  const shared = net.tokensCopyStride === 0;
+  const start = motion.map((m) => shared ? Math.min(lowestLayer(m), L) : 0);
+  const rho = start.lastIndexOf(Math.max(...start));
+  const slice = R * D * F32; // bytes of one copy's residual stream
+  // WebGPU copies only between different buffers: ρ's slice goes through a one-copy staging buffer.
+  const fromRho = (l: number, c: number): Op[] => [
+    copy(net.acts.x[l], rho * slice, stage(), 0, slice),
+    copy(stage(), 0, net.acts.x[l], c * slice, slice),
+  ];
+  const ops: Op[] = [];
+  for (const run of runsOf(motion.length, (c) => start[c] === 0 || c === rho)) {
+    ops.push(...await embedForward(onCopies(net, run.first, run.count)));
+  }
+  for (let l = 0; l <= L; l++) {
+    for (let c = 0; c < motion.length; c++) {
+      if (l > 0 && start[c] === l && c !== rho) ops.push(...fromRho(l, c));
+    }
+    if (l === L) break;
+    for (const run of runsOf(motion.length, (c) => start[c] <= l || c === rho)) {
+      ops.push(...await blockForward(onCopies(net, run.first, run.count), l));
+    }
+  }
+  return ops;
+}
+
+/** Maximal runs of consecutive indices in [0, n) for which `keep` holds. */
+function runsOf(n: number, keep: (i: number) => boolean): { first: number; count: number }[] {
+  const runs: { first: number; count: number }[] = [];
+  for (let i = 0; i < n; i++) {
+    if (!keep(i)) continue;
+    let j = i + 1;
+    while (j < n && keep(j)) j++;
+    runs.push({ first: i, count: j - i });
+    i = j;
+  }
+  return runs;
+}
+
+/** Runs of consecutive copies with the same motion: each gets one batched backward. */
+function motionGroups(motion: readonly Motion[]): { first: number; count: number; motion: Motion }[] {
+  const groups: { first: number; count: number; motion: Motion }[] = [];
+  for (let c = 0; c < motion.length;) {
+    let e = c + 1;
+    while (e < motion.length && sameMotion(motion[e], motion[c])) e++;
+    groups.push({ first: c, count: e - c, motion: motion[c] });
+    c = e;
+  }
+  return groups;
+}
+
+/** The lowest layer whose weights a motion moves (the backward stops there; L for none). */
+function lowestLayer(m: Motion): number {
+  return m.kind === "head" ? m.layer : m.kind === "all" ? 0 : Infinity;
+}
+
+/** What block l's backward computes for copies of motion m (l ≥ lowestLayer(m)). */
+function blockRole(m: Motion, l: number): BlockRole {
+  if (m.kind === "head") return l === m.layer ? { kind: "head", head: m.head } : { kind: "through" };
+  return { kind: "all" };
+}
+
+function unembedGradOf(m: Motion): UnembedGrad {
+  return m.kind === "all" ? "all" : m.kind === "head" ? "input" : "none";
+}
+
+/** The per-copy motions, checked against the config (default: every copy moves everything). */
+function checkMotion(cfg: ModelConfig, C: number, motion: readonly Motion[] | undefined): readonly Motion[] {
+  if (motion === undefined) return Array.from({ length: C }, () => ({ kind: "all" }) as const);
+  if (motion.length !== C) {
+    throw new TransformerError("motion", `expected one motion per copy (${C}), got ${motion.length}`);
+  }
+  motion.forEach((m, c) => {
+    if (m.kind !== "head") return;
+    if (!(Number.isInteger(m.layer) && m.layer >= 0 && m.layer < cfg.n_layers)) {
+      throw new TransformerError(
+        `motion[${c}].layer`,
+        `${m.layer} is not a layer of a ${cfg.n_layers}-layer model`,
+      );
+    }
+    if (!(Number.isInteger(m.head) && m.head >= 0 && m.head < cfg.n_heads)) {
+      throw new TransformerError(
+        `motion[${c}].head`,
+        `${m.head} is not a head of a ${cfg.n_heads}-head model`,
+      );
+    }
+  });
+  return motion;
 }
 
 /**

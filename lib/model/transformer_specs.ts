@@ -62,6 +62,8 @@ export interface Chunk {
   /** First row within each copy and rows per copy. */
   row0: number;
   rows: number;
+  /** Element offset of the chunk's first copy in the logits buffer (default 0; a part of a chunk has more). */
+  logits0?: number;
 }
 
 /** Splits C copies × R rows into chunks of at most `maxRows` logit rows: whole copies when they fit. */
@@ -173,20 +175,24 @@ export function outBiasGradSpec(d: NetDims, l: number): ColSumSpec {
   };
 }
 
-/** dW_O [C][H·E, D] += zᵀ [C, H·E, R] · dresid [C, R, D]. */
-export function outWeightGradSpec(d: NetDims, l: number): MatmulSpec {
+/**
+ * dW_O [C][H·E, D] += zᵀ [C, H·E, R] · dresid [C, R, D]; with `head`, only that head's rows
+ * dW_O[head] [E, D] += z[:, head]ᵀ · dresid.
+ */
+export function outWeightGradSpec(d: NetDims, l: number, head?: number): MatmulSpec {
   const { R, D, H, E, P } = d;
+  const h0 = head ?? 0;
   return {
-    label: `L${l} dW_O`,
-    M: H * E,
+    label: head === undefined ? `L${l} dW_O` : `L${l} dW_O head ${head}`,
+    M: head === undefined ? H * E : E,
     N: D,
     K: R,
     transA: true,
     accumulate: true,
     batch: [d.C, 1],
-    a: { ld: H * E, stride: [R * H * E, 0] },
+    a: { offset: h0 * E, ld: H * E, stride: [R * H * E, 0] },
     b: { ld: D, stride: [R * D, 0] },
-    c: { offset: d.off(`blocks.${l}.attn.W_O`), ld: D, stride: [P, 0] },
+    c: { offset: d.off(`blocks.${l}.attn.W_O`) + h0 * E * D, ld: D, stride: [P, 0] },
   };
 }
 
@@ -206,34 +212,36 @@ export function outInputGradSpec(d: NetDims, l: number): MatmulSpec {
   };
 }
 
-/** dW [C, H][D, E] += inᵀ [C, D, R] · d(q, k or v) [C, H, R, E]. */
-export function qkvWeightGradSpec(d: NetDims, l: number, name: "Q" | "K" | "V"): MatmulSpec {
+/** dW [C, H][D, E] += inᵀ [C, D, R] · d(q, k or v) [C, H, R, E]; with `head`, that head's [C][D, E] only. */
+export function qkvWeightGradSpec(d: NetDims, l: number, name: "Q" | "K" | "V", head?: number): MatmulSpec {
   const { R, D, H, E, P } = d;
+  const h0 = head ?? 0;
   return {
-    label: `L${l} dW_${name}`,
+    label: head === undefined ? `L${l} dW_${name}` : `L${l} dW_${name} head ${head}`,
     M: D,
     N: E,
     K: R,
     transA: true,
     accumulate: true,
-    batch: [d.C, H],
+    batch: [d.C, head === undefined ? H : 1],
     a: { ld: D, stride: [R * D, 0] },
-    b: { ld: E, stride: [H * R * E, R * E] },
-    c: { offset: d.off(`blocks.${l}.attn.W_${name}`), ld: E, stride: [P, D * E] },
+    b: { offset: h0 * R * E, ld: E, stride: [H * R * E, R * E] },
+    c: { offset: d.off(`blocks.${l}.attn.W_${name}`) + h0 * D * E, ld: E, stride: [P, D * E] },
   };
 }
 
-/** db [C, H][E] += Σ_r d(q, k or v) [C, H, R, E]. */
-export function qkvBiasGradSpec(d: NetDims, l: number, name: "Q" | "K" | "V"): ColSumSpec {
+/** db [C, H][E] += Σ_r d(q, k or v) [C, H, R, E]; with `head`, that head's [C][E] only. */
+export function qkvBiasGradSpec(d: NetDims, l: number, name: "Q" | "K" | "V", head?: number): ColSumSpec {
   const { R, H, E, P } = d;
+  const h0 = head ?? 0;
   return {
-    label: `L${l} db_${name}`,
+    label: head === undefined ? `L${l} db_${name}` : `L${l} db_${name} head ${head}`,
     M: R,
     N: E,
     accumulate: true,
-    batch: [d.C, H],
-    src: { ld: E, stride: [H * R * E, R * E] },
-    dst: { offset: d.off(`blocks.${l}.attn.b_${name}`), stride: [P, E] },
+    batch: [d.C, head === undefined ? H : 1],
+    src: { offset: h0 * R * E, ld: E, stride: [H * R * E, R * E] },
+    dst: { offset: d.off(`blocks.${l}.attn.b_${name}`) + h0 * E, stride: [P, E] },
   };
 }
 
@@ -276,7 +284,7 @@ export function unembedSpec(d: NetDims, ch: Chunk): MatmulSpec {
     batch: [ch.copies, 1],
     a: { offset: ch.c0 * R * D + ch.row0 * D, ld: D, stride: [R * D, 0] },
     b: { offset: ch.c0 * P + d.off("unembed.W_U"), ld: V, stride: [P, 0] },
-    c: { ld: V, stride: [ch.rows * V, 0] },
+    c: { offset: ch.logits0 ?? 0, ld: V, stride: [ch.rows * V, 0] },
     bias: { offset: ch.c0 * P + d.off("unembed.b_U"), stride: [P, 0] },
   };
 }
@@ -293,7 +301,7 @@ export function unembedWeightGradSpec(d: NetDims, ch: Chunk): MatmulSpec {
     accumulate: true,
     batch: [ch.copies, 1],
     a: { offset: ch.c0 * R * D + ch.row0 * D, ld: D, stride: [R * D, 0] },
-    b: { ld: V, stride: [ch.rows * V, 0] },
+    b: { offset: ch.logits0 ?? 0, ld: V, stride: [ch.rows * V, 0] },
     c: { offset: ch.c0 * P + d.off("unembed.W_U"), ld: V, stride: [P, 0] },
   };
 }
@@ -306,7 +314,7 @@ export function unembedBiasGradSpec(d: NetDims, ch: Chunk): ColSumSpec {
     N: d.V,
     accumulate: true,
     batch: [ch.copies, 1],
-    src: { ld: d.V, stride: [ch.rows * d.V, 0] },
+    src: { offset: ch.logits0 ?? 0, ld: d.V, stride: [ch.rows * d.V, 0] },
     dst: { offset: ch.c0 * d.P + d.off("unembed.b_U"), stride: [d.P, 0] },
   };
 }
@@ -321,7 +329,7 @@ export function unembedInputGradSpec(d: NetDims, ch: Chunk): MatmulSpec {
     K: V,
     transB: true,
     batch: [ch.copies, 1],
-    a: { ld: V, stride: [ch.rows * V, 0] },
+    a: { offset: ch.logits0 ?? 0, ld: V, stride: [ch.rows * V, 0] },
     b: { offset: ch.c0 * P + d.off("unembed.W_U"), ld: V, stride: [P, 0] },
     c: { offset: ch.c0 * R * D + ch.row0 * D, ld: D, stride: [R * D, 0] },
   };
