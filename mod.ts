@@ -29,6 +29,7 @@ export {
 export { headSlices, type ParamLayout, paramLayout, tensor } from "./lib/model/params.ts";
 export {
   allRestrictions,
+  copyMotions,
   FULL,
   headName,
   type Motion,
@@ -38,6 +39,7 @@ export {
   restrictionName,
 } from "./lib/model/restriction.ts";
 export { initParams } from "./lib/model/init.ts";
+export { forwardFlopsPerToken, passFlopsPerToken } from "./lib/model/flops.ts";
 export { referenceForwardBackward } from "./lib/model/reference.ts";
 export {
   createTransformer,

@@ -13,7 +13,8 @@
 import { runMain } from "../lib/util/main.ts";
 import { parseArgs } from "node:util";
 import { getGpu } from "../lib/gpu/device.ts";
-import { type ModelConfig, PAPER_CONFIG, TINY_CONFIG } from "../lib/model/config.ts";
+import { PAPER_CONFIG, TINY_CONFIG } from "../lib/model/config.ts";
+import { allRestrictions } from "../lib/model/restriction.ts";
 import { PAPER_WORKLOAD, SWEEP_DEFAULTS } from "../lib/sweep/config.ts";
 import type { SweepShape } from "../lib/sweep/work.ts";
 import { estimateSweepTime } from "../lib/bench/sweep_time.ts";
@@ -22,8 +23,6 @@ import { formatDuration } from "../lib/util/progress.ts";
 import { measureFmaPeak } from "../lib/bench/peak.ts";
 import { describeHost } from "../lib/bench/host.ts";
 
-const heads = (c: ModelConfig) => c.n_layers * c.n_heads;
-
 const WORKLOADS: Record<string, { name: string; shape: SweepShape }> = {
   default: {
     name: "default sweep (tiny model, synthetic data)",
@@ -31,8 +30,7 @@ const WORKLOADS: Record<string, { name: string; shape: SweepShape }> = {
       model: TINY_CONFIG,
       checkpoints: SWEEP_DEFAULTS.logSpacedCheckpoints,
       probes: 6,
-      restrictions: heads(TINY_CONFIG) + 1,
-      heads: heads(TINY_CONFIG),
+      restrictions: allRestrictions(TINY_CONFIG),
       deltaH: SWEEP_DEFAULTS.deltaH,
       seqLen: SWEEP_DEFAULTS.sgld.seqLen,
       sgld: { ...SWEEP_DEFAULTS.sgld },
@@ -45,8 +43,7 @@ const WORKLOADS: Record<string, { name: string; shape: SweepShape }> = {
       model: PAPER_CONFIG,
       checkpoints: PAPER_WORKLOAD.checkpoints,
       probes: PAPER_WORKLOAD.probes,
-      restrictions: PAPER_WORKLOAD.restrictions,
-      heads: PAPER_WORKLOAD.restrictions - 1,
+      restrictions: allRestrictions(PAPER_CONFIG).slice(0, PAPER_WORKLOAD.restrictions),
       deltaH: 0.1,
       seqLen: PAPER_WORKLOAD.perTokenTokens + 1,
       sgld: {

@@ -13,7 +13,7 @@ import {
   type TorchReport,
   torchShapeMismatch,
 } from "../lib/bench/sgld_shape.ts";
-import { forwardFlopsPerToken } from "../lib/sweep/work.ts";
+import { forwardFlopsPerToken } from "../lib/model/flops.ts";
 import { productFlops, sgldProducts } from "../lib/bench/cpu_path.ts";
 
 Deno.test("forwardFlopsPerToken: the paper model at T = 1024 is 4.66 MFLOP (issue 12's count)", () => {
@@ -24,9 +24,19 @@ Deno.test("forwardFlopsPerToken: the paper model at T = 1024 is 4.66 MFLOP (issu
 Deno.test("paper shape: 68 copies; a step is fwd+bwd of 64 sequences plus 14 probes × 7 replacing rows", () => {
   const s = paperShape();
   assert.equal(copiesOf(s), 68);
-  const f = forwardFlopsPerToken(PAPER_CONFIG, 1024) * 1024 * 68;
-  assert.equal(sgldStepFlops(s), f * (3 * 64 + 14 * 7));
-  assert.equal(perTokenStepFlops(s), f * (3 * 16 + 14 * 2 + 14 * 160));
+  // Per token at T = 1024: fM = 524,288 (projections), fA = 524,288 (attention), fU = 2,560,000 (unembedding),
+  // f = 4,657,152. Full passes: every copy 3f forward + backward, f forward only.
+  const f = forwardFlopsPerToken(PAPER_CONFIG, 1024);
+  assert.equal(sgldStepFlops(s, { fullPasses: true }), f * 1024 * 68 * (3 * 64 + 14 * 7));
+  assert.equal(perTokenStepFlops(s, { fullPasses: true }), f * 1024 * 68 * (3 * 16 + 14 * 2 + 14 * 160));
+  // Restriction-aware (lib/model/flops.ts), per token, fwd + bwd:
+  //   full ×4: 3f = 13,971,456
+  //   layer-0 head ×32: fwd f; bwd fU + (fM + 2fA) + (fM/4 + 2fA + fM/8) = 5,378,048 → 10,035,200
+  //   layer-1 head ×32: fwd fM + fA + fU = 3,608,576; bwd fU + (fM/4 + 2fA + fM/8) = 3,805,184 → 7,413,760
+  //   the representative's layer 0: fM + fA = 1,048,576
+  //   sum 615,301,120; forward only: 4f + 32f + 32·3,608,576 + 1,048,576 = 284,180,480.
+  assert.equal(sgldStepFlops(s), 1024 * (64 * 615_301_120 + 14 * 7 * 284_180_480));
+  assert.equal(perTokenStepFlops(s), 1024 * (16 * 615_301_120 + (14 * 2 + 14 * 160) * 284_180_480));
   // 200 draws × 30 checkpoints of the χ step, 100 draws of the per-token step
   assert.equal(paperWorkloadSeconds(2, 3), 2 * 6000 + 3 * 100);
 });

@@ -10,6 +10,7 @@ import type { ModelConfig } from "../model/config.ts";
 import { PAPER_CONFIG } from "../model/config.ts";
 import { PAPER_WORKLOAD } from "../sweep/config.ts";
 import { stepFlops } from "../sweep/work.ts";
+import { allRestrictions, copyMotions, FULL } from "../model/restriction.ts";
 import { maxReplacedRows } from "../estimate/transformer_target.ts";
 
 /** One benchmarked SGLD shape. */
@@ -30,16 +31,29 @@ export interface SgldShape {
 
 export const copiesOf = (s: SgldShape): number => s.restrictions * s.chains;
 
-/** FLOPs of one SGLD step of the χ unit (every copy: minibatch fwd+bwd, probes' replacing rows fwd). */
-export function sgldStepFlops(s: SgldShape): number {
-  const step = { copies: copiesOf(s), batch: s.batch, probes: s.probes, contexts: 0 };
+/** The restrictions a benchmark of `s.restrictions` samples: "full", then the first heads in (layer, head) order. */
+export function benchRestrictions(s: SgldShape): string[] {
+  return [FULL, ...allRestrictions(s.cfg).slice(1, s.restrictions)];
+}
+
+/**
+ * FLOPs of one SGLD step of the χ unit (every copy: minibatch fwd+bwd, probes' replacing rows fwd); with
+ * `fullPasses`, as if every copy ran the whole pass (the count before restriction-aware passes).
+ */
+export function sgldStepFlops(s: SgldShape, o: { fullPasses?: boolean } = {}): number {
+  const step = { motions: motionsOf(s, o), batch: s.batch, probes: s.probes, contexts: 0 };
   return stepFlops(s.cfg, s.seqLen, step, s.deltaH);
 }
 
 /** FLOPs of one step of the per-token unit: its own minibatch step plus a forward of every probe context. */
-export function perTokenStepFlops(s: SgldShape): number {
-  const step = { copies: copiesOf(s), batch: s.perTokenBatch, probes: s.probes, contexts: s.contexts };
+export function perTokenStepFlops(s: SgldShape, o: { fullPasses?: boolean } = {}): number {
+  const step = { motions: motionsOf(s, o), batch: s.perTokenBatch, probes: s.probes, contexts: s.contexts };
   return stepFlops(s.cfg, s.seqLen, step, s.deltaH);
+}
+
+function motionsOf(s: SgldShape, o: { fullPasses?: boolean }) {
+  const motions = copyMotions(benchRestrictions(s), s.chains);
+  return o.fullPasses ? motions.map(() => ({ kind: "all" }) as const) : motions;
 }
 
 /** The paper's shape (appendix C): 17 restrictions × 4 chains, batch 64, T = 1024; per-token 160 × 1023, batch 16. */

@@ -13,7 +13,7 @@
  */
 import type { Gpu } from "../gpu/device.ts";
 import type { ModelConfig } from "../model/config.ts";
-import { headName } from "../model/restriction.ts";
+import { copyMotions, FULL, headName } from "../model/restriction.ts";
 import { initParams } from "../model/init.ts";
 import { Rng } from "../util/random.ts";
 import { runCheckpointSusceptibilities, runPerTokenSusceptibilities } from "../estimate/unit.ts";
@@ -108,8 +108,10 @@ export interface SweepTimeEstimate {
   method: string;
 }
 
-function asStep(s: MeasuredSize): StepSize {
-  return { copies: s.restrictions * s.chains, batch: s.batch, probes: s.probes, contexts: s.contexts };
+/** The step a measured size runs: its heads (headNames) and "full", × chains. */
+function asStep(cfg: ModelConfig, s: MeasuredSize): StepSize {
+  const motions = copyMotions([...headNames(cfg, s.restrictions - 1), FULL], s.chains);
+  return { motions, batch: s.batch, probes: s.probes, contexts: s.contexts };
 }
 
 async function measureKind(
@@ -122,20 +124,20 @@ async function measureKind(
   const { model: cfg, seqLen: T, deltaH } = shape;
   const full: MeasuredSize = kind === "chi"
     ? {
-      restrictions: shape.restrictions,
+      restrictions: shape.restrictions.length,
       chains: shape.sgld.chains,
       batch: shape.sgld.batchSize,
       probes: shape.probes,
       contexts: 0,
     }
     : {
-      restrictions: shape.restrictions,
+      restrictions: shape.restrictions.length,
       chains: shape.perToken.chains,
       batch: shape.perToken.batchSize,
       probes: shape.probes,
       contexts: shape.perToken.contexts,
     };
-  const flops = (s: MeasuredSize) => stepFlops(cfg, T, asStep(s), deltaH);
+  const flops = (s: MeasuredSize) => stepFlops(cfg, T, asStep(cfg, s), deltaH);
   let s: MeasuredSize = {
     restrictions: Math.min(2, full.restrictions),
     chains: Math.min(2, full.chains),

@@ -24,10 +24,9 @@ import type {
 } from "../tables/schema.ts";
 import {
   allRestrictions,
+  copyMotions,
   FULL,
   maskWords,
-  type Motion,
-  motionOf,
   parseRestriction,
   restrictionMask,
   samplingRestrictions,
@@ -126,9 +125,6 @@ export interface SamplingRun {
 export function stillMask(stride: number): Uint32Array {
   return new Uint32Array(maskWords(stride));
 }
-
-/** The still copy's motion: nothing moves, so its passes compute its loss alone. */
-const STILL: Motion = { kind: "none" };
 
 /**
  * Paired runs: the still copy's per-draw loss L_t(w*) and, for probe p, L^δh_t(w*), both on draw t's batches.
@@ -288,10 +284,7 @@ async function sample(gpu: Gpu, s: SamplingSetup) {
     : lay.restrictionOf;
   if (sgld.paired) masks.push(stillMask(layout.stride));
   // The passes compute only what each copy's mask moves (the still copy: its loss alone).
-  const motion: Motion[] = Array.from(
-    restrictionOf,
-    (r) => r < s.restrictions.length ? motionOf(s.restrictions[r]) : STILL,
-  );
+  const motion = copyMotions(s.restrictions, sgld.chains, sgld.paired);
   const target = await createTransformerTarget(gpu, {
     cfg,
     copies,

@@ -226,3 +226,22 @@ export function sameMotion(a: Motion, b: Motion): boolean {
   if (a.kind !== b.kind) return false;
   return a.kind !== "head" || (b.kind === "head" && a.layer === b.layer && a.head === b.head);
 }
+
+/**
+ * The motion of every copy of a batched SGLD run: chain k of restriction r is copy r·chains + k (as
+ * chainLayout lays them out), then, with `still`, the paired run's still copy, which moves nothing.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { copyMotions } from "chi";
+ *
+ * const m = copyMotions(["full", "1:0"], 2, true);
+ * assert.deepEqual(m.map((x) => x.kind), ["all", "all", "head", "head", "none"]);
+ * ```
+ */
+export function copyMotions(restrictions: readonly string[], chains: number, still = false): Motion[] {
+  const out: Motion[] = restrictions.flatMap((r) => Array.from({ length: chains }, () => motionOf(r)));
+  if (still) out.push({ kind: "none" });
+  return out;
+}

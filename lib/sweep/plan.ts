@@ -19,7 +19,7 @@ import type { Gpu } from "../gpu/device.ts";
 import { type ModelConfig, validateModelConfig } from "../model/config.ts";
 import { CHECKPOINT_NAMES, configDifferences, listCheckpoints, loadCheckpoint } from "../model/checkpoint.ts";
 import { paramLayout } from "../model/params.ts";
-import { FULL } from "../model/restriction.ts";
+import { samplingRestrictions } from "../model/restriction.ts";
 import { dtypeBytes, readShardMeta, shardPaths } from "../data/shard.ts";
 import { loadTokenizer, type Tokenizer } from "../data/tokenizer.ts";
 import { exists } from "../util/files.ts";
@@ -276,8 +276,7 @@ async function plan(cfg: SweepConfig, o: PlanOptions): Promise<SweepPlan> {
     model: m,
     checkpoints: steps.length,
     probes: probes.length,
-    restrictions: restrictions.includes(FULL) ? restrictions.length : restrictions.length + 1,
-    heads: restrictions.filter((r) => r !== FULL).length,
+    restrictions: samplingRestrictions(restrictions),
     deltaH: cfg.deltaH,
     seqLen: cfg.sgld.seqLen,
     sgld: { ...cfg.sgld },
@@ -359,17 +358,17 @@ export function formatPlan(cfg: SweepConfig, p: SweepPlan): string[] {
   }
   lines.push(
     `work: ${w.units.total} units (${w.units.chi} chi, ${w.units.perToken} per-token, ${w.units.ablation} ablation): ` +
-      `${s.checkpoints} checkpoints × ${s.probes} probes × ${s.restrictions} restrictions ` +
+      `${s.checkpoints} checkpoints × ${s.probes} probes × ${s.restrictions.length} restrictions ` +
       `(${p.restrictions.join(" ")})`,
     `  SGLD steps: ${n(w.sgldSteps.chi)} chi (${s.checkpoints} × ${w.sgldSteps.chi / s.checkpoints}) + ` +
       `${n(w.sgldSteps.perToken)} per-token = ${
         n(w.sgldSteps.total)
-      }; each step advances ${w.chiStep.copies} ` +
-      `(chi) / ${w.perTokenStep.copies} (per-token) parameter copies at batch ${s.sgld.batchSize} / ` +
+      }; each step advances ${w.chiStep.motions.length} ` +
+      `(chi) / ${w.perTokenStep.motions.length} (per-token) parameter copies at batch ${s.sgld.batchSize} / ` +
       `${s.perToken.batchSize}, T = ${s.seqLen}`,
-    `  FLOPs (forward ${n(w.forwardFlopsPerToken)} per token; backward = 2 × forward): chi ${
-      sci(w.flops.chi)
-    }, ` +
+    `  FLOPs (forward ${
+      n(w.forwardFlopsPerToken)
+    } per token; full backward = 2 × forward, less for a head): chi ${sci(w.flops.chi)}, ` +
       `per-token ${sci(w.flops.perToken)}, ablation ${sci(w.flops.ablation)}, total ${sci(w.flops.total)}`,
   );
   if (p.estimate) {

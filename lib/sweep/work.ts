@@ -3,36 +3,30 @@
  * no adapter). `deno task sweep --plan` prints it, and lib/bench/sweep_time.ts turns it into time by the
  * measured seconds per FLOP of a few real steps.
  *
- * FLOPs are 2·(multiply-adds) of the matmuls and attention products (forwardFlopsPerToken); a backward pass
- * counts twice a forward, so a token through forward + backward costs 3·f. What each step computes follows
+ * FLOPs are those of lib/model/flops.ts: a full forward + backward costs 3× the forward f, and the
+ * restriction-aware passes do less for a copy that moves one head or nothing. What each step computes follows
  * lib/estimate/transformer_target.ts and lib/estimate/unit.ts:
- *  - chi step: every copy (restrictions × chains, + 1 with `paired`) runs forward + backward on the B-row
- *    minibatch, and forward only on the ⌈δh·B⌉ probe rows that replace minibatch rows, for every probe;
+ *  - chi step: every copy (restrictions × chains, + the still copy with `paired`) runs forward + backward on
+ *    the B-row minibatch, and forward only on the ⌈δh·B⌉ probe rows that replace minibatch rows, for every
+ *    probe;
  *  - per-token step: the same, plus a forward of every probe context (C.2's observable, at every draw);
  *  - L0 of a unit: a forward of `chains` minibatches at w*;
  *  - ablation: a forward of every probe context at w* and with each head zeroed.
  */
 
 import type { ModelConfig } from "../model/config.ts";
+import { forwardFlopsPerToken, passFlopsPerToken } from "../model/flops.ts";
 import { maxReplacedRows } from "../estimate/transformer_target.ts";
 import type { SgldSettings } from "../estimate/sgld_settings.ts";
-import { samplingRestrictions } from "../model/restriction.ts";
-
-/** Forward FLOPs per token of the attention-only model at context length T (causal: half the T² products). */
-export function forwardFlopsPerToken(cfg: ModelConfig, T: number): number {
-  const { d_model: D, n_heads: H, d_head: E, d_vocab: V, n_layers: L } = cfg;
-  return L * (2 * 4 * D * H * E + 2 * 2 * (T / 2) * H * E) + 2 * D * V;
-}
+import { copyMotions, FULL, type Motion, samplingRestrictions } from "../model/restriction.ts";
 
 /** What a sweep's work depends on. */
 export interface SweepShape {
   model: ModelConfig;
   checkpoints: number;
   probes: number;
-  /** Restrictions sampled, "full" included (every head + full = n_layers·n_heads + 1). */
-  restrictions: number;
-  /** Head restrictions among them (ablations zero each). */
-  heads: number;
+  /** Restrictions sampled, "full" included; the heads among them are also ablated. */
+  restrictions: readonly string[];
   deltaH: number;
   seqLen: number;
   sgld: {
@@ -56,22 +50,23 @@ export interface SweepShape {
 
 /** One SGLD step's size: what a chi or per-token step computes. */
 export interface StepSize {
-  /** Parameter copies advanced together. */
-  copies: number;
+  /** What each parameter copy advanced in the step moves (copyMotions); its length is the copies. */
+  motions: readonly Motion[];
   batch: number;
   probes: number;
   /** Per-token contexts per probe (0 for a chi step). */
   contexts: number;
 }
 
-/** Sequences-equivalent of forward passes in one step: 3·B (fwd + bwd) + replaced probe rows + contexts. */
-export function stepForwardSequences(s: StepSize, deltaH: number): number {
-  return s.copies * (3 * s.batch + s.probes * maxReplacedRows(s.batch, deltaH) + s.probes * s.contexts);
-}
-
-/** FLOPs of one SGLD step of size `s`. */
+/**
+ * FLOPs of one SGLD step of size `s`: forward + backward of the B-row minibatch, forward of the replacing
+ * probe rows and of the per-token contexts, all with the copies' restriction-aware passes.
+ */
 export function stepFlops(model: ModelConfig, seqLen: number, s: StepSize, deltaH: number): number {
-  return stepForwardSequences(s, deltaH) * seqLen * forwardFlopsPerToken(model, seqLen);
+  const trainRows = s.batch;
+  const forwardRows = s.probes * (maxReplacedRows(s.batch, deltaH) + s.contexts);
+  return seqLen * (trainRows * passFlopsPerToken(model, seqLen, s.motions, { backward: true }) +
+    forwardRows * passFlopsPerToken(model, seqLen, s.motions, { backward: false }));
 }
 
 export interface SweepWork {
@@ -91,13 +86,13 @@ export function sweepWork(w: SweepShape): SweepWork {
   const f = forwardFlopsPerToken(w.model, T);
   const s = w.sgld, pt = w.perToken;
   const chiStep: StepSize = {
-    copies: w.restrictions * s.chains + (s.paired ? 1 : 0),
+    motions: copyMotions(w.restrictions, s.chains, s.paired),
     batch: s.batchSize,
     probes: w.probes,
     contexts: 0,
   };
   const perTokenStep: StepSize = {
-    copies: w.restrictions * pt.chains,
+    motions: copyMotions(w.restrictions, pt.chains),
     batch: pt.batchSize,
     probes: w.probes,
     contexts: pt.contexts,
@@ -108,7 +103,8 @@ export function sweepWork(w: SweepShape): SweepWork {
   const chiUnit = chiUnitSteps * stepFlops(w.model, T, chiStep, w.deltaH) + s.chains * s.batchSize * T * f;
   const ptUnit = ptUnitSteps * stepFlops(w.model, T, perTokenStep, w.deltaH) +
     pt.chains * pt.batchSize * T * f;
-  const ablationUnit = w.probes * pt.contexts * T * f * (1 + w.heads);
+  const heads = w.restrictions.filter((r) => r !== FULL).length;
+  const ablationUnit = w.probes * pt.contexts * T * f * (1 + heads);
   const units = {
     chi: w.checkpoints,
     perToken: pt.enabled ? 1 : 0,
@@ -149,8 +145,9 @@ export function formatSamplingWork(
   run: SamplingRunShape,
 ): string {
   const { sgld } = run;
-  const copies = samplingRestrictions(run.restrictions).length * sgld.chains + (sgld.paired ? 1 : 0);
-  const step: StepSize = { copies, batch: sgld.batchSize, probes: run.probes, contexts: run.contexts };
+  const motions = copyMotions(samplingRestrictions(run.restrictions), sgld.chains, sgld.paired);
+  const copies = motions.length;
+  const step: StepSize = { motions, batch: sgld.batchSize, probes: run.probes, contexts: run.contexts };
   const steps = sgld.burnIn + sgld.draws * sgld.stepsBetweenDraws;
   const flops = units * steps * stepFlops(model, seqLen, step, deltaH);
   return `work: ${units} × ${steps} SGLD steps of ${copies} copies × batch ${step.batch}, T ${seqLen}` +
