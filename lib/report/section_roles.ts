@@ -3,7 +3,8 @@
  * (lib/analysis/head_roles.ts; the synthetic corpus's induction names on the embedded default), the mechanistic ground truth to read the susceptibilities against.
  */
 
-import type { HeadRolesColumns } from "../tables/schema.ts";
+import type { HeadRolesColumns, SusceptibilityColumns } from "../tables/schema.ts";
+import { inductionSeparation, separationSummary } from "../analysis/induction_separation.ts";
 import type { ChartSet } from "./charts.ts";
 import type { ReportSection } from "./html.ts";
 import type { ReportOptions } from "./options.ts";
@@ -52,6 +53,7 @@ export function rolesSummary(t: HeadRolesColumns): string {
 
 export async function headRolesSection(
   t: HeadRolesColumns,
+  sus: SusceptibilityColumns,
   charts: ChartSet,
   opts: ReportOptions,
 ): Promise<ReportSection> {
@@ -72,8 +74,8 @@ export async function headRolesSection(
       "(Olsson et al. 2022; on the embedded synthetic corpus, spans of its induction names): the induction score is the mean attention from a token of the second copy to the " +
       "token after its earlier occurrence, the previous-token score the mean attention to the position before. " +
       "A head that attends uniformly scores about 1/position. Read the susceptibilities of the induction " +
-      "probe against these.",
-    summary: rolesSummary(t),
+      "probe against these. Separation z = |χ̂_ind − χ̂_other| / √(SE_ind² + SE_other²) at the last checkpoint.",
+    summary: [rolesSummary(t), separationSummary(inductionSeparation(sus, t))].filter((x) => x).join(" "),
     body,
   };
 }
