@@ -10,6 +10,9 @@
 // sum of exp(x − max); one tree reduction in workgroup memory merges the (max, sum) pairs. Then, in BACKWARD
 // mode, each invocation rewrites its slice. Grid: rows workgroups, folded into x·y ≤ 65535²
 // (row = wid.y·nwg.x + wid.x); workgroups past the end return at once.
+// Entry main_rows (CPU adapters): the same formulas with one invocation per row and WG rows per workgroup, no
+// barriers: llvmpipe runs a workgroup on one thread and each barrier of `main` costs a coroutine switch, which at
+// V = 512 took longer than the arithmetic. Grid: ceil(rows / WG) workgroups, folded like `main`'s.
 // Entry mean_loss: one workgroup per copy, out[out_off + c] = Σ_{b, t<T−1} loss[loss_off + (c·B + b)·T + t]
 // / (B·(T−1)), per-invocation Kahan sums then a tree reduction (deterministic). Grid: C workgroups.
 
@@ -117,6 +120,60 @@ fn main(
     let inv = prm.grad_scale / sum;
     for (var i = lid; i < V; i += WG) {
       var d = exp(logits[base + i] - mx) * inv;
+      if (i == tgt) {
+        d -= prm.grad_scale;
+      }
+      logits[base + i] = d;
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main_rows(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let row = (wid.y * nwg.x + wid.x) * WG + lid;
+  if (row >= prm.rows) {
+    return;
+  }
+  let V = prm.V;
+  let g = prm.row_start + row;
+  let t = g % prm.T;
+  let base = prm.logits_off + row * V;
+  if (t + 1u == prm.T) {
+    losses[prm.loss_off + g] = 0.0;
+    if (BACKWARD) {
+      for (var i = 0u; i < V; i++) {
+        logits[base + i] = 0.0;
+      }
+    }
+    return;
+  }
+  let c = g / prm.BT;
+  let tgt = u32(tokens[prm.tok_off + c * prm.tok_stride + (g - c * prm.BT) + 1u]);
+  let x_target = logits[base + min(tgt, V - 1u)];
+  var m = NEG_BIG;
+  var bad = false;
+  for (var i = 0u; i < V; i++) {
+    let x = logits[base + i];
+    bad = bad || !is_finite(x);
+    m = max(m, x);
+  }
+  var sum = 0.0;
+  for (var i = 0u; i < V; i++) {
+    sum += exp(logits[base + i] - m);
+  }
+  var loss = m + log(sum) - x_target;
+  if (bad || tgt >= V) {
+    loss = bitcast<f32>(0x7fc00000u);
+  }
+  losses[prm.loss_off + g] = loss;
+  if (BACKWARD) {
+    let inv = prm.grad_scale / sum;
+    for (var i = 0u; i < V; i++) {
+      var d = exp(logits[base + i] - m) * inv;
       if (i == tgt) {
         d -= prm.grad_scale;
       }

@@ -39,7 +39,12 @@ function makeData(k: Case, seed: number) {
   return { logits, tokens, R };
 }
 
-async function runCase(k: Case, mode: "forward" | "backward", chunks = 1) {
+async function runCase(
+  k: Case,
+  mode: "forward" | "backward",
+  chunks = 1,
+  layout?: CrossEntropySpec["layout"],
+) {
   const gpu = await getGpu();
   const { logits, tokens, R } = makeData(k, 11 + k.V);
   const tokBuf = storageFrom(gpu, "tokens", tokens);
@@ -66,6 +71,7 @@ async function runCase(k: Case, mode: "forward" | "backward", chunks = 1) {
       lossOffset: k.lossOff,
       rowStart: start,
       rowCount: rows,
+      layout,
     };
     dispatches.push(...await createCrossEntropy(gpu, spec, buf, tokBuf, lossBuf));
   }
@@ -163,16 +169,19 @@ const CASES: Array<[string, Case]> = [
   }],
 ];
 
+// Both kernel layouts on every adapter: a row per invocation (the CPU default) and a workgroup per row (GPUs').
 for (const [name, k] of CASES) {
   Deno.test(`cross entropy backward vs f64 (${name})`, async () => {
-    for (const chunks of [1, 3]) {
-      const got = await runCase(k, "backward", chunks);
+    for (const [chunks, layout] of [[1, "row"], [3, "row"], [1, "workgroup"], [3, "workgroup"]] as const) {
+      const got = await runCase(k, "backward", chunks, layout);
       const scale = 1 / (k.B * (k.T - 1));
       const dLoss = maxAbsDiff(got.losses, got.ref.losses);
       const dGrad = maxAbsDiff(got.dlogits, got.ref.dlogits) / scale;
       const dMean = maxAbsDiff(got.mean, got.ref.meanLoss);
       console.log(
-        `  chunks=${chunks}: max |Δloss| ${dLoss.toExponential(2)} (bound 2e-5), max |Δdlogits|/scale ` +
+        `  ${layout}, chunks=${chunks}: max |Δloss| ${
+          dLoss.toExponential(2)
+        } (bound 2e-5), max |Δdlogits|/scale ` +
           `${dGrad.toExponential(2)} (bound 1e-6), max |Δmean| ${dMean.toExponential(2)} (bound 2e-5)`,
       );
       assert.ok(dLoss < 2e-5, `loss diff ${dLoss}`);
@@ -189,11 +198,13 @@ for (const [name, k] of CASES) {
 
 Deno.test("cross entropy forward mode leaves the logits untouched and gives the same losses", async () => {
   const k = CASES[0][1];
-  const got = await runCase(k, "forward");
-  assert.deepEqual(got.dlogits, got.logits);
-  const dLoss = maxAbsDiff(got.losses, got.ref.losses);
-  console.log(`  max |Δloss| ${dLoss.toExponential(2)} (bound 2e-5)`);
-  assert.ok(dLoss < 2e-5);
+  for (const layout of ["row", "workgroup"] as const) {
+    const got = await runCase(k, "forward", 1, layout);
+    assert.deepEqual(got.dlogits, got.logits);
+    const dLoss = maxAbsDiff(got.losses, got.ref.losses);
+    console.log(`  ${layout}: max |Δloss| ${dLoss.toExponential(2)} (bound 2e-5)`);
+    assert.ok(dLoss < 2e-5);
+  }
 });
 
 Deno.test("cross entropy backward: dlogits match central finite differences of the mean loss (f64)", async () => {
@@ -266,23 +277,25 @@ Deno.test("cross entropy: NaN/Inf logits and out-of-range targets give a NaN los
   const data = new Float32Array(B * T * V);
   data[0 * V + 5] = NaN; // row 0
   data[1 * V + 36] = Infinity; // row 1
-  const logits = storageFrom(gpu, "logits", data);
-  const tokens = storageFrom(gpu, "tokens", Int32Array.from([1, 2, 3, 37])); // row 2's target is 37 ≥ V
-  const losses = storageBuffer(gpu, "losses", B * T * 4);
-  submitDispatches(
-    gpu,
-    await createCrossEntropy(
+  for (const layout of ["row", "workgroup"] as const) {
+    const logits = storageFrom(gpu, "logits", data);
+    const tokens = storageFrom(gpu, "tokens", Int32Array.from([1, 2, 3, 37])); // row 2's target is 37 ≥ V
+    const losses = storageBuffer(gpu, "losses", B * T * 4);
+    submitDispatches(
       gpu,
-      { copies: 1, batch: B, seqLen: T, vocab: V, tokensCopyStride: 0, mode: "backward" },
-      logits,
-      tokens,
-      losses,
-    ),
-  );
-  const l = await readF32(gpu, losses);
-  assert.ok(Number.isNaN(l[0]) && Number.isNaN(l[1]) && Number.isNaN(l[2]), `losses ${l}`);
-  assert.equal(l[3], 0);
-  for (const b of [logits, tokens, losses]) b.destroy();
+      await createCrossEntropy(
+        gpu,
+        { copies: 1, batch: B, seqLen: T, vocab: V, tokensCopyStride: 0, mode: "backward", layout },
+        logits,
+        tokens,
+        losses,
+      ),
+    );
+    const l = await readF32(gpu, losses);
+    assert.ok(Number.isNaN(l[0]) && Number.isNaN(l[1]) && Number.isNaN(l[2]), `${layout}: losses ${l}`);
+    assert.equal(l[3], 0);
+    for (const b of [logits, tokens, losses]) b.destroy();
+  }
 });
 
 Deno.test("checkTokens names the source, the position and the id; op arguments are checked", async () => {

@@ -74,6 +74,11 @@ export interface CrossEntropySpec {
   rowStart?: number;
   /** Rows in the chunk (default C·B·T − rowStart). */
   rowCount?: number;
+  /**
+   * How the kernel covers a row: "row", an invocation per row (no barriers; default on CPU adapters, where each
+   * barrier is a coroutine switch), or "workgroup", a workgroup per row with a tree reduction (default on GPUs).
+   */
+  layout?: "row" | "workgroup";
 }
 
 /**
@@ -130,7 +135,13 @@ export async function createCrossEntropy(
     throw new RangeError("cross entropy: logits, tokens and losses must be three different buffers");
   }
   const WG = workgroupSize(gpu);
+  const layout = spec.layout ?? (gpu.kind === "cpu" ? "row" : "workgroup");
+  if (layout !== "row" && layout !== "workgroup") {
+    throw new RangeError(`cross entropy layout: expected "row" or "workgroup", got ${layout}`);
+  }
+  const perRow = layout === "row";
   const kernel = await loadKernel(gpu, "cross_entropy", {
+    entry: perRow ? "main_rows" : "main",
     consts: { WG, BACKWARD: spec.mode === "backward" },
   });
   const u = uniformStruct(gpu, "cross entropy params", [
@@ -145,7 +156,8 @@ export async function createCrossEntropy(
     ["u32", lossOff],
     ["f32", gradScale],
   ]);
-  return [prepare(kernel, [u, logits, tokens, losses], foldGrid(rows, "cross entropy"), `cross_entropy`)];
+  const groups = perRow ? Math.ceil(rows / WG) : rows;
+  return [prepare(kernel, [u, logits, tokens, losses], foldGrid(groups, "cross entropy"), `cross_entropy`)];
 }
 
 export interface MeanLossSpec {
