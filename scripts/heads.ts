@@ -1,6 +1,6 @@
 /**
  * Head roles over checkpoints: induction and previous-token scores of every head on repeated random tokens
- * (lib/analysis/head_roles.ts), printed as a table and written as head_roles.arrow + manifest.json. Use it to
+ * (lib/estimate/head_roles.ts), printed as a table and written as head_roles.arrow + manifest.json. Use it to
  * see whether (and when) a model develops induction heads before reading its susceptibilities.
  *
  *   deno task heads --checkpoints runs/train-tiny/checkpoints [--steps 0,500,2000] [--out runs/heads-tiny]
@@ -10,7 +10,7 @@
  *        --names TOKENIZER_JSON (draw the spans from the synthetic corpus's induction names, as that tokenizer
  *        encodes them, instead of the whole vocabulary)  --out DIR (default: print only)
  */
-import { headRoles, headRolesColumns } from "../lib/analysis/head_roles.ts";
+import { headRoles, headRolesColumns } from "../lib/estimate/head_roles.ts";
 import { writeHeadRolesTable } from "../lib/tables/schema.ts";
 import { concatColumns } from "../lib/estimate/script_run.ts";
 import { runMain } from "../lib/util/main.ts";

@@ -19,7 +19,7 @@ import {
 import { chiSgld, perTokenSgld, type SweepConfig } from "./config.ts";
 import type { SweepData } from "./prepare.ts";
 import type { ComputeUnit, UnitKind } from "./units.ts";
-import { type HeadRoleOptions, headRoles, headRolesColumns } from "../analysis/head_roles.ts";
+import { type HeadRoleOptions, headRoles, headRolesColumns } from "../estimate/head_roles.ts";
 import { inductionNameIds } from "../data/synthetic/induction.ts";
 import { unitSeed } from "./units.ts";
 import { documentContexts } from "../data/document_contexts.ts";
