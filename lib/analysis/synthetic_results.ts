@@ -218,19 +218,15 @@ function chiKey(probe: string, restriction: string): string {
 export function syntheticTables(shape: SyntheticShape = DEFAULT_SHAPE, seed = 7): SyntheticTables {
   checkShape(shape);
   const plan = makePlan(shape, seed);
-  // The call order is the order of draws from plan.rng.
+  // The call order is the order of draws from plan.rng (an object literal evaluates left to right).
   const { table: susceptibility, lastChi } = susceptibilityTable(plan);
   const { table: contexts, seqs } = contextsTable(plan);
-  const { perToken, ablation } = perTokenTables(plan, lastChi, seqs);
-  const traces = tracesTable(plan);
-  const headRoles = headRolesTable(plan);
   return {
     susceptibility,
-    perToken,
     contexts,
-    ablation,
-    traces,
-    headRoles,
+    ...perTokenTables(plan, lastChi, seqs),
+    traces: tracesTable(plan),
+    headRoles: headRolesTable(plan),
     manifest: syntheticManifest(plan),
   };
 }
