@@ -23,7 +23,7 @@ import {
   Utf8,
   type Vector,
 } from "apache-arrow";
-import { writeFileAtomic } from "../util/files.ts";
+import { withFileErrors, writeFileAtomic } from "../util/files.ts";
 
 /** The column types the results tables use. */
 export type ColumnKind = "int32" | "float64" | "utf8";
@@ -120,37 +120,41 @@ function columnLength<C extends Record<string, ColumnKind>>(
   return Math.max(n, 0);
 }
 
-function int32Data(values: Int32Array | readonly number[], file: string, column: string): Data {
-  let data: Int32Array;
-  if (values instanceof Int32Array) {
-    data = values;
-  } else {
-    data = new Int32Array(values.length);
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) {
-        throw new TableError(file, column, `row ${i}: expected a 32-bit integer, got ${v}`);
-      }
-      data[i] = v;
-    }
+/**
+ * A numeric column as the typed array Arrow stores: a typed array is taken as it is; a plain array is copied
+ * with every value checked (`problem`: what is wrong with the value, or null).
+ */
+function typedValues<A extends Int32Array | Float64Array>(
+  values: A | readonly number[],
+  Typed: new (length: number) => A,
+  problem: (v: number) => string | null,
+  file: string,
+  column: string,
+): A {
+  if (values instanceof Typed) return values;
+  const data = new Typed(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const why = problem(values[i]);
+    if (why !== null) throw new TableError(file, column, `row ${i}: ${why}`);
+    data[i] = values[i];
   }
+  return data;
+}
+
+/** What is wrong with a value of an int32 column, or null. */
+const int32Problem = (v: number) =>
+  Number.isInteger(v) && v >= -2147483648 && v <= 2147483647 ? null : `expected a 32-bit integer, got ${v}`;
+
+/** What is wrong with a value of a float64 column (a plain array from JS may hold anything), or null. */
+const float64Problem = (v: unknown) => typeof v === "number" ? null : `expected a number, got ${typeof v}`;
+
+function int32Data(values: Int32Array | readonly number[], file: string, column: string): Data {
+  const data = typedValues(values, Int32Array, int32Problem, file, column);
   return makeData({ type: new Int32(), length: data.length, nullCount: 0, data });
 }
 
 function float64Data(values: Float64Array | readonly number[], file: string, column: string): Data {
-  let data: Float64Array;
-  if (values instanceof Float64Array) {
-    data = values;
-  } else {
-    data = new Float64Array(values.length);
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      if (typeof v !== "number") {
-        throw new TableError(file, column, `row ${i}: expected a number, got ${typeof v}`);
-      }
-      data[i] = v;
-    }
-  }
+  const data = typedValues(values, Float64Array, float64Problem, file, column);
   return makeData({ type: new Float64(), length: data.length, nullCount: 0, data });
 }
 
@@ -294,13 +298,7 @@ export async function readTable<C extends Record<string, ColumnKind>>(
   def: TableDef<C>,
   path: string,
 ): Promise<ReadColumns<C>> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw new TableError(path, "(file)", "file not found");
-    throw new TableError(path, "(file)", `cannot read (${(err as Error).message})`);
-  }
+  const bytes = await withFileErrors(() => Deno.readFile(path), (why) => new TableError(path, "(file)", why));
   let table: Table;
   try {
     table = tableFromIPC(bytes);
