@@ -239,21 +239,34 @@ export async function saveCheckpoint(
   };
   if (meta.writeConfigJson) {
     const cfgPath = `${dirOf(path)}/config.json`;
-    if (await exists(cfgPath)) {
-      const old = configFromJson(await readJsonFile(cfgPath), cfgPath);
-      const diff = configDifferences(old, cfg);
-      if (diff.length > 0) {
-        throw new CheckpointError(
-          path,
-          null,
-          `${cfgPath} describes a different model (${diff.join("; ")} (config.json vs this checkpoint))`,
-        );
-      }
-    } else {
+    if (!(await matchSideConfig(path, cfgPath, cfg, "describes a different model", "this checkpoint"))) {
       await writeJsonAtomic(cfgPath, canonicalConfig(cfg));
     }
   }
   await writeSafetensors(path, tensors, metadata);
+}
+
+/**
+ * Refuses a config.json at `cfgPath` (beside checkpoint `path`) that describes another model than `cfg`, which
+ * came from `against`; `disagrees` words the refusal. Returns whether there is such a file.
+ */
+async function matchSideConfig(
+  path: string,
+  cfgPath: string,
+  cfg: ModelConfig,
+  disagrees: string,
+  against: string,
+): Promise<boolean> {
+  if (!(await exists(cfgPath))) return false;
+  const diff = configDifferences(configFromJson(await readJsonFile(cfgPath), cfgPath), cfg);
+  if (diff.length > 0) {
+    throw new CheckpointError(
+      path,
+      null,
+      `${cfgPath} ${disagrees} (${diff.join("; ")} (config.json vs ${against}))`,
+    );
+  }
+  return true;
 }
 
 function canonicalConfig(cfg: ModelConfig): ModelConfig {
@@ -317,19 +330,7 @@ async function resolveConfig(
     }
     found = configFromJson(raw, `${path} __metadata__.config`);
     source = "metadata";
-    if (await exists(cfgPath)) {
-      const side = configFromJson(await readJsonFile(cfgPath), cfgPath);
-      const diff = configDifferences(side, found);
-      if (diff.length > 0) {
-        throw new CheckpointError(
-          path,
-          null,
-          `${cfgPath} disagrees with the checkpoint's metadata (${
-            diff.join("; ")
-          } (config.json vs metadata))`,
-        );
-      }
-    }
+    await matchSideConfig(path, cfgPath, found, "disagrees with the checkpoint's metadata", "metadata");
   } else if (await exists(cfgPath)) {
     found = configFromJson(await readJsonFile(cfgPath), cfgPath);
     source = "config.json";
