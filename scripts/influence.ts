@@ -10,7 +10,7 @@
 import { getGpu } from "../lib/gpu/device.ts";
 import { loadTokenizer } from "../lib/data/tokenizer.ts";
 import { writeInfluenceTable } from "../lib/tables/schema.ts";
-import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
+import { writeRunManifest } from "../lib/util/manifest.ts";
 import { flagInt, parseFlags, UsageError } from "../lib/util/cli.ts";
 import { probeContexts } from "../lib/estimate/unit.ts";
 import { runInfluence, topInfluences } from "../lib/estimate/influence_unit.ts";
@@ -74,23 +74,20 @@ async function main(args: string[]): Promise<void> {
   }
   await Deno.mkdir(run.out, { recursive: true });
   await writeInfluenceTable(`${run.out}/influence.arrow`, influence);
-  await writeManifest(
-    `${run.out}/manifest.json`,
-    await buildManifest({
-      config: {
-        model: cfg,
-        sgld,
-        ...run,
-        probe: probe.name,
-        probeContexts: count,
-        trainContexts: trainCount,
-      },
-      seeds: { sgld: run.seed, probeContexts: run.seed, trainContexts: run.seed + 1 },
-      inputs: { ...data.paths, tokenizer: tokenizerPath, checkpoint: ck.path },
-      adapter: gpu.record,
-      extra: { step: ck.step, L0: result.L0, record: result.record },
-    }),
-  );
+  await writeRunManifest(run.out, {
+    config: {
+      model: cfg,
+      sgld,
+      ...run,
+      probe: probe.name,
+      probeContexts: count,
+      trainContexts: trainCount,
+    },
+    seeds: { sgld: run.seed, probeContexts: run.seed, trainContexts: run.seed + 1 },
+    inputs: { ...data.paths, tokenizer: tokenizerPath, checkpoint: ck.path },
+    adapter: gpu.record,
+    extra: { step: ck.step, L0: result.L0, record: result.record },
+  });
   console.log(`${run.out}: influence.arrow, manifest.json`);
 }
 

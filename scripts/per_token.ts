@@ -11,7 +11,7 @@ import { PER_TOKEN_DEFAULTS } from "../lib/estimate/sgld_settings.ts";
 import { getGpu } from "../lib/gpu/device.ts";
 import { loadTokenizer } from "../lib/data/tokenizer.ts";
 import { writeAblationTable, writeContextsTable, writePerTokenTable } from "../lib/tables/schema.ts";
-import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
+import { writeRunManifest } from "../lib/util/manifest.ts";
 import { flagInt, parseFlags, UsageError } from "../lib/util/cli.ts";
 import { probeContexts, runAblation, runPerTokenSusceptibilities } from "../lib/estimate/unit.ts";
 import { runMain } from "../lib/util/main.ts";
@@ -99,33 +99,30 @@ async function main(args: string[]): Promise<void> {
     );
   }
   const { result } = res.run;
-  await writeManifest(
-    `${run.out}/manifest.json`,
-    await buildManifest({
-      config: {
-        model: cfg,
-        restrictions,
-        sgld,
-        ...run,
-        contextsPerProbe: count,
-        probes: probes.map((p) => p.name),
+  await writeRunManifest(run.out, {
+    config: {
+      model: cfg,
+      restrictions,
+      sgld,
+      ...run,
+      contextsPerProbe: count,
+      probes: probes.map((p) => p.name),
+    },
+    seeds: { sgld: run.seed, contexts: run.seed },
+    inputs: { ...data.paths, tokenizer: tokenizerPath, checkpoint: ck.path },
+    adapter: gpu.record,
+    extra: {
+      step: ck.step,
+      L0: result.L0,
+      record: result.record,
+      health: {
+        ...result.health,
+        maxLoss: [...result.health.maxLoss],
+        meanDrawLoss: [...result.health.meanDrawLoss],
       },
-      seeds: { sgld: run.seed, contexts: run.seed },
-      inputs: { ...data.paths, tokenizer: tokenizerPath, checkpoint: ck.path },
-      adapter: gpu.record,
-      extra: {
-        step: ck.step,
-        L0: result.L0,
-        record: result.record,
-        health: {
-          ...result.health,
-          maxLoss: [...result.health.maxLoss],
-          meanDrawLoss: [...result.health.meanDrawLoss],
-        },
-        consistency: res.consistency,
-      },
-    }),
-  );
+      consistency: res.consistency,
+    },
+  });
   console.log(`${run.out}: ${files.join(", ")}, manifest.json`);
 }
 

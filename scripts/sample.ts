@@ -10,7 +10,7 @@
  */
 import { getGpu } from "../lib/gpu/device.ts";
 import { writeTracesTable } from "../lib/tables/schema.ts";
-import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
+import { writeRunManifest } from "../lib/util/manifest.ts";
 import { writeJsonAtomic } from "../lib/util/files.ts";
 import { formatLlcRow, runCheckpointLlc } from "../lib/estimate/unit.ts";
 import { calibrate, formatCalibration } from "../lib/estimate/calibrate.ts";
@@ -130,18 +130,15 @@ async function main(args: string[]): Promise<void> {
   await Deno.mkdir(run.out, { recursive: true });
   await writeJsonAtomic(`${run.out}/llc.json`, rows);
   await writeTracesTable(`${run.out}/traces.arrow`, concatColumns(traces));
-  await writeManifest(
-    `${run.out}/manifest.json`,
-    await buildManifest({
-      config: { model: cfg, restrictions, sgld, seqLen: run.seqLen },
-      seeds: { sgld: run.seed },
-      inputs: {
-        base: data.paths.base,
-        ...Object.fromEntries(checkpoints.map((c) => [`checkpoint_${c.step}`, c.path])),
-      },
-      adapter: gpu.record,
-    }),
-  );
+  await writeRunManifest(run.out, {
+    config: { model: cfg, restrictions, sgld, seqLen: run.seqLen },
+    seeds: { sgld: run.seed },
+    inputs: {
+      base: data.paths.base,
+      ...Object.fromEntries(checkpoints.map((c) => [`checkpoint_${c.step}`, c.path])),
+    },
+    adapter: gpu.record,
+  });
   console.log(`${run.out}: llc.json, traces.arrow, manifest.json`);
 }
 

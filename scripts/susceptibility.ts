@@ -7,7 +7,7 @@
  */
 import { getGpu } from "../lib/gpu/device.ts";
 import { writeSusceptibilityTable, writeTracesTable } from "../lib/tables/schema.ts";
-import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
+import { writeRunManifest } from "../lib/util/manifest.ts";
 import { runCheckpointSusceptibilities } from "../lib/estimate/unit.ts";
 import { formatHealth, healthSummary } from "../lib/estimate/health.ts";
 import { healthRecord } from "../lib/estimate/health_record.ts";
@@ -53,21 +53,18 @@ async function main(args: string[]): Promise<void> {
   await Deno.mkdir(run.out, { recursive: true });
   await writeSusceptibilityTable(`${run.out}/susceptibility.arrow`, table);
   await writeTracesTable(`${run.out}/traces.arrow`, concatColumns(traces));
-  await writeManifest(
-    `${run.out}/manifest.json`,
-    await buildManifest({
-      config: { model: cfg, restrictions, sgld, ...run, probes: data.probes.map((p) => p.name) },
-      seeds: { sgld: run.seed },
-      inputs: {
-        ...data.paths,
-        ...Object.fromEntries(checkpoints.map((c) => [`checkpoint_${c.step}`, c.path])),
-      },
-      adapter: gpu.record,
-      extra: {
-        health,
-      },
-    }),
-  );
+  await writeRunManifest(run.out, {
+    config: { model: cfg, restrictions, sgld, ...run, probes: data.probes.map((p) => p.name) },
+    seeds: { sgld: run.seed },
+    inputs: {
+      ...data.paths,
+      ...Object.fromEntries(checkpoints.map((c) => [`checkpoint_${c.step}`, c.path])),
+    },
+    adapter: gpu.record,
+    extra: {
+      health,
+    },
+  });
   console.log(
     `${run.out}: susceptibility.arrow (${table.chi.length} rows), traces.arrow, manifest.json`,
   );

@@ -21,12 +21,20 @@ import { resolveSgld, SGLD_DEFAULTS, SGLD_FLAGS, type SgldSettings } from "./sgl
 import { allRestrictions } from "../model/restriction.ts";
 import type { ProbeStream } from "./transformer_target.ts";
 
-/** Options every estimation script accepts (node:util parseArgs format). */
-export const COMMON_OPTIONS = {
+/**
+ * The flags that pick checkpoints (what selectCheckpoints reads) and --model, the config of checkpoints that
+ * carry none: shared by every script that loads checkpoints (node:util parseArgs format).
+ */
+export const CHECKPOINT_OPTIONS = {
   checkpoint: { type: "string", multiple: true },
   checkpoints: { type: "string" },
   steps: { type: "string" },
   model: { type: "string" },
+} as const;
+
+/** Options every estimation script accepts (node:util parseArgs format). */
+export const COMMON_OPTIONS = {
+  ...CHECKPOINT_OPTIONS,
   data: { type: "string" },
   base: { type: "string" },
   probe: { type: "string", multiple: true },
