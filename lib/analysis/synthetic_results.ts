@@ -15,11 +15,13 @@
 
 import { Rng } from "../util/random.ts";
 import { writeJsonAtomic } from "../util/files.ts";
+import { emptyColumns } from "../tables/arrow_table.ts";
 import {
   type AblationInput,
   type ContextsInput,
   type HeadRolesInput,
   type PerTokenInput,
+  SUSCEPTIBILITY_TABLE,
   type SusceptibilityInput,
   type TracesInput,
   writeAblationTable,
@@ -233,27 +235,12 @@ export function syntheticTables(shape: SyntheticShape = DEFAULT_SHAPE, seed = 7)
 
 /** Empty susceptibility columns of `n` rows, the run-wide ones filled. */
 function susceptibilityColumns(n: number, plan: Plan) {
-  return {
-    step: new Int32Array(n),
-    probe: new Array<string>(n),
-    restriction: new Array<string>(n),
-    layer: new Int32Array(n),
-    head: new Int32Array(n),
-    chi: new Float64Array(n),
-    chi_se: new Float64Array(n),
-    llc: new Float64Array(n),
-    llc_se: new Float64Array(n),
-    llc_devinterp: new Float64Array(n),
-    llc_devinterp_se: new Float64Array(n),
-    chi_rhat: new Float64Array(n),
-    chi_ess: new Float64Array(n),
-    llc_rhat: new Float64Array(n),
-    llc_ess: new Float64Array(n),
-    delta_h: new Float64Array(n).fill(plan.deltaH),
-    nbeta: new Float64Array(n).fill(30),
-    n_chains: new Int32Array(n).fill(plan.shape.chains),
-    n_draws: new Int32Array(n).fill(plan.shape.draws),
-  };
+  const c = emptyColumns(SUSCEPTIBILITY_TABLE, n);
+  c.delta_h.fill(plan.deltaH);
+  c.nbeta.fill(30);
+  c.n_chains.fill(plan.shape.chains);
+  c.n_draws.fill(plan.shape.draws);
+  return c;
 }
 
 /**

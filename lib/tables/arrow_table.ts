@@ -84,6 +84,25 @@ function arrowType(kind: ColumnKind): DataType {
   }
 }
 
+/**
+ * Columns of `rows` rows for a declared table, in its column order, numbers zero and strings unset: for a writer
+ * that fills the table row by row.
+ */
+export function emptyColumns<C extends Record<string, ColumnKind>>(
+  def: TableDef<C>,
+  rows: number,
+): ReadColumns<C> {
+  const column = (kind: ColumnKind) =>
+    kind === "int32"
+      ? new Int32Array(rows)
+      : kind === "float64"
+      ? new Float64Array(rows)
+      : new Array<string>(rows);
+  return Object.fromEntries(
+    Object.entries(def.columns).map(([name, kind]) => [name, column(kind)]),
+  ) as ReadColumns<C>;
+}
+
 /** The Arrow schema of a declared table (non-nullable columns, metadata `chi.table` = name). */
 export function arrowSchema<C extends Record<string, ColumnKind>>(def: TableDef<C>): Schema {
   const fields = Object.entries(def.columns).map(([name, kind]) => new Field(name, arrowType(kind), false));
