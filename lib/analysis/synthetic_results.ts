@@ -18,11 +18,15 @@ import { writeJsonAtomic } from "../util/files.ts";
 import { emptyColumns } from "../tables/arrow_table.ts";
 import {
   type AblationInput,
+  CONTEXTS_TABLE,
   type ContextsInput,
+  HEAD_ROLES_TABLE,
   type HeadRolesInput,
+  PER_TOKEN_TABLE,
   type PerTokenInput,
   SUSCEPTIBILITY_TABLE,
   type SusceptibilityInput,
+  TRACES_TABLE,
   type TracesInput,
   writeAblationTable,
   writeContextsTable,
@@ -295,13 +299,7 @@ function susceptibilityTable(plan: Plan): { table: SusceptibilityInput; lastChi:
 function contextsTable(plan: Plan): { table: ContextsInput; seqs: Int32Array[] } {
   const { probes, contexts, nCtx } = plan.shape;
   const n = probes.length * contexts * nCtx;
-  const ctx = {
-    probe: new Array<string>(n),
-    context: new Int32Array(n),
-    position: new Int32Array(n),
-    token: new Int32Array(n),
-    text: new Array<string>(n),
-  };
+  const ctx = emptyColumns(CONTEXTS_TABLE, n);
   const seqs: Int32Array[] = [];
   let i = 0;
   probes.forEach((probe, d) => {
@@ -334,14 +332,8 @@ function perTokenTables(
   const { shape, restrictions, lastStep } = plan;
   const ptRestrictions = shape.perTokenFull ? restrictions : restrictions.slice(1);
   const n = shape.probes.length * ptRestrictions.length * shape.contexts * (shape.nCtx - 1);
-  const pt = {
-    probe: new Array<string>(n),
-    step: new Int32Array(n).fill(lastStep),
-    restriction: new Array<string>(n),
-    context: new Int32Array(n),
-    position: new Int32Array(n),
-    chi: new Float64Array(n),
-  };
+  const pt = emptyColumns(PER_TOKEN_TABLE, n);
+  pt.step.fill(lastStep);
   // The ablation rows are the same tokens: key columns are shared (the writers only read them).
   const ab = {
     probe: pt.probe,
@@ -382,14 +374,9 @@ function tracesTable(plan: Plan): TracesInput {
   const { shape, rng } = plan;
   const traceRestrictions = plan.restrictions.slice(0, 2).map((r) => r.name);
   const n = traceRestrictions.length * shape.chains * shape.draws;
-  const tr = {
-    step: new Int32Array(n).fill(plan.lastStep),
-    probe: new Array<string>(n).fill(shape.probes[0]),
-    restriction: new Array<string>(n),
-    chain: new Int32Array(n),
-    draw: new Int32Array(n),
-    loss: new Float64Array(n),
-  };
+  const tr = emptyColumns(TRACES_TABLE, n);
+  tr.step.fill(plan.lastStep);
+  tr.probe.fill(shape.probes[0]);
   let i = 0;
   for (const r of traceRestrictions) {
     for (let chain = 0; chain < shape.chains; chain++) {
@@ -413,16 +400,7 @@ function headRolesTable(plan: Plan): HeadRolesInput {
   const { shape, rng } = plan;
   const headRestrictions = plan.restrictions.filter((r) => r.layer >= 0);
   const n = shape.steps.length * headRestrictions.length;
-  const hr = {
-    step: new Int32Array(n),
-    restriction: new Array<string>(n),
-    layer: new Int32Array(n),
-    head: new Int32Array(n),
-    induction: new Float64Array(n),
-    previous_token: new Float64Array(n),
-    loss_first: new Float64Array(n),
-    loss_second: new Float64Array(n),
-  };
+  const hr = emptyColumns(HEAD_ROLES_TABLE, n);
   let i = 0;
   for (const step of shape.steps) {
     const on = 1 / (1 + Math.exp(-12 * (plan.progress(step) - 0.5)));
