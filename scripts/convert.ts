@@ -16,7 +16,7 @@ import {
 } from "../lib/util/cli.ts";
 import { convertCheckpoint } from "../lib/model/convert.ts";
 import { skippedNote } from "../lib/model/checkpoint.ts";
-import { selectCheckpoints } from "../lib/estimate/script_inputs.ts";
+import { CHECKPOINT_OPTIONS, selectCheckpoints } from "../lib/estimate/script_inputs.ts";
 import { runMain } from "../lib/util/main.ts";
 import { requireOutputPath } from "../lib/util/output_path.ts";
 
@@ -29,11 +29,8 @@ const USAGE = `usage: convert.ts --checkpoints DIR [--steps a,b,c] | --checkpoin
 
 async function main(args: string[]): Promise<void> {
   const { values: v } = parseFlags(args, {
-    checkpoint: { type: "string", multiple: true },
-    checkpoints: { type: "string" },
-    steps: { type: "string" },
+    ...CHECKPOINT_OPTIONS,
     step: { type: "string" },
-    model: { type: "string" },
     out: { type: "string" },
     help: { type: "boolean", default: false },
   });

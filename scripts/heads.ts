@@ -1,6 +1,6 @@
 /**
  * Head roles over checkpoints: induction and previous-token scores of every head on repeated random tokens
- * (lib/analysis/head_roles.ts), printed as a table and written as head_roles.arrow + manifest.json. Use it to
+ * (lib/estimate/head_roles.ts), printed as a table and written as head_roles.arrow + manifest.json. Use it to
  * see whether (and when) a model develops induction heads before reading its susceptibilities.
  *
  *   deno task heads --checkpoints runs/train-tiny/checkpoints [--steps 0,500,2000] [--out runs/heads-tiny]
@@ -10,13 +10,17 @@
  *        --names TOKENIZER_JSON (draw the spans from the synthetic corpus's induction names, as that tokenizer
  *        encodes them, instead of the whole vocabulary)  --out DIR (default: print only)
  */
-import { headRoles, headRolesColumns } from "../lib/analysis/head_roles.ts";
+import { headRoles, headRolesColumns } from "../lib/estimate/head_roles.ts";
 import { writeHeadRolesTable } from "../lib/tables/schema.ts";
 import { concatColumns } from "../lib/estimate/script_run.ts";
 import { runMain } from "../lib/util/main.ts";
 import { requireOutputPath } from "../lib/util/output_path.ts";
-import { loadScriptCheckpoint, selectCheckpoints } from "../lib/estimate/script_inputs.ts";
-import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
+import {
+  CHECKPOINT_OPTIONS,
+  loadScriptCheckpoint,
+  selectCheckpoints,
+} from "../lib/estimate/script_inputs.ts";
+import { writeRunManifest } from "../lib/util/manifest.ts";
 import { flagInt, flagIntOptional, flagModel, MODEL_USAGE, parseFlags } from "../lib/util/cli.ts";
 import { loadTokenizer } from "../lib/data/tokenizer.ts";
 import { inductionNameIds } from "../lib/data/synthetic/induction.ts";
@@ -29,10 +33,7 @@ const USAGE = `usage: heads.ts --checkpoints DIR | --checkpoint FILE… [--steps
 
 async function main(args: string[]): Promise<void> {
   const { values: v } = parseFlags(args, {
-    checkpoints: { type: "string" },
-    checkpoint: { type: "string", multiple: true },
-    steps: { type: "string" },
-    model: { type: "string" },
+    ...CHECKPOINT_OPTIONS,
     sequences: { type: "string" },
     span: { type: "string" },
     seed: { type: "string", default: "0" },
@@ -69,18 +70,15 @@ async function main(args: string[]): Promise<void> {
   if (!v.out) return;
   await Deno.mkdir(v.out, { recursive: true });
   await writeHeadRolesTable(`${v.out}/head_roles.arrow`, concatColumns(parts));
-  await writeManifest(
-    `${v.out}/manifest.json`,
-    await buildManifest({
-      config: {
-        ...opts,
-        tokens: v.names === undefined ? "whole vocabulary" : `induction names (${v.names})`,
-      },
-      seeds: { tokens: opts.seed },
-      inputs: Object.fromEntries(checkpoints.map((c) => [`checkpoint_${c.step}`, c.path])),
-      adapter: null,
-    }),
-  );
+  await writeRunManifest(v.out, {
+    config: {
+      ...opts,
+      tokens: v.names === undefined ? "whole vocabulary" : `induction names (${v.names})`,
+    },
+    seeds: { tokens: opts.seed },
+    inputs: Object.fromEntries(checkpoints.map((c) => [`checkpoint_${c.step}`, c.path])),
+    adapter: null,
+  });
   console.log(`${v.out}: head_roles.arrow (${parts.length} checkpoints), manifest.json`);
 }
 

@@ -10,8 +10,8 @@
 import { getGpu } from "../lib/gpu/device.ts";
 import { loadTokenizer } from "../lib/data/tokenizer.ts";
 import { writeInfluenceTable } from "../lib/tables/schema.ts";
-import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
-import { flagInt, flagModel, parseFlags, UsageError } from "../lib/util/cli.ts";
+import { writeRunManifest } from "../lib/util/manifest.ts";
+import { flagInt, parseFlags, UsageError } from "../lib/util/cli.ts";
 import { probeContexts } from "../lib/estimate/unit.ts";
 import { runInfluence, topInfluences } from "../lib/estimate/influence_unit.ts";
 import { runMain } from "../lib/util/main.ts";
@@ -19,13 +19,8 @@ import {
   COMMON_OPTIONS,
   COMMON_USAGE,
   type CommonValues,
-  loadData,
-  loadScriptCheckpoint,
-  parseRun,
-  parseSgld,
-  progressLine,
-  requireVocabFits,
-  selectCheckpoints,
+  loadScriptInputs,
+  samplingAt,
 } from "../lib/estimate/script_inputs.ts";
 
 const USAGE =
@@ -46,14 +41,9 @@ async function main(args: string[]): Promise<void> {
   const count = flagInt("--contexts", v.contexts, 1);
   const trainCount = flagInt("--train-contexts", v["train-contexts"], 1);
   const top = flagInt("--top", v.top, 1);
-  const model = await flagModel(common.model);
-  const [ck] = await selectCheckpoints(common, true, model);
-  const loaded = await loadScriptCheckpoint(ck.path, model);
-  const cfg = loaded.config;
-  const sgld = parseSgld(common);
-  const run = parseRun(common, cfg);
-  const data = await loadData(common);
-  await requireVocabFits(data, cfg.d_vocab, `checkpoint ${ck.path}`);
+  // BIF is a covariance under the posterior of the whole model: --restrictions does not apply.
+  const inputs = await loadScriptInputs(common, { lastOnly: true, probes: "scored", restrictions: false });
+  const { checkpoints: [ck], first: loaded, cfg, sgld, run, data } = inputs;
   const tokenizerPath = v.tokenizer ?? data.tokenizerPath;
   if (!tokenizerPath) {
     throw new UsageError("--tokenizer FILE is required with --base/--probe (to decode tokens)");
@@ -62,17 +52,10 @@ async function main(args: string[]): Promise<void> {
   const probe = data.probes[0];
   const gpu = await getGpu();
   const { influence, result } = await runInfluence(gpu, {
-    cfg,
-    params: loaded.params,
-    step: ck.step,
-    base: data.base,
+    ...samplingAt(inputs, ck.step, loaded.params, `influence, step ${ck.step}`),
     probe: { name: probe.name, contexts: probeContexts(probe.tokens, run.seqLen, count, run.seed) },
     train: probeContexts(data.base, run.seqLen, trainCount, run.seed + 1),
-    sgld,
-    seqLen: run.seqLen,
-    seed: run.seed,
     decode: (id) => tokenizer.decode([id]),
-    onProgress: progressLine(`influence, step ${ck.step}`),
   });
   for (let pos = 1; pos <= Math.min(4, run.seqLen - 1); pos++) {
     const rows = topInfluences(influence, 0, pos, top);
@@ -91,23 +74,20 @@ async function main(args: string[]): Promise<void> {
   }
   await Deno.mkdir(run.out, { recursive: true });
   await writeInfluenceTable(`${run.out}/influence.arrow`, influence);
-  await writeManifest(
-    `${run.out}/manifest.json`,
-    await buildManifest({
-      config: {
-        model: cfg,
-        sgld,
-        ...run,
-        probe: probe.name,
-        probeContexts: count,
-        trainContexts: trainCount,
-      },
-      seeds: { sgld: run.seed, probeContexts: run.seed, trainContexts: run.seed + 1 },
-      inputs: { ...data.paths, tokenizer: tokenizerPath, checkpoint: ck.path },
-      adapter: gpu.record,
-      extra: { step: ck.step, L0: result.L0, record: result.record },
-    }),
-  );
+  await writeRunManifest(run.out, {
+    config: {
+      model: cfg,
+      sgld,
+      ...run,
+      probe: probe.name,
+      probeContexts: count,
+      trainContexts: trainCount,
+    },
+    seeds: { sgld: run.seed, probeContexts: run.seed, trainContexts: run.seed + 1 },
+    inputs: { ...data.paths, tokenizer: tokenizerPath, checkpoint: ck.path },
+    adapter: gpu.record,
+    extra: { step: ck.step, L0: result.L0, record: result.record },
+  });
   console.log(`${run.out}: influence.arrow, manifest.json`);
 }
 

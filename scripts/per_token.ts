@@ -11,8 +11,8 @@ import { PER_TOKEN_DEFAULTS } from "../lib/estimate/sgld_settings.ts";
 import { getGpu } from "../lib/gpu/device.ts";
 import { loadTokenizer } from "../lib/data/tokenizer.ts";
 import { writeAblationTable, writeContextsTable, writePerTokenTable } from "../lib/tables/schema.ts";
-import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
-import { flagInt, flagModel, parseFlags, UsageError } from "../lib/util/cli.ts";
+import { writeRunManifest } from "../lib/util/manifest.ts";
+import { flagInt, parseFlags, UsageError } from "../lib/util/cli.ts";
 import { probeContexts, runAblation, runPerTokenSusceptibilities } from "../lib/estimate/unit.ts";
 import { runMain } from "../lib/util/main.ts";
 import { formatSamplingWork } from "../lib/sweep/work.ts";
@@ -22,15 +22,8 @@ import {
   COMMON_OPTIONS,
   commonUsage,
   type CommonValues,
-  loadData,
-  loadScriptCheckpoint,
-  parseRestrictions,
-  parseRun,
-  parseSgld,
-  progressLine,
-  requireProbeCoverage,
-  requireVocabFits,
-  selectCheckpoints,
+  loadScriptInputs,
+  samplingAt,
 } from "../lib/estimate/script_inputs.ts";
 
 const USAGE =
@@ -49,16 +42,12 @@ async function main(args: string[]): Promise<void> {
   if (v.help) return console.log(USAGE);
   const common = v as unknown as CommonValues;
   const count = flagInt("--contexts", v.contexts, 1);
-  const model = await flagModel(common.model);
-  const [ck] = await selectCheckpoints(common, true, model);
-  const loaded = await loadScriptCheckpoint(ck.path, model);
-  const cfg = loaded.config;
-  const restrictions = parseRestrictions(common, cfg);
-  const sgld = parseSgld(common, PER_TOKEN_DEFAULTS);
-  const run = parseRun(common, cfg);
-  requireProbeCoverage(sgld, run.deltaH);
-  const data = await loadData(common);
-  await requireVocabFits(data, cfg.d_vocab, `checkpoint ${ck.path}`);
+  const inputs = await loadScriptInputs(common, {
+    lastOnly: true,
+    sgldDefaults: PER_TOKEN_DEFAULTS,
+    probes: "mixed",
+  });
+  const { checkpoints: [ck], first: loaded, cfg, restrictions, sgld, run, data } = inputs;
   const tokenizerPath = v.tokenizer ?? data.tokenizerPath;
   if (!tokenizerPath) {
     throw new UsageError("--tokenizer FILE is required with --base/--probe (to decode contexts)");
@@ -77,18 +66,11 @@ async function main(args: string[]): Promise<void> {
   console.log(formatSamplingWork(cfg, run.seqLen, run.deltaH, 1, shape));
   const gpu = await getGpu();
   const res = await runPerTokenSusceptibilities(gpu, {
-    cfg,
-    params: loaded.params,
-    step: ck.step,
-    base: data.base,
+    ...samplingAt(inputs, ck.step, loaded.params, `per-token, step ${ck.step}`),
     probes,
     deltaH: run.deltaH,
     restrictions,
-    sgld,
-    seqLen: run.seqLen,
-    seed: run.seed,
     decode: (id) => tokenizer.decode([id]),
-    onProgress: progressLine(`per-token, step ${ck.step}`),
   });
   console.log(formatHealth(healthSummary(res.run.result)));
   await Deno.mkdir(run.out, { recursive: true });
@@ -117,33 +99,30 @@ async function main(args: string[]): Promise<void> {
     );
   }
   const { result } = res.run;
-  await writeManifest(
-    `${run.out}/manifest.json`,
-    await buildManifest({
-      config: {
-        model: cfg,
-        restrictions,
-        sgld,
-        ...run,
-        contextsPerProbe: count,
-        probes: probes.map((p) => p.name),
+  await writeRunManifest(run.out, {
+    config: {
+      model: cfg,
+      restrictions,
+      sgld,
+      ...run,
+      contextsPerProbe: count,
+      probes: probes.map((p) => p.name),
+    },
+    seeds: { sgld: run.seed, contexts: run.seed },
+    inputs: { ...data.paths, tokenizer: tokenizerPath, checkpoint: ck.path },
+    adapter: gpu.record,
+    extra: {
+      step: ck.step,
+      L0: result.L0,
+      record: result.record,
+      health: {
+        ...result.health,
+        maxLoss: [...result.health.maxLoss],
+        meanDrawLoss: [...result.health.meanDrawLoss],
       },
-      seeds: { sgld: run.seed, contexts: run.seed },
-      inputs: { ...data.paths, tokenizer: tokenizerPath, checkpoint: ck.path },
-      adapter: gpu.record,
-      extra: {
-        step: ck.step,
-        L0: result.L0,
-        record: result.record,
-        health: {
-          ...result.health,
-          maxLoss: [...result.health.maxLoss],
-          meanDrawLoss: [...result.health.meanDrawLoss],
-        },
-        consistency: res.consistency,
-      },
-    }),
-  );
+      consistency: res.consistency,
+    },
+  });
   console.log(`${run.out}: ${files.join(", ")}, manifest.json`);
 }
 

@@ -10,28 +10,25 @@
  */
 import { getGpu } from "../lib/gpu/device.ts";
 import { writeTracesTable } from "../lib/tables/schema.ts";
-import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
+import { writeRunManifest } from "../lib/util/manifest.ts";
 import { writeJsonAtomic } from "../lib/util/files.ts";
 import { formatLlcRow, runCheckpointLlc } from "../lib/estimate/unit.ts";
 import { calibrate, formatCalibration } from "../lib/estimate/calibrate.ts";
 import { formatHealth, healthSummary } from "../lib/estimate/health.ts";
 import { createTransformerTarget, lossAtWStar, wStarBuffer } from "../lib/estimate/transformer_target.ts";
-import { flagModel, flagNumber, parseFlags } from "../lib/util/cli.ts";
+import { flagNumber, parseFlags } from "../lib/util/cli.ts";
 import type { ModelConfig } from "../lib/model/config.ts";
 import type { Gpu } from "../lib/gpu/device.ts";
-import { COMMON_OPTIONS, type CommonValues } from "../lib/estimate/script_inputs.ts";
 import { concatColumns } from "../lib/estimate/script_run.ts";
 import { runMain } from "../lib/util/main.ts";
 import {
+  COMMON_OPTIONS,
   COMMON_USAGE,
-  loadData,
+  type CommonValues,
   loadScriptCheckpoint,
-  parseRestrictions,
-  parseRun,
+  loadScriptInputs,
   parseSgld,
-  progressLine,
-  requireVocabFits,
-  selectCheckpoints,
+  samplingAt,
 } from "../lib/estimate/script_inputs.ts";
 
 const USAGE =
@@ -102,20 +99,13 @@ async function main(args: string[]): Promise<void> {
   if (v.help) return console.log(USAGE);
   const cal = parsed.values.calibrate;
   const calNbeta = parsed.values["calibrate-nbeta"];
-  const model = await flagModel(v.model);
-  const checkpoints = await selectCheckpoints(v, false, model);
-  const cfg = (await loadScriptCheckpoint(checkpoints[0].path, model)).config;
-  const restrictions = parseRestrictions(v, cfg);
-  const sgld = parseSgld(v);
-  const run = parseRun(v, cfg);
-  const data = await loadData(v, false);
-  await requireVocabFits(data, cfg.d_vocab, `checkpoint ${checkpoints[0].path}`);
+  const inputs = await loadScriptInputs(v, { probes: "none" });
+  const { checkpoints, first, cfg, restrictions, sgld, run, data } = inputs;
   const gpu = await getGpu();
   if (cal) {
-    const ck = checkpoints[0];
     const eps = numberList("--calibrate", cal);
     const nbeta = calNbeta ? numberList("--calibrate-nbeta", calNbeta) : undefined;
-    await runCalibration(gpu, cfg, (await loadScriptCheckpoint(ck.path, cfg)).params, data.base, {
+    await runCalibration(gpu, cfg, first.params, data.base, {
       eps,
       nbeta,
       sgld,
@@ -127,15 +117,8 @@ async function main(args: string[]): Promise<void> {
   for (const ck of checkpoints) {
     const loaded = await loadScriptCheckpoint(ck.path, cfg);
     const res = await runCheckpointLlc(gpu, {
-      cfg,
-      params: loaded.params,
-      step: ck.step,
-      base: data.base,
+      ...samplingAt(inputs, ck.step, loaded.params, `step ${ck.step}`),
       restrictions,
-      sgld,
-      seqLen: run.seqLen,
-      seed: run.seed,
-      onProgress: progressLine(`step ${ck.step}`),
     });
     const { result } = res.run;
     const health = healthSummary(result, res.run.still);
@@ -147,18 +130,15 @@ async function main(args: string[]): Promise<void> {
   await Deno.mkdir(run.out, { recursive: true });
   await writeJsonAtomic(`${run.out}/llc.json`, rows);
   await writeTracesTable(`${run.out}/traces.arrow`, concatColumns(traces));
-  await writeManifest(
-    `${run.out}/manifest.json`,
-    await buildManifest({
-      config: { model: cfg, restrictions, sgld, seqLen: run.seqLen },
-      seeds: { sgld: run.seed },
-      inputs: {
-        base: data.paths.base,
-        ...Object.fromEntries(checkpoints.map((c) => [`checkpoint_${c.step}`, c.path])),
-      },
-      adapter: gpu.record,
-    }),
-  );
+  await writeRunManifest(run.out, {
+    config: { model: cfg, restrictions, sgld, seqLen: run.seqLen },
+    seeds: { sgld: run.seed },
+    inputs: {
+      base: data.paths.base,
+      ...Object.fromEntries(checkpoints.map((c) => [`checkpoint_${c.step}`, c.path])),
+    },
+    adapter: gpu.record,
+  });
   console.log(`${run.out}: llc.json, traces.arrow, manifest.json`);
 }
 

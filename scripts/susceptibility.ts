@@ -6,9 +6,8 @@
  *     --checkpoints runs/train-tiny/checkpoints --steps 0,500,2000 --out runs/chi-tiny [--probes induction,code]
  */
 import { getGpu } from "../lib/gpu/device.ts";
-import { flagModel } from "../lib/util/cli.ts";
 import { writeSusceptibilityTable, writeTracesTable } from "../lib/tables/schema.ts";
-import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
+import { writeRunManifest } from "../lib/util/manifest.ts";
 import { runCheckpointSusceptibilities } from "../lib/estimate/unit.ts";
 import { formatHealth, healthSummary } from "../lib/estimate/health.ts";
 import { healthRecord } from "../lib/estimate/health_record.ts";
@@ -18,16 +17,10 @@ import { formatSamplingWork } from "../lib/sweep/work.ts";
 import { runMain } from "../lib/util/main.ts";
 import {
   COMMON_USAGE,
-  loadData,
   loadScriptCheckpoint,
+  loadScriptInputs,
   parseCommon,
-  parseRestrictions,
-  parseRun,
-  parseSgld,
-  progressLine,
-  requireProbeCoverage,
-  requireVocabFits,
-  selectCheckpoints,
+  samplingAt,
 } from "../lib/estimate/script_inputs.ts";
 
 const USAGE = `usage: susceptibility.ts [flags]${COMMON_USAGE}`;
@@ -35,16 +28,8 @@ const USAGE = `usage: susceptibility.ts [flags]${COMMON_USAGE}`;
 async function main(args: string[]): Promise<void> {
   const { values: v } = parseCommon(args);
   if (v.help) return console.log(USAGE);
-  const model = await flagModel(v.model);
-  const checkpoints = await selectCheckpoints(v, false, model);
-  const first = await loadScriptCheckpoint(checkpoints[0].path, model);
-  const cfg = first.config;
-  const restrictions = parseRestrictions(v, cfg);
-  const sgld = parseSgld(v);
-  const run = parseRun(v, cfg);
-  requireProbeCoverage(sgld, run.deltaH);
-  const data = await loadData(v);
-  await requireVocabFits(data, cfg.d_vocab, `checkpoint ${checkpoints[0].path}`);
+  const inputs = await loadScriptInputs(v, { probes: "mixed" });
+  const { checkpoints, cfg, restrictions, sgld, run, data } = inputs;
   const shape = { sgld, restrictions, probes: data.probes.length, contexts: 0 };
   console.log(formatSamplingWork(cfg, run.seqLen, run.deltaH, checkpoints.length, shape));
   const gpu = await getGpu();
@@ -52,17 +37,10 @@ async function main(args: string[]): Promise<void> {
   for (const ck of checkpoints) {
     const loaded = await loadScriptCheckpoint(ck.path, cfg);
     const res = await runCheckpointSusceptibilities(gpu, {
-      cfg,
-      params: loaded.params,
-      step: ck.step,
-      base: data.base,
+      ...samplingAt(inputs, ck.step, loaded.params, `step ${ck.step}`),
       probes: data.probes,
       deltaH: run.deltaH,
       restrictions,
-      sgld,
-      seqLen: run.seqLen,
-      seed: run.seed,
-      onProgress: progressLine(`step ${ck.step}`),
     });
     susceptibility.push(res.susceptibility);
     traces.push(res.traces);
@@ -75,21 +53,18 @@ async function main(args: string[]): Promise<void> {
   await Deno.mkdir(run.out, { recursive: true });
   await writeSusceptibilityTable(`${run.out}/susceptibility.arrow`, table);
   await writeTracesTable(`${run.out}/traces.arrow`, concatColumns(traces));
-  await writeManifest(
-    `${run.out}/manifest.json`,
-    await buildManifest({
-      config: { model: cfg, restrictions, sgld, ...run, probes: data.probes.map((p) => p.name) },
-      seeds: { sgld: run.seed },
-      inputs: {
-        ...data.paths,
-        ...Object.fromEntries(checkpoints.map((c) => [`checkpoint_${c.step}`, c.path])),
-      },
-      adapter: gpu.record,
-      extra: {
-        health,
-      },
-    }),
-  );
+  await writeRunManifest(run.out, {
+    config: { model: cfg, restrictions, sgld, ...run, probes: data.probes.map((p) => p.name) },
+    seeds: { sgld: run.seed },
+    inputs: {
+      ...data.paths,
+      ...Object.fromEntries(checkpoints.map((c) => [`checkpoint_${c.step}`, c.path])),
+    },
+    adapter: gpu.record,
+    extra: {
+      health,
+    },
+  });
   console.log(
     `${run.out}: susceptibility.arrow (${table.chi.length} rows), traces.arrow, manifest.json`,
   );

@@ -16,7 +16,7 @@ import { paramLayout } from "../lib/model/params.ts";
 import { contextBatch, readShard } from "../lib/data/shard.ts";
 import { ensureDefaultDataset } from "../lib/data/default_dataset.ts";
 import { train, TRAIN_DEFAULTS, type TrainOptions } from "../lib/train/train.ts";
-import { buildManifest, writeManifest } from "../lib/util/manifest.ts";
+import { writeRunManifest } from "../lib/util/manifest.ts";
 import { readJsonFile } from "../lib/util/files.ts";
 import { requireOutputPath } from "../lib/util/output_path.ts";
 import { Progress } from "../lib/util/progress.ts";
@@ -113,20 +113,17 @@ async function main(): Promise<void> {
     },
   );
   progress.done();
-  await writeManifest(
-    `${out}/manifest.json`,
-    await buildManifest({
-      config: { model: cfg, train: opts },
-      seeds: { init: opts.seed, data: opts.seed },
-      inputs: { data: dataPath },
-      adapter: gpu.record,
-      extra: {
-        tokensPerSecond: result.tokensPerSecond,
-        seconds: result.seconds,
-        resumedFrom: result.resumedFrom,
-      },
-    }),
-  );
+  await writeRunManifest(out, {
+    config: { model: cfg, train: opts },
+    seeds: { init: opts.seed, data: opts.seed },
+    inputs: { data: dataPath },
+    adapter: gpu.record,
+    extra: {
+      tokensPerSecond: result.tokensPerSecond,
+      seconds: result.seconds,
+      resumedFrom: result.resumedFrom,
+    },
+  });
   const L = result.losses;
   const tail = Math.min(50, L.length);
   let lastMean = 0;

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ensureDefaultDataset } from "../lib/data/default_dataset.ts";
 import { loadTokenizer } from "../lib/data/tokenizer.ts";
-import { headRoles } from "../lib/analysis/head_roles.ts";
+import { headRoles } from "../lib/estimate/head_roles.ts";
 import { initParams } from "../lib/model/init.ts";
 import { parseSweepConfig } from "../lib/sweep/config.ts";
 import { headRoleSpanProblem, sweepHeadRoleOptions } from "../lib/sweep/compute.ts";

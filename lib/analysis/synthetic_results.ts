@@ -15,12 +15,18 @@
 
 import { Rng } from "../util/random.ts";
 import { writeJsonAtomic } from "../util/files.ts";
+import { emptyColumns } from "../tables/arrow_table.ts";
 import {
   type AblationInput,
+  CONTEXTS_TABLE,
   type ContextsInput,
+  HEAD_ROLES_TABLE,
   type HeadRolesInput,
+  PER_TOKEN_TABLE,
   type PerTokenInput,
+  SUSCEPTIBILITY_TABLE,
   type SusceptibilityInput,
+  TRACES_TABLE,
   type TracesInput,
   writeAblationTable,
   writeContextsTable,
@@ -218,46 +224,27 @@ function chiKey(probe: string, restriction: string): string {
 export function syntheticTables(shape: SyntheticShape = DEFAULT_SHAPE, seed = 7): SyntheticTables {
   checkShape(shape);
   const plan = makePlan(shape, seed);
-  // The call order is the order of draws from plan.rng.
+  // The call order is the order of draws from plan.rng (an object literal evaluates left to right).
   const { table: susceptibility, lastChi } = susceptibilityTable(plan);
   const { table: contexts, seqs } = contextsTable(plan);
-  const { perToken, ablation } = perTokenTables(plan, lastChi, seqs);
-  const traces = tracesTable(plan);
-  const headRoles = headRolesTable(plan);
   return {
     susceptibility,
-    perToken,
     contexts,
-    ablation,
-    traces,
-    headRoles,
+    ...perTokenTables(plan, lastChi, seqs),
+    traces: tracesTable(plan),
+    headRoles: headRolesTable(plan),
     manifest: syntheticManifest(plan),
   };
 }
 
 /** Empty susceptibility columns of `n` rows, the run-wide ones filled. */
 function susceptibilityColumns(n: number, plan: Plan) {
-  return {
-    step: new Int32Array(n),
-    probe: new Array<string>(n),
-    restriction: new Array<string>(n),
-    layer: new Int32Array(n),
-    head: new Int32Array(n),
-    chi: new Float64Array(n),
-    chi_se: new Float64Array(n),
-    llc: new Float64Array(n),
-    llc_se: new Float64Array(n),
-    llc_devinterp: new Float64Array(n),
-    llc_devinterp_se: new Float64Array(n),
-    chi_rhat: new Float64Array(n),
-    chi_ess: new Float64Array(n),
-    llc_rhat: new Float64Array(n),
-    llc_ess: new Float64Array(n),
-    delta_h: new Float64Array(n).fill(plan.deltaH),
-    nbeta: new Float64Array(n).fill(30),
-    n_chains: new Int32Array(n).fill(plan.shape.chains),
-    n_draws: new Int32Array(n).fill(plan.shape.draws),
-  };
+  const c = emptyColumns(SUSCEPTIBILITY_TABLE, n);
+  c.delta_h.fill(plan.deltaH);
+  c.nbeta.fill(30);
+  c.n_chains.fill(plan.shape.chains);
+  c.n_draws.fill(plan.shape.draws);
+  return c;
 }
 
 /**
@@ -312,13 +299,7 @@ function susceptibilityTable(plan: Plan): { table: SusceptibilityInput; lastChi:
 function contextsTable(plan: Plan): { table: ContextsInput; seqs: Int32Array[] } {
   const { probes, contexts, nCtx } = plan.shape;
   const n = probes.length * contexts * nCtx;
-  const ctx = {
-    probe: new Array<string>(n),
-    context: new Int32Array(n),
-    position: new Int32Array(n),
-    token: new Int32Array(n),
-    text: new Array<string>(n),
-  };
+  const ctx = emptyColumns(CONTEXTS_TABLE, n);
   const seqs: Int32Array[] = [];
   let i = 0;
   probes.forEach((probe, d) => {
@@ -351,14 +332,8 @@ function perTokenTables(
   const { shape, restrictions, lastStep } = plan;
   const ptRestrictions = shape.perTokenFull ? restrictions : restrictions.slice(1);
   const n = shape.probes.length * ptRestrictions.length * shape.contexts * (shape.nCtx - 1);
-  const pt = {
-    probe: new Array<string>(n),
-    step: new Int32Array(n).fill(lastStep),
-    restriction: new Array<string>(n),
-    context: new Int32Array(n),
-    position: new Int32Array(n),
-    chi: new Float64Array(n),
-  };
+  const pt = emptyColumns(PER_TOKEN_TABLE, n);
+  pt.step.fill(lastStep);
   // The ablation rows are the same tokens: key columns are shared (the writers only read them).
   const ab = {
     probe: pt.probe,
@@ -399,14 +374,9 @@ function tracesTable(plan: Plan): TracesInput {
   const { shape, rng } = plan;
   const traceRestrictions = plan.restrictions.slice(0, 2).map((r) => r.name);
   const n = traceRestrictions.length * shape.chains * shape.draws;
-  const tr = {
-    step: new Int32Array(n).fill(plan.lastStep),
-    probe: new Array<string>(n).fill(shape.probes[0]),
-    restriction: new Array<string>(n),
-    chain: new Int32Array(n),
-    draw: new Int32Array(n),
-    loss: new Float64Array(n),
-  };
+  const tr = emptyColumns(TRACES_TABLE, n);
+  tr.step.fill(plan.lastStep);
+  tr.probe.fill(shape.probes[0]);
   let i = 0;
   for (const r of traceRestrictions) {
     for (let chain = 0; chain < shape.chains; chain++) {
@@ -430,16 +400,7 @@ function headRolesTable(plan: Plan): HeadRolesInput {
   const { shape, rng } = plan;
   const headRestrictions = plan.restrictions.filter((r) => r.layer >= 0);
   const n = shape.steps.length * headRestrictions.length;
-  const hr = {
-    step: new Int32Array(n),
-    restriction: new Array<string>(n),
-    layer: new Int32Array(n),
-    head: new Int32Array(n),
-    induction: new Float64Array(n),
-    previous_token: new Float64Array(n),
-    loss_first: new Float64Array(n),
-    loss_second: new Float64Array(n),
-  };
+  const hr = emptyColumns(HEAD_ROLES_TABLE, n);
   let i = 0;
   for (const step of shape.steps) {
     const on = 1 / (1 + Math.exp(-12 * (plan.progress(step) - 0.5)));

@@ -10,7 +10,7 @@
  */
 
 import { ShardError } from "./errors.ts";
-import { writeFileAtomic, writeJsonAtomic } from "../util/files.ts";
+import { withFileErrors, writeFileAtomic, writeJsonAtomic } from "../util/files.ts";
 import { Rng } from "../util/random.ts";
 
 export const SHARD_FORMAT = "chi-token-shard";
@@ -310,16 +310,15 @@ export function parseShardMeta(raw: unknown, where: string): ShardMeta {
   return { ...m, seed: (m.seed as number | null | undefined) ?? null } as unknown as ShardMeta;
 }
 
+/** A ShardError about `path`, for withFileErrors. */
+const shardError = (path: string) => (why: string) => new ShardError(`${path}: ${why}`);
+
 /** Reads just the metadata of a shard. */
 export async function readShardMeta(path: string): Promise<ShardMeta> {
   const metaPath = shardPaths(path).meta;
-  let text: string;
-  try {
-    text = await Deno.readTextFile(metaPath);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw new ShardError(`${metaPath}: shard metadata not found`);
-    throw new ShardError(`${metaPath}: cannot read (${(err as Error).message})`);
-  }
+  const text = await withFileErrors(() => Deno.readTextFile(metaPath), shardError(metaPath), {
+    notFound: "shard metadata not found",
+  });
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -350,13 +349,9 @@ export async function readShard(path: string): Promise<Shard> {
   requireLittleEndian();
   const meta = await readShardMeta(path);
   const tokensPath = shardPaths(path).tokens;
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(tokensPath);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw new ShardError(`${tokensPath}: token file not found`);
-    throw new ShardError(`${tokensPath}: cannot read (${(err as Error).message})`);
-  }
+  const bytes = await withFileErrors(() => Deno.readFile(tokensPath), shardError(tokensPath), {
+    notFound: "token file not found",
+  });
   const width = dtypeBytes(meta.dtype);
   const expected = meta.tokens * width;
   if (bytes.length !== expected) {

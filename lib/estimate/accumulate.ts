@@ -6,8 +6,9 @@
  */
 import type { Gpu } from "../gpu/device.ts";
 import { params, readBuffers, storageBuffer, uniformFrom, upload } from "../gpu/buffers.ts";
-import { encodeDispatches, prepare } from "../gpu/dispatch.ts";
+import { prepare } from "../gpu/dispatch.ts";
 import { loadKernel } from "../gpu/kernel.ts";
+import { clear, copy, encodeProgram, submitProgram } from "../gpu/program.ts";
 import type { PerTokenSums } from "./estimators.ts";
 import type { DrawObservable } from "./sampler.ts";
 
@@ -35,6 +36,21 @@ export interface PerTokenAccumulator {
 const WG = 64;
 
 /**
+ * What both device-side accumulators (this one and the BIF's, influence.ts) need of their input: at most 65535
+ * chains (one workgroup row z per chain) and a buffer `ell` holding [chains, tokens] f32 losses from `ellOffset`.
+ */
+export function checkLossRows(C: number, N: number, ell: GPUBuffer, ellOffset: number): void {
+  if (!Number.isInteger(C) || C < 1 || C > 65535) {
+    throw new RangeError(`chains must be in [1, 65535], got ${C}`);
+  }
+  if (ell.size < (ellOffset + C * N) * 4) {
+    throw new RangeError(
+      `per-token loss buffer "${ell.label}" holds ${ell.size} bytes, needs ${(ellOffset + C * N) * 4}`,
+    );
+  }
+}
+
+/**
  * Builds an accumulator over per-token losses stored in `ell` at element offset `ellOffset` as [chains, tokens]
  * (token n of chain c at ellOffset + c·tokens + n).
  */
@@ -44,15 +60,8 @@ export async function createPerTokenAccumulator(
 ): Promise<PerTokenAccumulator> {
   const { chains: C, tokens: N, ell } = opts;
   const ellOffset = opts.ellOffset ?? 0;
-  if (!Number.isInteger(C) || C < 1 || C > 65535) {
-    throw new RangeError(`chains must be in [1, 65535], got ${C}`);
-  }
   if (!Number.isInteger(N) || N < 1) throw new RangeError(`tokens must be a positive integer, got ${N}`);
-  if (ell.size < (ellOffset + C * N) * 4) {
-    throw new RangeError(
-      `per-token loss buffer "${ell.label}" holds ${ell.size} bytes, needs ${(ellOffset + C * N) * 4}`,
-    );
-  }
+  checkLossRows(C, N, ell, ellOffset);
   const kernel = await loadKernel(gpu, "accumulate", { consts: { WG } });
   const groups = Math.ceil(N / WG);
   const rowX = Math.min(groups, gpu.device.limits.maxComputeWorkgroupsPerDimension);
@@ -75,16 +84,11 @@ export async function createPerTokenAccumulator(
       upload(gpu, u, fields(L0));
     },
     encode(enc, lossRing, slot) {
-      enc.copyBufferToBuffer(lossRing, slot * C * 4, pBuf, 0, C * 4);
-      const pass = enc.beginComputePass({ label: "accumulate" });
-      encodeDispatches(pass, [dispatch]);
-      pass.end();
+      encodeProgram(enc, [copy(lossRing, slot * C * 4, pBuf, 0, C * 4), dispatch], "accumulate");
       draws++;
     },
     reset() {
-      const enc = gpu.device.createCommandEncoder({ label: "accumulate.reset" });
-      enc.clearBuffer(sums);
-      gpu.device.queue.submit([enc.finish()]);
+      submitProgram(gpu, [clear(sums)], "accumulate.reset");
       draws = 0;
     },
     async read(sPhi: Float64Array): Promise<PerTokenSums> {
@@ -108,24 +112,42 @@ export async function createPerTokenAccumulator(
   };
 }
 
+/** Records a forward pass that writes per-token losses (into an accumulator's `ell`). */
+export interface TokenLossEval {
+  encode(enc: GPUCommandEncoder): void;
+}
+
 /**
- * The per-token DrawObservable: at each draw, `evalTokens` records the per-token losses ℓ [C, N] of the probe
- * contexts at the pre-step weights into the accumulator's `ell` buffer, then the accumulator adds the draw to its
- * running sums. Its ring width is 0: nothing per draw reaches the host. The sampler must run `acc.chains` copies.
+ * The DrawObservable of a device-side accumulator: at each draw, `evalTokens` records the per-token losses at the
+ * pre-step weights, then `update` adds them to the running sums. Its ring width is 0: nothing per draw reaches
+ * the host. `begin` runs once L0 is known, before the first draw.
  */
-export function perTokenObservable(
-  evalTokens: { encode(enc: GPUCommandEncoder): void },
-  acc: PerTokenAccumulator,
+export function tokenLossObservable(
+  evalTokens: TokenLossEval,
+  begin: (L0: number) => void,
+  update: (enc: GPUCommandEncoder, slot: number, lossRing: GPUBuffer) => void,
 ): DrawObservable {
   return {
     width: 0,
-    begin(L0: number) {
+    begin,
+    encode(enc, _step, _draw, _ring, slot, lossRing) {
+      evalTokens.encode(enc);
+      update(enc, slot, lossRing);
+    },
+  };
+}
+
+/**
+ * The per-token DrawObservable: the per-token losses ℓ [C, N] of the probe contexts, then the accumulator's
+ * update with each chain's batch loss P from the loss ring. The sampler must run `acc.chains` copies.
+ */
+export function perTokenObservable(evalTokens: TokenLossEval, acc: PerTokenAccumulator): DrawObservable {
+  return tokenLossObservable(
+    evalTokens,
+    (L0) => {
       acc.reset();
       acc.setL0(L0);
     },
-    encode(enc, _step, _draw, _ring, slot, lossRing) {
-      evalTokens.encode(enc);
-      acc.encode(enc, lossRing, slot);
-    },
-  };
+    (enc, slot, lossRing) => acc.encode(enc, lossRing, slot),
+  );
 }

@@ -13,9 +13,11 @@
  */
 import type { Gpu } from "../gpu/device.ts";
 import { params, readBuffers, storageBuffer, storageFrom, uniformFrom, upload } from "../gpu/buffers.ts";
-import { encodeDispatches, prepare } from "../gpu/dispatch.ts";
+import { prepare } from "../gpu/dispatch.ts";
 import { loadKernel } from "../gpu/kernel.ts";
+import { clear, encodeProgram, submitProgram } from "../gpu/program.ts";
 import type { DrawObservable } from "./sampler.ts";
+import { checkLossRows, type TokenLossEval, tokenLossObservable } from "./accumulate.ts";
 
 /** A contiguous range of token indices inside each chain's row of per-token losses. */
 export interface TokenRange {
@@ -68,9 +70,7 @@ export async function createBifAccumulator(
 ): Promise<BifAccumulator> {
   const { chains: C, tokens: N, ell, probe, train } = o;
   const ellOffset = o.ellOffset ?? 0;
-  if (!Number.isInteger(C) || C < 1 || C > 65535) {
-    throw new RangeError(`chains must be in [1, 65535], got ${C}`);
-  }
+  checkLossRows(C, N, ell, ellOffset);
   for (const [name, r] of [["probe", probe], ["train", train]] as const) {
     if (
       !Number.isInteger(r.start) || !Number.isInteger(r.count) || r.start < 0 || r.count < 1 ||
@@ -78,11 +78,6 @@ export async function createBifAccumulator(
     ) {
       throw new RangeError(`${name} tokens [${r.start}, ${r.start + r.count}) are not inside a row of ${N}`);
     }
-  }
-  if (ell.size < (ellOffset + C * N) * 4) {
-    throw new RangeError(
-      `per-token loss buffer "${ell.label}" holds ${ell.size} bytes, needs ${(ellOffset + C * N) * 4}`,
-    );
   }
   const pairs = probe.count * train.count;
   const kernel = await loadKernel(gpu, "bif_accumulate", { consts: { WG } });
@@ -119,15 +114,11 @@ export async function createBifAccumulator(
       upload(gpu, centre, Float32Array.from(c));
     },
     encode(enc) {
-      const pass = enc.beginComputePass({ label: "bif" });
-      encodeDispatches(pass, [dispatch]);
-      pass.end();
+      encodeProgram(enc, [dispatch], "bif");
       draws++;
     },
     reset() {
-      const enc = gpu.device.createCommandEncoder({ label: "bif.reset" });
-      enc.clearBuffer(sums);
-      gpu.device.queue.submit([enc.finish()]);
+      submitProgram(gpu, [clear(sums)], "bif.reset");
       draws = 0;
     },
     async read() {
@@ -151,23 +142,11 @@ export async function createBifAccumulator(
 }
 
 /**
- * The BIF DrawObservable: `evalTokens` records the per-token losses into the accumulator's `ell`, then the
- * accumulator adds the draw. Ring width 0: nothing per draw reaches the host. Call acc.setCentre before the run.
+ * The BIF DrawObservable (tokenLossObservable): the per-token losses, then the accumulator's update. Call
+ * acc.setCentre before the run.
  */
-export function bifObservable(
-  evalTokens: { encode(enc: GPUCommandEncoder): void },
-  acc: BifAccumulator,
-): DrawObservable {
-  return {
-    width: 0,
-    begin() {
-      acc.reset();
-    },
-    encode(enc) {
-      evalTokens.encode(enc);
-      acc.encode(enc);
-    },
-  };
+export function bifObservable(evalTokens: TokenLossEval, acc: BifAccumulator): DrawObservable {
+  return tokenLossObservable(evalTokens, () => acc.reset(), (enc) => acc.encode(enc));
 }
 
 export interface BifEstimate {

@@ -1,12 +1,12 @@
 /**
- * Known-answer check of the susceptibility method on a planted induction circuit (lib/analysis/
- * planted_induction.ts): base q = blocks of random tokens of which half repeat, probe q′ = blocks that all
- * repeat (induction-enriched). χ̂ of every head (eq. 41, paired by default) should single out the two heads
- * of the circuit, previous-token 0:0 and induction 1:0, against the two unused heads 0:1 and 1:1.
+ * Known-answer check of the susceptibility method on a planted induction circuit (planted_induction.ts): base
+ * q = blocks of random tokens of which half repeat, probe q′ = blocks that all repeat (induction-enriched). χ̂
+ * of every head (eq. 41, paired by default) should single out the two heads of the circuit, previous-token 0:0
+ * and induction 1:0, against the two unused heads 0:1 and 1:1.
  */
 import type { Gpu } from "../gpu/device.ts";
-import { type HeadRoles, headRoles } from "../analysis/head_roles.ts";
-import { plantedInductionModel, plantedInductionStream } from "../analysis/planted_induction.ts";
+import { type HeadRoles, headRoles } from "./head_roles.ts";
+import { plantedInductionModel, plantedInductionStream } from "./planted_induction.ts";
 import type { SusceptibilityInput } from "../tables/schema.ts";
 import { runCheckpointSusceptibilities } from "./unit.ts";
 import { FULL } from "../model/restriction.ts";

@@ -1,6 +1,6 @@
 /**
- * Flags and inputs shared by scripts/sample.ts, scripts/susceptibility.ts and scripts/per_token.ts: which
- * checkpoints, which data (the default synthetic dataset or explicit shards), which restrictions, and the
+ * Flags and inputs shared by scripts/sample.ts, scripts/susceptibility.ts, scripts/per_token.ts and
+ * scripts/influence.ts: which checkpoints, which data (the default synthetic dataset or explicit shards), which restrictions, and the
  * sampler settings. Parsing happens once at the edge; every bad flag is a UsageError naming it (exit code 2).
  */
 import { formatDuration } from "../util/progress.ts";
@@ -16,17 +16,25 @@ import {
   skippedNote,
 } from "../model/checkpoint.ts";
 import type { ModelConfig } from "../model/config.ts";
-import { flagInt, flagNumber, MODEL_USAGE, parseFlags, UsageError } from "../util/cli.ts";
+import { flagInt, flagModel, flagNumber, MODEL_USAGE, parseFlags, UsageError } from "../util/cli.ts";
 import { resolveSgld, SGLD_DEFAULTS, SGLD_FLAGS, type SgldSettings } from "./sgld_settings.ts";
 import { allRestrictions } from "../model/restriction.ts";
 import type { ProbeStream } from "./transformer_target.ts";
 
-/** Options every estimation script accepts (node:util parseArgs format). */
-export const COMMON_OPTIONS = {
+/**
+ * The flags that pick checkpoints (what selectCheckpoints reads) and --model, the config of checkpoints that
+ * carry none: shared by every script that loads checkpoints (node:util parseArgs format).
+ */
+export const CHECKPOINT_OPTIONS = {
   checkpoint: { type: "string", multiple: true },
   checkpoints: { type: "string" },
   steps: { type: "string" },
   model: { type: "string" },
+} as const;
+
+/** Options every estimation script accepts (node:util parseArgs format). */
+export const COMMON_OPTIONS = {
+  ...CHECKPOINT_OPTIONS,
   data: { type: "string" },
   base: { type: "string" },
   probe: { type: "string", multiple: true },
@@ -255,6 +263,70 @@ export function parseRun(v: CommonValues, cfg: ModelConfig) {
     seed: flagInt("--seed", v.seed, 0),
     deltaH: flagNumber("--delta-h", v["delta-h"], Number.MIN_VALUE, 1),
     out: v.out,
+  };
+}
+
+/** How an estimation script reads its inputs (loadScriptInputs). */
+export interface ScriptNeeds {
+  /** Only the latest selected checkpoint (per-token and influence look at one checkpoint). */
+  lastOnly?: boolean;
+  /** Sampler defaults for unset flags (default SGLD_DEFAULTS; per-token: PER_TOKEN_DEFAULTS). */
+  sgldDefaults?: Readonly<SgldSettings>;
+  /**
+   * How the probes are used: "mixed" into the SGLD batches at δh (χ̂, per-token: refuse settings under which
+   * no probe context would enter a batch), "scored" only (influence), or "none" (LLC: no probe is read).
+   */
+  probes: "mixed" | "scored" | "none";
+  /** Whether --restrictions applies (default true; influence samples the whole model and ignores it). */
+  restrictions?: boolean;
+}
+
+/** What loadScriptInputs read: the checkpoints, the first one loaded, and the parsed settings and data. */
+export interface ScriptInputs {
+  checkpoints: CheckpointInput[];
+  /** checkpoints[0], loaded (with --model, or the config stored with it). */
+  first: LoadedCheckpoint;
+  cfg: ModelConfig;
+  /** The --restrictions names; empty where the script takes no restrictions. */
+  restrictions: string[];
+  sgld: SgldSettings;
+  run: ReturnType<typeof parseRun>;
+  data: DataInput;
+}
+
+/**
+ * The checkpoints, settings and data of an estimation script, parsed and checked in one order for all of them:
+ * every flag is checked before the data is read (the default dataset may have to be built first), and the
+ * data's vocabulary against the model before sampling starts.
+ */
+export async function loadScriptInputs(v: CommonValues, needs: ScriptNeeds): Promise<ScriptInputs> {
+  const model = await flagModel(v.model);
+  const checkpoints = await selectCheckpoints(v, needs.lastOnly, model);
+  const first = await loadScriptCheckpoint(checkpoints[0].path, model);
+  const cfg = first.config;
+  const restrictions = needs.restrictions === false ? [] : parseRestrictions(v, cfg);
+  const sgld = parseSgld(v, needs.sgldDefaults);
+  const run = parseRun(v, cfg);
+  if (needs.probes === "mixed") requireProbeCoverage(sgld, run.deltaH);
+  const data = await loadData(v, needs.probes !== "none");
+  await requireVocabFits(data, cfg.d_vocab, `checkpoint ${checkpoints[0].path}`);
+  return { checkpoints, first, cfg, restrictions, sgld, run, data };
+}
+
+/**
+ * The options every sampling run of a script shares at one checkpoint (runCheckpointSusceptibilities,
+ * runCheckpointLlc, runPerTokenSusceptibilities, runInfluence), with a progress line labelled by `label`.
+ */
+export function samplingAt(inputs: ScriptInputs, step: number, params: Float32Array, label: string) {
+  return {
+    cfg: inputs.cfg,
+    params,
+    step,
+    base: inputs.data.base,
+    sgld: inputs.sgld,
+    seqLen: inputs.run.seqLen,
+    seed: inputs.run.seed,
+    onProgress: progressLine(label),
   };
 }
 

@@ -85,8 +85,7 @@ export const SGLD_FLAGS: Readonly<Record<keyof SgldSettings, string>> = Object.f
 /** Thrown for an invalid sampler option; names the option. */
 export class SgldOptionError extends ChiInputError {
   constructor(readonly option: string, message: string) {
-    super(`SGLD option "${option}": ${message}`);
-    this.name = "SgldOptionError";
+    super(`SGLD option "${option}": ${message}`); // named "SgldOptionError" by ChiInputError
   }
 }
 

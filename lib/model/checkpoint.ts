@@ -239,21 +239,34 @@ export async function saveCheckpoint(
   };
   if (meta.writeConfigJson) {
     const cfgPath = `${dirOf(path)}/config.json`;
-    if (await exists(cfgPath)) {
-      const old = configFromJson(await readJsonFile(cfgPath), cfgPath);
-      const diff = configDifferences(old, cfg);
-      if (diff.length > 0) {
-        throw new CheckpointError(
-          path,
-          null,
-          `${cfgPath} describes a different model (${diff.join("; ")} (config.json vs this checkpoint))`,
-        );
-      }
-    } else {
+    if (!(await matchSideConfig(path, cfgPath, cfg, "describes a different model", "this checkpoint"))) {
       await writeJsonAtomic(cfgPath, canonicalConfig(cfg));
     }
   }
   await writeSafetensors(path, tensors, metadata);
+}
+
+/**
+ * Refuses a config.json at `cfgPath` (beside checkpoint `path`) that describes another model than `cfg`, which
+ * came from `against`; `disagrees` words the refusal. Returns whether there is such a file.
+ */
+async function matchSideConfig(
+  path: string,
+  cfgPath: string,
+  cfg: ModelConfig,
+  disagrees: string,
+  against: string,
+): Promise<boolean> {
+  if (!(await exists(cfgPath))) return false;
+  const diff = configDifferences(configFromJson(await readJsonFile(cfgPath), cfgPath), cfg);
+  if (diff.length > 0) {
+    throw new CheckpointError(
+      path,
+      null,
+      `${cfgPath} ${disagrees} (${diff.join("; ")} (config.json vs ${against}))`,
+    );
+  }
+  return true;
 }
 
 function canonicalConfig(cfg: ModelConfig): ModelConfig {
@@ -305,31 +318,9 @@ async function resolveConfig(
   let found: ModelConfig | null = null;
   let source: LoadedCheckpoint["configSource"] = "argument";
   if (file.metadata.config !== undefined) {
-    let raw: unknown;
-    try {
-      raw = JSON.parse(file.metadata.config);
-    } catch (err) {
-      throw new CheckpointError(
-        path,
-        null,
-        `__metadata__.config is not valid JSON (${(err as Error).message})`,
-      );
-    }
-    found = configFromJson(raw, `${path} __metadata__.config`);
+    found = metadataConfig(path, file.metadata.config);
     source = "metadata";
-    if (await exists(cfgPath)) {
-      const side = configFromJson(await readJsonFile(cfgPath), cfgPath);
-      const diff = configDifferences(side, found);
-      if (diff.length > 0) {
-        throw new CheckpointError(
-          path,
-          null,
-          `${cfgPath} disagrees with the checkpoint's metadata (${
-            diff.join("; ")
-          } (config.json vs metadata))`,
-        );
-      }
-    }
+    await matchSideConfig(path, cfgPath, found, "disagrees with the checkpoint's metadata", "metadata");
   } else if (await exists(cfgPath)) {
     found = configFromJson(await readJsonFile(cfgPath), cfgPath);
     source = "config.json";
@@ -346,17 +337,37 @@ async function resolveConfig(
     validateModelConfig(expectCfg, "expected config");
     return { config: { ...expectCfg }, source: "argument" };
   }
-  if (expectCfg !== undefined) {
-    const diff = configDifferences(found, expectCfg);
-    if (diff.length > 0) {
-      throw new CheckpointError(
-        path,
-        null,
-        `config mismatch: ${diff.join("; ")} (checkpoint's ${source} vs expected)`,
-      );
-    }
-  }
+  requireExpected(path, found, expectCfg, `checkpoint's ${source}`);
   return { config: found, source };
+}
+
+/** The model config a file stores as JSON text in __metadata__.config, validated. */
+function metadataConfig(path: string, text: string): ModelConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new CheckpointError(
+      path,
+      null,
+      `__metadata__.config is not valid JSON (${(err as Error).message})`,
+    );
+  }
+  return configFromJson(raw, `${path} __metadata__.config`);
+}
+
+/** Refuses a config `found` in `what` that differs from the caller's expected one (none expected: any). */
+function requireExpected(
+  path: string,
+  found: ModelConfig,
+  expectCfg: ModelConfig | undefined,
+  what: string,
+): void {
+  if (expectCfg === undefined) return;
+  const diff = configDifferences(found, expectCfg);
+  if (diff.length > 0) {
+    throw new CheckpointError(path, null, `config mismatch: ${diff.join("; ")} (${what} vs expected)`);
+  }
 }
 
 function parseStep(path: string, metadata: Record<string, string>): number | null {
@@ -613,27 +624,8 @@ export async function loadTrainState(path: string, expectCfg?: ModelConfig): Pro
     );
   }
   if (md.config === undefined) throw new CheckpointError(path, null, "__metadata__.config is missing");
-  let raw: unknown;
-  try {
-    raw = JSON.parse(md.config);
-  } catch (err) {
-    throw new CheckpointError(
-      path,
-      null,
-      `__metadata__.config is not valid JSON (${(err as Error).message})`,
-    );
-  }
-  const config = configFromJson(raw, `${path} __metadata__.config`);
-  if (expectCfg !== undefined) {
-    const diff = configDifferences(config, expectCfg);
-    if (diff.length > 0) {
-      throw new CheckpointError(
-        path,
-        null,
-        `config mismatch: ${diff.join("; ")} (training state vs expected)`,
-      );
-    }
-  }
+  const config = metadataConfig(path, md.config);
+  requireExpected(path, config, expectCfg, "training state");
   const step = parseStep(path, md);
   if (step === null || md.step === undefined) {
     throw new CheckpointError(path, null, "__metadata__.step is missing");

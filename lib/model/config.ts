@@ -52,12 +52,28 @@ export const TINY_CONFIG: Readonly<ModelConfig> = Object.freeze({
 /** Thrown for a configuration that does not describe a buildable model; names the field. */
 export class ConfigError extends ChiInputError {
   constructor(readonly field: string, message: string) {
-    super(`config field "${field}": ${message}`);
-    this.name = "ConfigError";
+    super(`config field "${field}": ${message}`); // named "ConfigError" by ChiInputError
   }
 }
 
 const INTEGER_FIELDS = ["n_layers", "n_heads", "d_model", "d_head", "n_ctx", "d_vocab"] as const;
+
+/** Copies the optional text field `field` of `obj` into `cfg` when present, after checking it is one of `allowed`. */
+function copyChoice<K extends "normalization" | "positional">(
+  obj: Record<string, unknown>,
+  cfg: ModelConfig,
+  field: K,
+  allowed: readonly NonNullable<ModelConfig[K]>[],
+  source: string,
+): void {
+  const v = obj[field];
+  if (v === undefined) return;
+  if (!(allowed as readonly unknown[]).includes(v)) {
+    const expected = allowed.map((a) => `"${a}"`).join(" or ");
+    throw new ConfigError(field, `${source}: expected ${expected}, got ${JSON.stringify(v)}`);
+  }
+  cfg[field] = v as ModelConfig[K];
+}
 
 /**
  * Validates an untrusted object (parsed JSON, CLI flags) into a ModelConfig. Missing fields take the
@@ -98,24 +114,8 @@ export function parseModelConfig(
     }
     cfg[f] = v;
   }
-  if (obj.normalization !== undefined) {
-    if (obj.normalization !== "LN" && obj.normalization !== "none") {
-      throw new ConfigError(
-        "normalization",
-        `${source}: expected "LN" or "none", got ${JSON.stringify(obj.normalization)}`,
-      );
-    }
-    cfg.normalization = obj.normalization;
-  }
-  if (obj.positional !== undefined) {
-    if (obj.positional !== "shortformer" && obj.positional !== "standard") {
-      throw new ConfigError(
-        "positional",
-        `${source}: expected "shortformer" or "standard", got ${JSON.stringify(obj.positional)}`,
-      );
-    }
-    cfg.positional = obj.positional;
-  }
+  copyChoice(obj, cfg, "normalization", ["LN", "none"], source);
+  copyChoice(obj, cfg, "positional", ["shortformer", "standard"], source);
   validateModelConfig(cfg, source);
   return cfg;
 }

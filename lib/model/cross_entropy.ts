@@ -31,6 +31,18 @@ function workgroupSize(gpu: Gpu): number {
 }
 
 /**
+ * The copies × batch × sequence shape of a loss op (C, B, T), checked and named by `op` in errors; T ≥ 2, since
+ * the last position of a sequence has no target.
+ */
+function lossShape(op: string, spec: { copies: number; batch: number; seqLen: number }) {
+  return {
+    C: requireInt(`${op} copies`, spec.copies, 1),
+    B: requireInt(`${op} batch`, spec.batch, 1),
+    T: requireInt(`${op} seqLen`, spec.seqLen, 2),
+  };
+}
+
+/**
  * Throws a RangeError naming `source`, the position and the id of the first token id outside [0, dVocab).
  *
  * @example
@@ -110,9 +122,7 @@ export async function createCrossEntropy(
   tokens: GPUBuffer,
   losses: GPUBuffer,
 ): Promise<Dispatch[]> {
-  const C = requireInt("cross entropy copies", spec.copies, 1);
-  const B = requireInt("cross entropy batch", spec.batch, 1);
-  const T = requireInt("cross entropy seqLen", spec.seqLen, 2);
+  const { C, B, T } = lossShape("cross entropy", spec);
   const V = requireInt("cross entropy vocab", spec.vocab, 1);
   if (spec.mode !== "forward" && spec.mode !== "backward") {
     throw new RangeError(`cross entropy mode: expected "forward" or "backward", got ${spec.mode}`);
@@ -198,9 +208,7 @@ export async function createMeanLoss(
   losses: GPUBuffer,
   lossOut: GPUBuffer,
 ): Promise<Dispatch[]> {
-  const C = requireInt("mean loss copies", spec.copies, 1);
-  const B = requireInt("mean loss batch", spec.batch, 1);
-  const T = requireInt("mean loss seqLen", spec.seqLen, 2);
+  const { C, B, T } = lossShape("mean loss", spec);
   const lossOff = requireInt("mean loss lossOffset", spec.lossOffset ?? 0);
   const outOff = requireInt("mean loss outOffset", spec.outOffset ?? 0);
   requireSpan(gpu, "mean loss losses", losses, lossOff + C * B * T);

@@ -18,6 +18,7 @@
  */
 import { unzipSync } from "fflate";
 import { ChiInputError } from "../util/errors.ts";
+import { withFileErrors } from "../util/files.ts";
 import { encodeSafetensors, SafetensorsFile, type TensorToWrite, type WritableDtype } from "./safetensors.ts";
 
 /** A .pth file chi cannot read (not a zip, an unsupported opcode or storage type, …); names the file. */
@@ -154,55 +155,47 @@ class PickleMachine {
     throw new PthError(this.file, null, `data.pkl: ${detail}`);
   }
 
-  need(n: number): void {
+  /** Moves past the next `n` bytes and returns where they start; a pickle that ends sooner is an error. */
+  take(n: number): number {
     if (this.pos + n > this.pkl.length) {
       this.fail(`ends in the middle of an opcode at byte ${this.pos} (truncated pickle)`);
     }
+    this.pos += n;
+    return this.pos - n;
   }
 
   u8(): number {
-    this.need(1);
-    return this.pkl[this.pos++];
+    return this.pkl[this.take(1)];
   }
 
   u16(): number {
-    this.need(2);
-    this.pos += 2;
-    return this.view.getUint16(this.pos - 2, true);
+    return this.view.getUint16(this.take(2), true);
   }
 
   u32(): number {
-    this.need(4);
-    this.pos += 4;
-    return this.view.getUint32(this.pos - 4, true);
+    return this.view.getUint32(this.take(4), true);
   }
 
   i32(): number {
-    this.need(4);
-    this.pos += 4;
-    return this.view.getInt32(this.pos - 4, true);
+    return this.view.getInt32(this.take(4), true);
   }
 
   /** An 8-byte length (FRAME, BINUNICODE8, BINBYTES8); beyond a safe integer it is an error. */
   u64(): number {
-    this.need(8);
-    const v = this.view.getBigUint64(this.pos, true);
-    this.pos += 8;
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) this.fail(`length ${v} at byte ${this.pos - 8} is too large`);
+    const at = this.take(8);
+    const v = this.view.getBigUint64(at, true);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER)) this.fail(`length ${v} at byte ${at} is too large`);
     return Number(v);
   }
 
   /** Big-endian, as pickle stores floats. */
   f64(): number {
-    this.need(8);
-    this.pos += 8;
-    return this.view.getFloat64(this.pos - 8, false);
+    return this.view.getFloat64(this.take(8), false);
   }
 
   bytes(n: number): Uint8Array {
-    this.need(n);
-    this.pos += n;
-    return this.pkl.subarray(this.pos - n, this.pos);
+    const at = this.take(n);
+    return this.pkl.subarray(at, at + n);
   }
 
   /** A newline-terminated text argument (GLOBAL's module and name). */
@@ -649,13 +642,7 @@ function readTensor(file: string, name: string, v: TensorRef, record: Uint8Array
  * ```
  */
 export async function readPth(path: string): Promise<PthStateDict> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw new PthError(path, null, "file not found");
-    throw new PthError(path, null, `cannot read (${(err as Error).message})`);
-  }
+  const bytes = await withFileErrors(() => Deno.readFile(path), (why) => new PthError(path, null, why));
   return parsePth(bytes, path);
 }
 

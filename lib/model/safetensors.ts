@@ -9,7 +9,7 @@
  * Tensors whose bytes are not aligned for their element type are copied before a typed view is made.
  */
 import { ChiInputError } from "../util/errors.ts";
-import { writeFileAtomic } from "../util/files.ts";
+import { withFileErrors, writeFileAtomic } from "../util/files.ts";
 
 /** The dtypes this module can read. */
 export type Dtype = "F64" | "F32" | "F16" | "BF16" | "I64" | "I32" | "U32" | "I16" | "I8" | "U8" | "BOOL";
@@ -58,6 +58,12 @@ export type TensorData =
   | Int16Array
   | Int8Array
   | Uint8Array;
+
+/** The dtypes decoded as a copy of a typed view of their bytes, and the array type of each. */
+const VIEWED: Record<
+  "F64" | "I64" | "I32" | "U32" | "I16",
+  { new (buffer: ArrayBufferLike, offset: number, length: number): TensorData; BYTES_PER_ELEMENT: number }
+> = { F64: Float64Array, I64: BigInt64Array, I32: Int32Array, U32: Uint32Array, I16: Int16Array };
 
 /** One tensor's header entry; begin/end are byte offsets relative to the start of the data section. */
 export interface SafetensorsEntry {
@@ -250,25 +256,14 @@ export class SafetensorsFile {
       case "F16":
       case "BF16":
         return this.float32(name);
-      case "F64": {
-        const a = this.aligned(name, 8);
-        return new Float64Array(a.buffer, a.offset, a.length).slice();
-      }
-      case "I64": {
-        const a = this.aligned(name, 8);
-        return new BigInt64Array(a.buffer, a.offset, a.length).slice();
-      }
-      case "I32": {
-        const a = this.aligned(name, 4);
-        return new Int32Array(a.buffer, a.offset, a.length).slice();
-      }
-      case "U32": {
-        const a = this.aligned(name, 4);
-        return new Uint32Array(a.buffer, a.offset, a.length).slice();
-      }
+      case "F64":
+      case "I64":
+      case "I32":
+      case "U32":
       case "I16": {
-        const a = this.aligned(name, 2);
-        return new Int16Array(a.buffer, a.offset, a.length).slice();
+        const Typed = VIEWED[e.dtype];
+        const a = this.aligned(name, Typed.BYTES_PER_ELEMENT);
+        return new Typed(a.buffer, a.offset, a.length).slice();
       }
       case "I8":
         return new Int8Array(this.raw(name).slice().buffer);
@@ -422,13 +417,10 @@ function parseEntry(path: string, name: string, raw: unknown, dataLen: number): 
  * ```
  */
 export async function readSafetensors(path: string): Promise<SafetensorsFile> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw new SafetensorsError(path, null, "file not found");
-    throw new SafetensorsError(path, null, `cannot read (${(err as Error).message})`);
-  }
+  const bytes = await withFileErrors(
+    () => Deno.readFile(path),
+    (why) => new SafetensorsError(path, null, why),
+  );
   return SafetensorsFile.parse(bytes, path);
 }
 

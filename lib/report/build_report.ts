@@ -118,10 +118,10 @@ export async function buildReport(results: Results, opts: ReportOptions = {}): P
         }
       }
       if (results.contexts) {
-        const ctx = indexContexts(results.contexts);
-        sections.push(highlightedTextSection(idx, ctx, heads, probes, opts));
-        sections.push(topTokensSection(idx, ctx, heads, probes, opts));
-        sections.push(await tokenHistogramSection(idx, ctx, heads, probes, charts, opts));
+        const sel = { idx, ctx: indexContexts(results.contexts), heads, probes };
+        sections.push(highlightedTextSection(sel, opts));
+        sections.push(topTokensSection(sel, opts));
+        sections.push(await tokenHistogramSection(sel, charts, opts));
       } else {
         notes.push(
           "contexts.arrow is absent: highlighted text (Figs. 1, 8), top tokens (appendix D) and token histograms (Fig. 11) are omitted.",

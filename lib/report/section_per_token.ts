@@ -28,6 +28,17 @@ import { sharedMax } from "./token_colour.ts";
 import type { RunWarning } from "../analysis/run_warnings.ts";
 import { warningsHtml } from "./warnings_html.ts";
 
+/**
+ * What the context-reading sections (highlighted text, top tokens, token histograms) show: the per-token values
+ * at one step, the decoded contexts they refer to, and the heads and probes chosen for the report.
+ */
+export interface PerTokenSelection {
+  idx: PerTokenIndex;
+  ctx: ContextIndex;
+  heads: readonly string[];
+  probes: readonly string[];
+}
+
 /** Context ids that have per-token values for (probe, head), ascending. */
 function contextIds(idx: PerTokenIndex, probe: string, head: string): number[] {
   const g = idx.groups.get(groupKey(probe, head));
@@ -35,13 +46,8 @@ function contextIds(idx: PerTokenIndex, probe: string, head: string): number[] {
 }
 
 /** Figs. 1 and 8: a few contexts per probe, each token banded by the chosen heads, shared normalization. */
-export function highlightedTextSection(
-  idx: PerTokenIndex,
-  ctx: ContextIndex,
-  heads: readonly string[],
-  probes: readonly string[],
-  opts: ReportOptions,
-): ReportSection {
+export function highlightedTextSection(sel: PerTokenSelection, opts: ReportOptions): ReportSection {
+  const { idx, ctx, heads, probes } = sel;
   const perProbe = opts.contextsPerProbe ?? 2;
   const maxTokens = opts.maxTokensShown ?? 256;
   const shown: { probe: string; context: number; pieces: string[]; values: Float64Array[] }[] = [];
@@ -120,13 +126,8 @@ export function topTokensSummary(found: readonly { t: TopToken; head: string; pr
 }
 
 /** Appendix D: top distinct positive and negative tokens per head and probe. */
-export function topTokensSection(
-  idx: PerTokenIndex,
-  ctx: ContextIndex,
-  heads: readonly string[],
-  probes: readonly string[],
-  opts: ReportOptions,
-): ReportSection {
+export function topTokensSection(sel: PerTokenSelection, opts: ReportOptions): ReportSection {
+  const { idx, ctx, heads, probes } = sel;
   const n = opts.topTokens ?? 3;
   const pool = opts.topPool ?? 100;
   const found: { t: TopToken; head: string; probe: string }[] = [];
@@ -156,13 +157,11 @@ export function topTokensSection(
 
 /** Fig. 11: histograms of per-token χ for chosen tokens. */
 export async function tokenHistogramSection(
-  idx: PerTokenIndex,
-  ctx: ContextIndex,
-  heads: readonly string[],
-  probes: readonly string[],
+  sel: PerTokenSelection,
   charts: ChartSet,
   opts: ReportOptions,
 ): Promise<ReportSection> {
+  const { idx, ctx, heads, probes } = sel;
   const maxPanels = 12;
   const bars: HistogramBar[] = [];
   let panels = 0, tokensShown = 0;

@@ -1,6 +1,6 @@
 /**
  * Head roles over training: the induction and previous-token scores of every head on repeated random tokens
- * (lib/analysis/head_roles.ts; the synthetic corpus's induction names on the embedded default), the mechanistic ground truth to read the susceptibilities against.
+ * (lib/estimate/head_roles.ts; the synthetic corpus's induction names on the embedded default), the mechanistic ground truth to read the susceptibilities against.
  */
 
 import type { HeadRolesColumns, SusceptibilityColumns } from "../tables/schema.ts";

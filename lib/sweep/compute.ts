@@ -19,7 +19,7 @@ import {
 import { chiSgld, perTokenSgld, type SweepConfig } from "./config.ts";
 import type { SweepData } from "./prepare.ts";
 import type { ComputeUnit, UnitKind } from "./units.ts";
-import { type HeadRoleOptions, headRoles, headRolesColumns } from "../analysis/head_roles.ts";
+import { type HeadRoleOptions, headRoles, headRolesColumns } from "../estimate/head_roles.ts";
 import { inductionNameIds } from "../data/synthetic/induction.ts";
 import { unitSeed } from "./units.ts";
 import { documentContexts } from "../data/document_contexts.ts";
@@ -140,21 +140,21 @@ export function sweepCompute(gpu: Gpu, cfg: SweepConfig, data: LoadedData): Comp
     });
     const onProgress = (step: number, total: number) => progress(total > 0 ? step / total : 0);
     const s = cfg.sgld;
+    // What a chi unit and a per-token unit sample alike: the unit's checkpoint, restrictions and seed.
+    const sampling = {
+      cfg: ckpt.config,
+      params: ckpt.params,
+      step: unit.step,
+      base: data.base,
+      deltaH: cfg.deltaH,
+      restrictions: unit.restrictions,
+      readEvery: 5,
+      seqLen: s.seqLen,
+      seed: unit.seed,
+      onProgress,
+    };
     if (unit.kind === "chi") {
-      const r = await runCheckpointSusceptibilities(gpu, {
-        cfg: ckpt.config,
-        params: ckpt.params,
-        step: unit.step,
-        base: data.base,
-        probes,
-        deltaH: cfg.deltaH,
-        restrictions: unit.restrictions,
-        sgld: chiSgld(cfg),
-        readEvery: 5,
-        seqLen: s.seqLen,
-        seed: unit.seed,
-        onProgress,
-      });
+      const r = await runCheckpointSusceptibilities(gpu, { ...sampling, probes, sgld: chiSgld(cfg) });
       // Mechanistic roles of the same checkpoint's heads (float64 reference pass on the CPU), to read χ against.
       const roles = headRoles(
         ckpt.config,
@@ -178,19 +178,10 @@ export function sweepCompute(gpu: Gpu, cfg: SweepConfig, data: LoadedData): Comp
     const withContexts = probes.map((p) => ({ ...p, contexts: contextsOf(p.name, p.tokens, p.separatorId) }));
     if (unit.kind === "per_token") {
       const r = await runPerTokenSusceptibilities(gpu, {
-        cfg: ckpt.config,
-        params: ckpt.params,
-        step: unit.step,
-        base: data.base,
+        ...sampling,
         probes: withContexts,
-        deltaH: cfg.deltaH,
-        restrictions: unit.restrictions,
         sgld: perTokenSgld(cfg),
-        readEvery: 5,
-        seqLen: s.seqLen,
-        seed: unit.seed,
         decode: (id) => data.tokenizer.tokenText(id),
-        onProgress,
       });
       return {
         tables: { per_token: r.perToken, contexts: r.contexts },

@@ -23,7 +23,7 @@ import {
   Utf8,
   type Vector,
 } from "apache-arrow";
-import { writeFileAtomic } from "../util/files.ts";
+import { withFileErrors, writeFileAtomic } from "../util/files.ts";
 
 /** The column types the results tables use. */
 export type ColumnKind = "int32" | "float64" | "utf8";
@@ -84,6 +84,25 @@ function arrowType(kind: ColumnKind): DataType {
   }
 }
 
+/**
+ * Columns of `rows` rows for a declared table, in its column order, numbers zero and strings unset: for a writer
+ * that fills the table row by row.
+ */
+export function emptyColumns<C extends Record<string, ColumnKind>>(
+  def: TableDef<C>,
+  rows: number,
+): ReadColumns<C> {
+  const column = (kind: ColumnKind) =>
+    kind === "int32"
+      ? new Int32Array(rows)
+      : kind === "float64"
+      ? new Float64Array(rows)
+      : new Array<string>(rows);
+  return Object.fromEntries(
+    Object.entries(def.columns).map(([name, kind]) => [name, column(kind)]),
+  ) as ReadColumns<C>;
+}
+
 /** The Arrow schema of a declared table (non-nullable columns, metadata `chi.table` = name). */
 export function arrowSchema<C extends Record<string, ColumnKind>>(def: TableDef<C>): Schema {
   const fields = Object.entries(def.columns).map(([name, kind]) => new Field(name, arrowType(kind), false));
@@ -120,37 +139,41 @@ function columnLength<C extends Record<string, ColumnKind>>(
   return Math.max(n, 0);
 }
 
-function int32Data(values: Int32Array | readonly number[], file: string, column: string): Data {
-  let data: Int32Array;
-  if (values instanceof Int32Array) {
-    data = values;
-  } else {
-    data = new Int32Array(values.length);
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      if (!Number.isInteger(v) || v < -2147483648 || v > 2147483647) {
-        throw new TableError(file, column, `row ${i}: expected a 32-bit integer, got ${v}`);
-      }
-      data[i] = v;
-    }
+/**
+ * A numeric column as the typed array Arrow stores: a typed array is taken as it is; a plain array is copied
+ * with every value checked (`problem`: what is wrong with the value, or null).
+ */
+function typedValues<A extends Int32Array | Float64Array>(
+  values: A | readonly number[],
+  Typed: new (length: number) => A,
+  problem: (v: number) => string | null,
+  file: string,
+  column: string,
+): A {
+  if (values instanceof Typed) return values;
+  const data = new Typed(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const why = problem(values[i]);
+    if (why !== null) throw new TableError(file, column, `row ${i}: ${why}`);
+    data[i] = values[i];
   }
+  return data;
+}
+
+/** What is wrong with a value of an int32 column, or null. */
+const int32Problem = (v: number) =>
+  Number.isInteger(v) && v >= -2147483648 && v <= 2147483647 ? null : `expected a 32-bit integer, got ${v}`;
+
+/** What is wrong with a value of a float64 column (a plain array from JS may hold anything), or null. */
+const float64Problem = (v: unknown) => typeof v === "number" ? null : `expected a number, got ${typeof v}`;
+
+function int32Data(values: Int32Array | readonly number[], file: string, column: string): Data {
+  const data = typedValues(values, Int32Array, int32Problem, file, column);
   return makeData({ type: new Int32(), length: data.length, nullCount: 0, data });
 }
 
 function float64Data(values: Float64Array | readonly number[], file: string, column: string): Data {
-  let data: Float64Array;
-  if (values instanceof Float64Array) {
-    data = values;
-  } else {
-    data = new Float64Array(values.length);
-    for (let i = 0; i < values.length; i++) {
-      const v = values[i];
-      if (typeof v !== "number") {
-        throw new TableError(file, column, `row ${i}: expected a number, got ${typeof v}`);
-      }
-      data[i] = v;
-    }
-  }
+  const data = typedValues(values, Float64Array, float64Problem, file, column);
   return makeData({ type: new Float64(), length: data.length, nullCount: 0, data });
 }
 
@@ -294,13 +317,7 @@ export async function readTable<C extends Record<string, ColumnKind>>(
   def: TableDef<C>,
   path: string,
 ): Promise<ReadColumns<C>> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw new TableError(path, "(file)", "file not found");
-    throw new TableError(path, "(file)", `cannot read (${(err as Error).message})`);
-  }
+  const bytes = await withFileErrors(() => Deno.readFile(path), (why) => new TableError(path, "(file)", why));
   let table: Table;
   try {
     table = tableFromIPC(bytes);

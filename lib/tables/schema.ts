@@ -209,7 +209,7 @@ type HeadRolesKinds = typeof HEAD_ROLES_COLUMNS;
 
 /**
  * head_roles.arrow: mechanistic scores of every head on repeated spans of random tokens, or of the synthetic
- * corpus's induction names (lib/analysis/head_roles.ts):
+ * corpus's induction names (lib/estimate/head_roles.ts):
  * induction and previous-token attention; loss_first/loss_second are the model's losses on the two copies
  * (the same on every row of a step).
  */

@@ -9,7 +9,8 @@
 export class ChiInputError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
-    this.name = "ChiInputError";
+    // The class actually constructed ("ShardError", …): a subclass that adds nothing needs no constructor.
+    this.name = new.target.name;
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * Atomic file output: every finished output is written to a temporary file beside its final path and then
- * renamed over it, so an interrupted run never leaves a half-written file under the final name.
+ * renamed over it, so an interrupted run never leaves a half-written file under the final name. And the one
+ * wording of a failed read (withFileErrors), whichever error type the reader throws.
  */
 
 import { ChiInputError, FileFormatError } from "./errors.ts";
@@ -38,15 +39,29 @@ export async function exists(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * Runs a file-system call (read, open, stat) and turns its failure into the caller's own error: `fail(why)` with
+ * why = `notFound` (default "file not found") for a missing path, else "cannot <verb> (<the system's message>)".
+ */
+export async function withFileErrors<T>(
+  call: () => Promise<T>,
+  fail: (why: string) => Error,
+  { notFound = "file not found", verb = "read" } = {},
+): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) throw fail(notFound);
+    throw fail(`cannot ${verb} (${(err as Error).message})`);
+  }
+}
+
 /** Reads and parses a JSON file; a missing file or bad JSON gives an error naming the file. */
 export async function readJsonFile(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw new ChiInputError(`${path}: file not found`);
-    throw new ChiInputError(`${path}: cannot read (${(err as Error).message})`);
-  }
+  const text = await withFileErrors(
+    () => Deno.readTextFile(path),
+    (why) => new ChiInputError(`${path}: ${why}`),
+  );
   try {
     return JSON.parse(text);
   } catch (err) {

@@ -1,5 +1,6 @@
 /** SHA-256 digests as lowercase hex, of bytes and of files (streamed, so large files need little memory). */
 import { ChiInputError } from "./errors.ts";
+import { withFileErrors } from "./files.ts";
 import { createHash } from "node:crypto";
 
 /** SHA-256 of bytes or of a string's UTF-8 encoding, as 64 lowercase hex digits. */
@@ -19,13 +20,11 @@ export class HashError extends ChiInputError {
 
 /** SHA-256 and size of a file, read in chunks. A missing file or a folder is an error naming the path. */
 export async function sha256File(path: string): Promise<{ sha256: string; bytes: number }> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { read: true });
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw new HashError(path, "file not found");
-    throw new HashError(path, `cannot open (${(err as Error).message})`);
-  }
+  const file = await withFileErrors(
+    () => Deno.open(path, { read: true }),
+    (why) => new HashError(path, why),
+    { verb: "open" },
+  );
   const h = createHash("sha256");
   let bytes = 0;
   try {

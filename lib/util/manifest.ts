@@ -287,3 +287,8 @@ export async function buildManifest(opts: BuildManifestOptions = {}): Promise<Ma
 export async function writeManifest(path: string, manifest: Manifest): Promise<void> {
   await writeJsonAtomic(path, manifest);
 }
+
+/** Builds a run's manifest and writes it as `dir`/manifest.json: the last step of every script that writes one. */
+export async function writeRunManifest(dir: string, opts: BuildManifestOptions): Promise<void> {
+  await writeManifest(`${dir}/manifest.json`, await buildManifest(opts));
+}

@@ -10,7 +10,7 @@
 
 import { RecordBatchReader, Type } from "apache-arrow";
 import { ReaderError } from "../errors.ts";
-import { listInputFiles, openFile } from "./files.ts";
+import { listInputFiles, openFile, readFully } from "./files.ts";
 
 const MAGIC = "ARROW1";
 
@@ -47,16 +47,6 @@ const isUtf8 = (id: number) => id === Type.Utf8 || id === Type.LargeUtf8;
 // deno-lint-ignore no-explicit-any
 function isStringType(type: any): boolean {
   return isUtf8(type.typeId) || (type.typeId === Type.Dictionary && isUtf8(type.dictionary.typeId));
-}
-
-async function readFully(file: Deno.FsFile, into: Uint8Array, at: number): Promise<void> {
-  await file.seek(at, Deno.SeekMode.Start);
-  let got = 0;
-  while (got < into.length) {
-    const n = await file.read(into.subarray(got));
-    if (n === null) break;
-    got += n;
-  }
 }
 
 /** Documents from the string column `field` of an .arrow file or a folder of them. */

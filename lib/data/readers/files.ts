@@ -1,17 +1,19 @@
-/** File-system helpers shared by the readers: opening with clear errors, and listing a folder's files. */
+/**
+ * File-system helpers shared by the readers: opening with clear errors, reading a byte range, and listing a
+ * folder's files.
+ */
 
 import { join } from "node:path";
 import { ReaderError } from "../errors.ts";
+import { withFileErrors } from "../../util/files.ts";
+
+const readerError = (path: string) => (why: string) => new ReaderError(`${path}: ${why}`);
 
 /** Opens a file for reading; a missing file or a folder is a ReaderError naming the path. */
 export async function openFile(path: string): Promise<Deno.FsFile> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { read: true });
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw new ReaderError(`${path}: file not found`);
-    throw new ReaderError(`${path}: cannot open (${(err as Error).message})`);
-  }
+  const file = await withFileErrors(() => Deno.open(path, { read: true }), readerError(path), {
+    verb: "open",
+  });
   const info = await file.stat();
   if (!info.isFile) {
     file.close();
@@ -21,18 +23,28 @@ export async function openFile(path: string): Promise<Deno.FsFile> {
 }
 
 /**
+ * Fills `into` with the file's bytes from offset `at` (a read may return fewer bytes than asked; a file that
+ * ends early leaves the rest of `into` as it was).
+ */
+export async function readFully(file: Deno.FsFile, into: Uint8Array, at: number): Promise<void> {
+  await file.seek(at, Deno.SeekMode.Start);
+  let got = 0;
+  while (got < into.length) {
+    const n = await file.read(into.subarray(got));
+    if (n === null) break;
+    got += n;
+  }
+}
+
+/**
  * The input files of `path`: the path itself when it is a file, else every non-hidden regular file below
  * it (recursively), sorted by path so that the document order is reproducible. `extensions` (e.g.
  * [".jsonl"]) filters a folder's files.
  */
 export async function listInputFiles(path: string, extensions?: readonly string[]): Promise<string[]> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(path);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) throw new ReaderError(`${path}: no such file or folder`);
-    throw new ReaderError(`${path}: cannot read (${(err as Error).message})`);
-  }
+  const info = await withFileErrors(() => Deno.stat(path), readerError(path), {
+    notFound: "no such file or folder",
+  });
   if (info.isFile) return [path];
   const out: string[] = [];
   const walk = async (dir: string) => {

@@ -9,7 +9,7 @@ import { parquetMetadataAsync, parquetRead } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { ReaderError } from "../errors.ts";
 import { describeType } from "./jsonl.ts";
-import { listInputFiles, openFile } from "./files.ts";
+import { listInputFiles, openFile, readFully } from "./files.ts";
 
 /** hyparquet's AsyncBuffer over an open file: byte ranges read on demand. */
 function fileBuffer(file: Deno.FsFile, size: number) {
@@ -18,13 +18,7 @@ function fileBuffer(file: Deno.FsFile, size: number) {
     async slice(start: number, end?: number): Promise<ArrayBuffer> {
       const stop = Math.min(end ?? size, size);
       const out = new Uint8Array(Math.max(0, stop - start));
-      await file.seek(start, Deno.SeekMode.Start);
-      let got = 0;
-      while (got < out.length) {
-        const n = await file.read(out.subarray(got));
-        if (n === null) break;
-        got += n;
-      }
+      await readFully(file, out, start);
       return out.buffer;
     },
   };

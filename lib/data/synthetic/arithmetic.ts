@@ -5,7 +5,7 @@
  */
 
 import type { Rng } from "../../util/random.ts";
-import { type ComponentGenerator, linesOf } from "./component.ts";
+import { type ComponentGenerator, fillDocument, linesOf } from "./component.ts";
 
 interface Template {
   /** Builds [question, answer] from random operands. */
@@ -82,14 +82,11 @@ export function solveQuestion(q: string): number | null {
 
 export function arithmeticComponent(): ComponentGenerator {
   return {
-    generate(r: Rng, minChars: number): string {
-      let text = "";
-      while (text.length < minChars) {
+    generate: (r: Rng, minChars: number) =>
+      fillDocument(minChars, () => {
         const [q, a] = r.pick(TEMPLATES).make(r);
-        text += `${q}\n${a}\n`;
-      }
-      return text;
-    },
+        return `${q}\n${a}\n`;
+      }),
     verify(text: string): string[] {
       const problems: string[] = [];
       const lines = linesOf(text);

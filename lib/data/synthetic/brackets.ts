@@ -5,7 +5,7 @@
  */
 
 import type { Rng } from "../../util/random.ts";
-import { type ComponentGenerator, linesOf } from "./component.ts";
+import { type ComponentGenerator, fillDocument, linesOf } from "./component.ts";
 
 const OPEN = "([{<";
 const CLOSE = ")]}>";
@@ -47,16 +47,7 @@ export function bracketProblems(line: string): string[] {
 
 export function bracketsComponent(): ComponentGenerator {
   return {
-    generate(r: Rng, minChars: number): string {
-      const lines: string[] = [];
-      let len = 0;
-      while (len < minChars) {
-        const l = bracketLine(r);
-        lines.push(l);
-        len += l.length + 1;
-      }
-      return lines.join("\n") + "\n";
-    },
+    generate: (r: Rng, minChars: number) => fillDocument(minChars, () => bracketLine(r) + "\n"),
     verify(text: string): string[] {
       const problems = linesOf(text).flatMap((l, i) => bracketProblems(l).map((p) => `line ${i}: ${p}`));
       if (!text.endsWith("\n")) problems.push("document does not end with a newline");

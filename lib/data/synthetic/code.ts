@@ -7,7 +7,7 @@
  */
 
 import type { Rng } from "../../util/random.ts";
-import type { ComponentGenerator } from "./component.ts";
+import { type ComponentGenerator, fillDocument } from "./component.ts";
 
 const VARS = [
   "x",
@@ -120,10 +120,8 @@ export function codeProblems(text: string): string[] {
 export function codeComponent(): ComponentGenerator {
   return {
     generate(r: Rng, minChars: number): string {
-      const defined: string[] = [];
-      let text = "";
-      while (text.length < minChars) text += functionText(r, defined);
-      return text;
+      const defined: string[] = []; // functions of this document, for later ones to call
+      return fillDocument(minChars, () => functionText(r, defined));
     },
     verify(text: string): string[] {
       const problems = codeProblems(text);

@@ -9,6 +9,16 @@ export interface ComponentGenerator {
   verify(text: string): string[];
 }
 
+/**
+ * A document of whole units: `unit()` (a line, an episode, a function, with its separator) appended until the
+ * text has at least `minChars` characters. The components differ in their units, not in how a document ends.
+ */
+export function fillDocument(minChars: number, unit: () => string): string {
+  let text = "";
+  while (text.length < minChars) text += unit();
+  return text;
+}
+
 /** Splits a document into its non-empty lines (documents end with "\n"). */
 export function linesOf(text: string): string[] {
   return text.split("\n").filter((l) => l.length > 0);

@@ -18,7 +18,7 @@
 
 import type { Tokenizer } from "../tokenizer.ts";
 import type { Rng } from "../../util/random.ts";
-import { type ComponentGenerator, linesOf } from "./component.ts";
+import { type ComponentGenerator, fillDocument, linesOf } from "./component.ts";
 
 /** Words allowed between the copies of a span. */
 export const INDUCTION_FILLER: readonly string[] = ["and", "then", "again", "so", "once", "more", "now"];
@@ -53,16 +53,7 @@ function inductionLine(r: Rng): string {
 
 export function inductionComponent(): ComponentGenerator {
   return {
-    generate(r: Rng, minChars: number): string {
-      const lines: string[] = [];
-      let len = 0;
-      while (len < minChars) {
-        const l = inductionLine(r);
-        lines.push(l);
-        len += l.length + 1;
-      }
-      return lines.join("\n") + "\n";
-    },
+    generate: (r: Rng, minChars: number) => fillDocument(minChars, () => inductionLine(r) + "\n"),
     verify(text: string): string[] {
       const problems: string[] = [];
       for (const [li, raw] of linesOf(text).entries()) {

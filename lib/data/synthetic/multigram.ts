@@ -7,7 +7,7 @@
  */
 
 import { Rng } from "../../util/random.ts";
-import { type ComponentGenerator } from "./component.ts";
+import { type ComponentGenerator, fillDocument } from "./component.ts";
 import { syllableWords } from "./words.ts";
 
 export interface MultigramComponent extends ComponentGenerator {
@@ -55,16 +55,9 @@ export function multigramComponent(seed: number, vocab = 200): MultigramComponen
   return {
     words,
     successors,
-    generate(r: Rng, minChars: number): string {
-      const parts: string[] = [];
-      let len = 0;
-      while (len < minChars) {
-        const s = sentence(r);
-        parts.push(s);
-        len += s.length + 1;
-      }
-      return parts.join(" ") + "\n";
-    },
+    // Sentences separated by spaces, the document's last one ended by a newline instead.
+    generate: (r: Rng, minChars: number) =>
+      fillDocument(minChars, () => sentence(r) + " ").slice(0, -1) + "\n",
     verify(text: string): string[] {
       const problems: string[] = [];
       if (!text.endsWith(".\n")) problems.push("document does not end with a sentence and a newline");

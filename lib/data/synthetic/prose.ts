@@ -7,7 +7,7 @@
  */
 
 import type { Rng } from "../../util/random.ts";
-import type { ComponentGenerator } from "./component.ts";
+import { type ComponentGenerator, fillDocument } from "./component.ts";
 import { rareName } from "./words.ts";
 
 const DET = ["the", "a", "this", "every", "one"];
@@ -84,19 +84,18 @@ export function proseProblems(text: string): string[] {
   return problems;
 }
 
+/** One paragraph: 3-6 sentences about a cast of two or three rare names. */
+function episode(r: Rng): string {
+  const cast = [rareName(r), rareName(r), ...(r.int(2) === 0 ? [rareName(r)] : [])];
+  const n = 3 + r.int(4);
+  const sentences: string[] = [];
+  for (let i = 0; i < n; i++) sentences.push(sentence(r, cast));
+  return sentences.join(" ") + "\n";
+}
+
 export function proseComponent(): ComponentGenerator {
   return {
-    generate(r: Rng, minChars: number): string {
-      let text = "";
-      while (text.length < minChars) {
-        const cast = [rareName(r), rareName(r), ...(r.int(2) === 0 ? [rareName(r)] : [])];
-        const n = 3 + r.int(4);
-        const sentences: string[] = [];
-        for (let i = 0; i < n; i++) sentences.push(sentence(r, cast));
-        text += sentences.join(" ") + "\n";
-      }
-      return text;
-    },
+    generate: (r: Rng, minChars: number) => fillDocument(minChars, () => episode(r)),
     verify: proseProblems,
   };
 }

@@ -4,7 +4,7 @@
  */
 
 import type { TopLevelSpec } from "vega-lite";
-import { REPORT_CONFIG, type StyleOptions } from "./theme.ts";
+import { divergingCells, REPORT_CONFIG, type StyleOptions } from "./theme.ts";
 
 /** contributions[probe][component]. */
 export interface ContributionData {
@@ -34,25 +34,6 @@ export function datasetContributionsHeatmap(d: ContributionData, opts: StyleOpti
       },
       y: { field: "probe", type: "ordinal", sort: d.probes, title: "dataset" },
     },
-    layer: [
-      {
-        mark: "rect",
-        encoding: {
-          color: {
-            field: "value",
-            type: "quantitative",
-            scale: { scheme: "redblue", domain: [-1, 1], reverse: true },
-            title: "weight",
-          },
-        },
-      },
-      {
-        mark: { type: "text", fontSize: 10 },
-        encoding: {
-          text: { field: "value", type: "quantitative", format: ".2f" },
-          color: { condition: { test: "abs(datum.value) > 0.6", value: "white" }, value: "#222" },
-        },
-      },
-    ],
+    layer: divergingCells("value", 1, "weight"),
   };
 }

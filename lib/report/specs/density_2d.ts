@@ -4,7 +4,7 @@
  */
 
 import type { TopLevelSpec } from "vega-lite";
-import { REPORT_CONFIG, type StyleOptions } from "./theme.ts";
+import { facetFrame, type StyleOptions } from "./theme.ts";
 
 /** One non-empty cell of one panel. */
 export interface DensityCell {
@@ -29,37 +29,26 @@ export interface DensityOptions extends StyleOptions {
  * leaves panels with no scale next to them.
  */
 export function densityPanels(cells: readonly DensityCell[], opts: DensityOptions = {}): TopLevelSpec {
+  const frame = facetFrame(cells, "panel", opts, 2);
+  // A bin's edges: the lower one is the field, the upper its x2/y2; the scale follows the bins, unrounded.
+  const binAxis = (field: string, title: string) => ({
+    field,
+    type: "quantitative" as const,
+    title,
+    scale: { zero: false, nice: false },
+  });
   return {
-    title: opts.title ?? "",
-    config: opts.config ?? REPORT_CONFIG,
-    data: { values: cells.map((c) => ({ ...c })) },
-    facet: {
-      field: "panel",
-      type: "nominal",
-      title: null,
-      sort: [...new Set(cells.map((c) => c.panel))],
-      header: { labelFontSize: 11 },
-    },
-    columns: opts.columns ?? 2,
+    ...frame,
+    facet: { ...frame.facet, header: { labelFontSize: 11 } },
     resolve: { axis: { x: "independent", y: "independent" } },
     spec: {
       width: opts.width ?? 220,
       height: opts.height ?? 200,
       mark: { type: "rect" },
       encoding: {
-        x: {
-          field: "x0",
-          type: "quantitative",
-          title: opts.xTitle ?? "per-token χ",
-          scale: { zero: false, nice: false },
-        },
+        x: binAxis("x0", opts.xTitle ?? "per-token χ"),
         x2: { field: "x1" },
-        y: {
-          field: "y0",
-          type: "quantitative",
-          title: opts.yTitle ?? "ablation delta (loss)",
-          scale: { zero: false, nice: false },
-        },
+        y: binAxis("y0", opts.yTitle ?? "ablation delta (loss)"),
         y2: { field: "y1" },
         color: {
           field: "count",

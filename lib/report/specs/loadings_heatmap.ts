@@ -4,7 +4,7 @@
  */
 
 import type { TopLevelSpec } from "vega-lite";
-import { REPORT_CONFIG, type StyleOptions } from "./theme.ts";
+import { divergingCells, REPORT_CONFIG, type StyleOptions } from "./theme.ts";
 
 /** Loadings input: component labels, head labels and loadings[component][head]. */
 export interface LoadingsData {
@@ -29,28 +29,6 @@ export function loadingsHeatmap(d: LoadingsData, opts: StyleOptions = {}): TopLe
       x: { field: "head", type: "ordinal", sort: d.heads, title: "head", axis: { labelAngle: 0 } },
       y: { field: "pc", type: "ordinal", sort: d.components, title: null },
     },
-    layer: [
-      {
-        mark: "rect",
-        encoding: {
-          color: {
-            field: "loading",
-            type: "quantitative",
-            scale: { scheme: "redblue", domain: [-maxAbs, maxAbs], reverse: true },
-            title: "loading",
-          },
-        },
-      },
-      {
-        mark: { type: "text", fontSize: 10 },
-        encoding: {
-          text: { field: "loading", type: "quantitative", format: ".2f" },
-          color: {
-            condition: { test: `abs(datum.loading) > ${0.6 * maxAbs}`, value: "white" },
-            value: "#222",
-          },
-        },
-      },
-    ],
+    layer: divergingCells("loading", maxAbs, "loading"),
   };
 }

@@ -1,7 +1,7 @@
 /** Diagnostics: SGLD loss per draw for each chain (traces.arrow), one panel per (probe, restriction, step). */
 
 import type { TopLevelSpec } from "vega-lite";
-import { REPORT_CONFIG, type StyleOptions } from "./theme.ts";
+import { facetFrame, type StyleOptions } from "./theme.ts";
 
 /** One draw of one chain. */
 export interface TracePoint {
@@ -17,11 +17,7 @@ export function lossTraces(
   opts: StyleOptions & { columns?: number } = {},
 ): TopLevelSpec {
   return {
-    title: opts.title ?? "",
-    config: opts.config ?? REPORT_CONFIG,
-    data: { values: points.map((p) => ({ ...p })) },
-    facet: { field: "panel", type: "nominal", title: null, sort: [...new Set(points.map((p) => p.panel))] },
-    columns: opts.columns ?? 3,
+    ...facetFrame(points, "panel", opts),
     resolve: { scale: { y: "independent" } },
     spec: {
       width: opts.width ?? 260,

@@ -1,7 +1,7 @@
 /** Fig. 15: each principal component as a time series over checkpoints, one line per dataset. */
 
 import type { TopLevelSpec } from "vega-lite";
-import { REPORT_CONFIG, stepAxis, type StyleOptions } from "./theme.ts";
+import { categoryColor, facetFrame, stepAxis, type StyleOptions } from "./theme.ts";
 
 /** One component score of one dataset at one checkpoint. */
 export interface PcSeriesPoint {
@@ -18,11 +18,7 @@ export function pcTimeSeries(
 ): TopLevelSpec {
   const probes = [...new Set(points.map((p) => p.probe))];
   return {
-    title: opts.title ?? "",
-    config: opts.config ?? REPORT_CONFIG,
-    data: { values: points.map((p) => ({ ...p })) },
-    facet: { field: "pc", type: "nominal", title: null, sort: [...new Set(points.map((p) => p.pc))] },
-    columns: opts.columns ?? 3,
+    ...facetFrame(points, "pc", opts),
     resolve: { scale: { y: "independent" } },
     spec: {
       width: opts.width ?? 250,
@@ -35,13 +31,7 @@ export function pcTimeSeries(
           ...stepAxis(points.map((p) => p.step)),
         },
         y: { field: "score", type: "quantitative", title: "component score (UΣ)" },
-        color: {
-          field: "probe",
-          type: "nominal",
-          sort: probes,
-          title: "dataset",
-          scale: { scheme: probes.length > 10 ? "tableau20" : "tableau10" },
-        },
+        color: categoryColor("probe", probes, "dataset"),
       },
     },
   };

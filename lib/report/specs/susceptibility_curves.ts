@@ -4,7 +4,7 @@
  */
 
 import type { TopLevelSpec } from "vega-lite";
-import { REPORT_CONFIG, stepAxis, type StyleOptions } from "./theme.ts";
+import { categoryColor, facetFrame, stepAxis, type StyleOptions } from "./theme.ts";
 
 /** One point of a curve. */
 export interface CurvePoint {
@@ -47,20 +47,12 @@ export function susceptibilityCurves(points: readonly CurvePoint[], opts: CurveO
     ...stepAxis(points.map((p) => p.step)),
   };
   const color = {
-    field: "restriction",
-    type: "nominal" as const,
-    sort: heads,
-    title: "head",
-    scale: { scheme: heads.length > 10 ? "tableau20" : "tableau10" },
+    ...categoryColor("restriction", heads, "head"),
     // Both layers share this legend; without explicit symbols it would take the faint band's opacity.
     legend: { symbolType: "stroke", symbolOpacity: 1, symbolStrokeWidth: 2 },
   };
   return {
-    title: opts.title ?? "",
-    config: opts.config ?? REPORT_CONFIG,
-    data: { values },
-    facet: { field: "probe", type: "nominal", title: null, sort: [...new Set(points.map((p) => p.probe))] },
-    columns: opts.columns ?? 3,
+    ...facetFrame(values, "probe", opts),
     resolve: { scale: { y: "independent" } },
     spec: {
       width: opts.width ?? 250,

@@ -67,3 +67,72 @@ export function stepAxis(steps: readonly number[], title = "checkpoint step") {
     },
   };
 }
+
+/**
+ * A nominal colour encoding: tableau10, or tableau20 once there are more than ten categories (tableau10 would
+ * repeat its colours). `sort` is the legend order.
+ */
+export function categoryColor(field: string, sort: string[], title: string) {
+  return {
+    field,
+    type: "nominal" as const,
+    sort,
+    title,
+    scale: { scheme: sort.length > 10 ? "tableau20" : "tableau10" },
+  };
+}
+
+/**
+ * The frame every faceted chart shares: title, config, the data and one panel per distinct value of `field` in
+ * the order the data first shows it, `columns` panels to a row (default `defaultColumns`). The builder adds
+ * its resolve and panel spec.
+ */
+export function facetFrame<T extends object>(
+  values: readonly T[],
+  field: keyof T & string,
+  opts: StyleOptions & { columns?: number },
+  defaultColumns = 3,
+) {
+  return {
+    title: opts.title ?? "",
+    config: opts.config ?? REPORT_CONFIG,
+    data: { values: values.map((v) => ({ ...v })) },
+    facet: {
+      field,
+      type: "nominal" as const,
+      title: null,
+      sort: [...new Set(values.map((v) => String(v[field])))],
+    },
+    columns: opts.columns ?? defaultColumns,
+  };
+}
+
+/**
+ * The layers of a diverging heatmap with its values printed in the cells (Figs. 6, 12): red–blue over
+ * [−maxAbs, maxAbs], two decimals, white text on the dark cells (|value| > 0.6·maxAbs).
+ */
+export function divergingCells(field: string, maxAbs: number, title: string) {
+  return [
+    {
+      mark: "rect" as const,
+      encoding: {
+        color: {
+          field,
+          type: "quantitative" as const,
+          scale: { scheme: "redblue", domain: [-maxAbs, maxAbs], reverse: true },
+          title,
+        },
+      },
+    },
+    {
+      mark: { type: "text" as const, fontSize: 10 },
+      encoding: {
+        text: { field, type: "quantitative" as const, format: ".2f" },
+        color: {
+          condition: { test: `abs(datum.${field}) > ${0.6 * maxAbs}`, value: "white" },
+          value: "#222",
+        },
+      },
+    },
+  ];
+}

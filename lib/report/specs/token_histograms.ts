@@ -4,7 +4,7 @@
  */
 
 import type { TopLevelSpec } from "vega-lite";
-import { REPORT_CONFIG, type StyleOptions } from "./theme.ts";
+import { facetFrame, type StyleOptions } from "./theme.ts";
 
 /** One histogram bar of one panel. */
 export interface HistogramBar {
@@ -20,11 +20,7 @@ export function tokenHistograms(
   opts: StyleOptions & { columns?: number } = {},
 ): TopLevelSpec {
   return {
-    title: opts.title ?? "",
-    config: opts.config ?? REPORT_CONFIG,
-    data: { values: bars.map((b) => ({ ...b })) },
-    facet: { field: "panel", type: "nominal", title: null, sort: [...new Set(bars.map((b) => b.panel))] },
-    columns: opts.columns ?? 3,
+    ...facetFrame(bars, "panel", opts),
     resolve: { scale: { x: "independent", y: "independent" } },
     spec: {
       width: opts.width ?? 260,

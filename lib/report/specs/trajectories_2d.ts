@@ -6,7 +6,7 @@
  */
 
 import type { TopLevelSpec } from "vega-lite";
-import { REPORT_CONFIG, type StyleOptions } from "./theme.ts";
+import { categoryColor, REPORT_CONFIG, type StyleOptions } from "./theme.ts";
 import { DEFAULT_LABEL_BOX, type LabelCandidate, thinLabels } from "../label_thinning.ts";
 
 /** One trajectory point. */
@@ -80,13 +80,7 @@ export function trajectories2d(
     title: opts.yTitle ?? "PC2",
     scale: { domain: yDom, nice: false, zero: false },
   };
-  const color = {
-    field: "probe",
-    type: "nominal" as const,
-    sort: probes,
-    title: "dataset",
-    scale: { scheme: probes.length > 10 ? "tableau20" : "tableau10" },
-  };
+  const color = categoryColor("probe", probes, "dataset");
   return {
     title: opts.title ?? "",
     config: opts.config ?? REPORT_CONFIG,

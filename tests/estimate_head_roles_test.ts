@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { headRoles, repeatedTokens } from "../lib/analysis/head_roles.ts";
+import { headRoles, repeatedTokens } from "../lib/estimate/head_roles.ts";
 import {
   inductionRightMask,
   inductionRuleStats,
   splitByInductionRule,
 } from "../lib/analysis/induction_rule.ts";
-import { plantedInductionModel, plantedInductionStream } from "../lib/analysis/planted_induction.ts";
+import { plantedInductionModel, plantedInductionStream } from "../lib/estimate/planted_induction.ts";
 
 Deno.test("repeatedTokens: the second half of every row repeats the first, the same for the same seed", () => {
   const t = repeatedTokens(50, 3, 7, 5);

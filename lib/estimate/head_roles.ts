@@ -12,6 +12,10 @@
  * A uniform head scores about 1/i on both, so scores well above the 1/S level mean the role is present.
  * Computed with the float64 reference forward pass (lib/model/reference.ts): exact and fast enough for the
  * tiny model, and independent of the GPU kernels whose outputs it is used to interpret.
+ *
+ * Why lib/estimate: like the estimators, it computes a results table (head_roles.arrow) from a checkpoint, and
+ * the planted validation (planted_validation.ts) calls it; lib/analysis reads results tables and may import
+ * lib/estimate, never the other way round.
  */
 import type { ModelConfig } from "../model/config.ts";
 import { headName } from "../model/restriction.ts";
