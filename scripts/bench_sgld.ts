@@ -16,13 +16,13 @@
  * --torch runs bench/torch_reference.py with /usr/bin/python3 on the same shape (needs --allow-run; never a
  *   runtime dependency of chi); --torch-json reads that script's --json output instead.
  *
- * Parameters are random (initParams): throughput does not depend on their values.
+ * Parameters and tokens are random (lib/bench/unit_inputs.ts): throughput does not depend on their values.
  */
 import { runMain } from "../lib/util/main.ts";
 import { parseArgs } from "node:util";
 import { getGpu } from "../lib/gpu/device.ts";
 import { PAPER_CONFIG, TINY_CONFIG } from "../lib/model/config.ts";
-import { initParams } from "../lib/model/init.ts";
+import { benchUnitOptions } from "../lib/bench/unit_inputs.ts";
 import { measureMatmul } from "../lib/bench/matmul.ts";
 import { measureFmaPeak } from "../lib/bench/peak.ts";
 import { describeHost } from "../lib/bench/host.ts";
@@ -39,22 +39,8 @@ import {
 } from "../lib/bench/sgld_shape.ts";
 import { flagChoice, flagInt, UsageError } from "../lib/util/cli.ts";
 import { formatDuration } from "../lib/util/progress.ts";
-import {
-  probeContexts,
-  runCheckpointSusceptibilities,
-  runPerTokenSusceptibilities,
-} from "../lib/estimate/unit.ts";
+import { runCheckpointSusceptibilities, runPerTokenSusceptibilities } from "../lib/estimate/unit.ts";
 import { allRestrictions } from "../lib/model/restriction.ts";
-
-function synthetic(n: number, vocab: number, seed: number): Int32Array {
-  const out = new Int32Array(n);
-  let x = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
-    out[i] = x % vocab;
-  }
-  return out;
-}
 
 /** Runs bench/torch_reference.py on `shape` and parses its JSON line. */
 async function runTorch(config: string, s: SgldShape, draws: number, threads: number): Promise<TorchReport> {
@@ -161,31 +147,24 @@ async function main(): Promise<void> {
       (100 * gflops / mm.gflops).toFixed(1)
     } % of matmul`;
 
-  const params = initParams(cfg, 1);
-  const base = synthetic(Math.max(200_000, 4 * T * batch), cfg.d_vocab, 1);
-  const probes = Array.from({ length: measured.probes }, (_, i) => ({
-    name: `p${i}`,
-    tokens: synthetic(Math.max(50_000, 2 * T * batch), cfg.d_vocab, 2 + i),
-  }));
-  const deltaH = measured.deltaH;
+  const common = {
+    ...benchUnitOptions(cfg, {
+      seqLen: T,
+      batch: Math.max(batch, measured.perTokenBatch),
+      probes: measured.probes,
+      contexts: measured.contexts,
+      deltaH: measured.deltaH,
+      restrictions,
+    }),
+    readEvery: Math.min(50, draws),
+  };
   // Unpaired: exactly restrictions × chains copies, the ones PyTorch runs and copy-steps/s counts (the paired
   // default adds one still copy at w*, 1/(restrictions·chains) more work than credited).
   const sgld = { chains: measured.chains, batchSize: batch, draws, paired: false };
-  const common = {
-    cfg,
-    params,
-    step: 0,
-    base,
-    deltaH,
-    restrictions,
-    seqLen: T,
-    seed: 1,
-    readEvery: Math.min(50, draws),
-  };
   // Warm-up (pipeline compilation) with 1 draw, then the timed run.
-  await runCheckpointSusceptibilities(gpu, { ...common, probes, sgld: { ...sgld, draws: 1 } });
+  await runCheckpointSusceptibilities(gpu, { ...common, sgld: { ...sgld, draws: 1 } });
   const t0 = performance.now();
-  const res = await runCheckpointSusceptibilities(gpu, { ...common, probes, sgld });
+  const res = await runCheckpointSusceptibilities(gpu, { ...common, sgld });
   const secs = (performance.now() - t0) / 1000;
   const h = res.run.result.health;
   const stepFlops = sgldStepFlops(measured);
@@ -206,15 +185,9 @@ async function main(): Promise<void> {
   let ptStepSeconds: number | undefined;
   if (!values["skip-per-token"]) {
     const nCtx = measured.contexts;
-    const ptProbes = probes.map((p, i) => ({ ...p, contexts: probeContexts(p.tokens, T, nCtx, 10 + i) }));
     const ptSgld = { ...sgld, batchSize: measured.perTokenBatch };
     const t1 = performance.now();
-    const pt = await runPerTokenSusceptibilities(gpu, {
-      ...common,
-      probes: ptProbes,
-      sgld: ptSgld,
-      decode: String,
-    });
+    const pt = await runPerTokenSusceptibilities(gpu, { ...common, sgld: ptSgld, decode: String });
     const secs2 = (performance.now() - t1) / 1000;
     const h2 = pt.run.result.health;
     const evals = C * measured.probes * nCtx * (T - 1) * draws;

@@ -14,8 +14,7 @@
 import type { Gpu } from "../gpu/device.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { copyMotions, FULL, headName } from "../model/restriction.ts";
-import { initParams } from "../model/init.ts";
-import { Rng } from "../util/random.ts";
+import { benchUnitOptions } from "./unit_inputs.ts";
 import { runCheckpointSusceptibilities, runPerTokenSusceptibilities } from "../estimate/unit.ts";
 import { stepFlops, type StepSize, type SweepShape, sweepWork } from "../sweep/work.ts";
 
@@ -28,11 +27,6 @@ export interface MeasuredSize {
   batch: number;
   probes: number;
   contexts: number;
-}
-
-function randomTokens(n: number, vocab: number, seed: number): Int32Array {
-  const rng = new Rng(seed);
-  return Int32Array.from({ length: n }, () => rng.int(vocab));
 }
 
 /** Head names enough for any measured size (the measurement never needs more than 8 + "full"). */
@@ -53,32 +47,24 @@ export async function secondsPerStep(
   s: MeasuredSize,
   kind: SampledKind,
 ): Promise<number> {
-  const params = initParams(cfg, 1);
-  const stream = (seed: number) => randomTokens(Math.max(200_000, 4 * T * 64), cfg.d_vocab, seed);
-  const base = stream(1);
-  const probes = Array.from({ length: s.probes }, (_, p) => ({
-    name: `p${p}`,
-    tokens: stream(2 + p),
-    contexts: randomTokens(s.contexts * T, cfg.d_vocab, 100 + p),
-  }));
-  const restrictions = headNames(cfg, s.restrictions - 1);
+  const inputs = benchUnitOptions(cfg, {
+    seqLen: T,
+    batch: 64,
+    probes: s.probes,
+    contexts: s.contexts,
+    deltaH,
+    restrictions: headNames(cfg, s.restrictions - 1),
+  });
   const time = async (draws: number) => {
     const t0 = performance.now();
     const common = {
-      cfg,
-      params,
-      step: 0,
-      base,
-      deltaH,
-      restrictions,
+      ...inputs,
       // Unpaired, so the copies are exactly the measured size's (asStep); the sweep's FLOPs count the still copy.
       sgld: { chains: s.chains, draws, batchSize: s.batch, paired: false },
       readEvery: 1000,
-      seqLen: T,
-      seed: 5,
     };
-    if (kind === "chi") await runCheckpointSusceptibilities(gpu, { ...common, probes });
-    else await runPerTokenSusceptibilities(gpu, { ...common, probes, decode: (id) => String(id) });
+    if (kind === "chi") await runCheckpointSusceptibilities(gpu, common);
+    else await runPerTokenSusceptibilities(gpu, { ...common, decode: (id) => String(id) });
     return (performance.now() - t0) / 1000;
   };
   await time(2); // compiles the pipelines of this size

@@ -11,7 +11,7 @@ import { paramLayout } from "../model/params.ts";
 import { referenceForwardBackward } from "../model/reference.ts";
 import { createTransformer } from "../model/transformer.ts";
 import { createAdamW } from "../model/adamw.ts";
-import { Rng } from "../util/random.ts";
+import { randomTokens } from "./unit_inputs.ts";
 
 export interface StepMeasurement {
   /** Tokens (B·T) processed per second. */
@@ -19,11 +19,6 @@ export interface StepMeasurement {
   /** Seconds per step. */
   secondsPerStep: number;
   steps: number;
-}
-
-function randomTokens(n: number, V: number, seed: number): Int32Array {
-  const rng = new Rng(seed);
-  return Int32Array.from({ length: n }, () => rng.int(V));
 }
 
 /**

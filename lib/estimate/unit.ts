@@ -15,13 +15,17 @@ import type { ModelConfig } from "../model/config.ts";
 import { paramLayout, tensor } from "../model/params.ts";
 import { createTransformer } from "../model/transformer.ts";
 import { sampleContexts } from "../data/shard.ts";
-import type {
-  AblationInput,
-  ContextsInput,
-  PerTokenInput,
-  SusceptibilityInput,
-  TracesInput,
+import {
+  type AblationInput,
+  CONTEXTS_TABLE,
+  type ContextsInput,
+  type PerTokenInput,
+  SUSCEPTIBILITY_TABLE,
+  type SusceptibilityInput,
+  TRACES_TABLE,
+  type TracesInput,
 } from "../tables/schema.ts";
+import { emptyColumns } from "../tables/arrow_table.ts";
 import {
   allRestrictions,
   copyMotions,
@@ -221,14 +225,7 @@ export function tracesColumns(run: SamplingRun, step: number): TracesInput {
   const { result } = run;
   // The restrictions' chains only: a paired run's still copy (its own restriction index) is not a chain.
   const n = run.restrictions.length * run.chains * result.draws;
-  const cols = {
-    step: new Int32Array(n),
-    probe: new Array<string>(n),
-    restriction: new Array<string>(n),
-    chain: new Int32Array(n),
-    draw: new Int32Array(n),
-    loss: new Float64Array(n),
-  };
+  const cols = emptyColumns(TRACES_TABLE, n);
   let i = 0;
   run.restrictions.forEach((name, r) => {
     chainsOf(result.restrictionOf, r).forEach((c, k) => {
@@ -371,27 +368,7 @@ export async function runCheckpointSusceptibilities(
     seqLen: resolveSeqLen(o.cfg, o.seqLen),
   });
   const rows = o.probes.length * o.restrictions.length;
-  const cols = {
-    step: new Int32Array(rows),
-    probe: new Array<string>(rows),
-    restriction: new Array<string>(rows),
-    layer: new Int32Array(rows),
-    head: new Int32Array(rows),
-    chi: new Float64Array(rows),
-    chi_se: new Float64Array(rows),
-    llc: new Float64Array(rows),
-    llc_se: new Float64Array(rows),
-    llc_devinterp: new Float64Array(rows),
-    llc_devinterp_se: new Float64Array(rows),
-    chi_rhat: new Float64Array(rows),
-    chi_ess: new Float64Array(rows),
-    llc_rhat: new Float64Array(rows),
-    llc_ess: new Float64Array(rows),
-    delta_h: new Float64Array(rows),
-    nbeta: new Float64Array(rows),
-    n_chains: new Int32Array(rows),
-    n_draws: new Int32Array(rows),
-  };
+  const cols = emptyColumns(SUSCEPTIBILITY_TABLE, rows);
   let i = 0;
   o.probes.forEach((probe, p) => {
     o.restrictions.forEach((name) => {
@@ -541,13 +518,7 @@ export function contextsColumns(
   decode: (id: number) => string,
 ): ContextsInput {
   const n = probes.reduce((a, p) => a + p.contexts.length, 0);
-  const cols = {
-    probe: new Array<string>(n),
-    context: new Int32Array(n),
-    position: new Int32Array(n),
-    token: new Int32Array(n),
-    text: new Array<string>(n),
-  };
+  const cols = emptyColumns(CONTEXTS_TABLE, n);
   let i = 0;
   for (const p of probes) {
     for (let j = 0; j < p.contexts.length; j++, i++) {
