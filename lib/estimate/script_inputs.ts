@@ -7,7 +7,7 @@ import { formatDuration } from "../util/progress.ts";
 import { probeCoverageProblem } from "./probe_coverage.ts";
 import { requireOutputPath } from "../util/output_path.ts";
 import { ensureDefaultDataset } from "../data/default_dataset.ts";
-import { readShard, readShardMeta } from "../data/shard.ts";
+import { readShard, readShardMeta, shardPaths } from "../data/shard.ts";
 import {
   CHECKPOINT_NAMES,
   listCheckpoints,
@@ -165,7 +165,8 @@ export async function loadData(v: CommonValues, needProbes = true): Promise<Data
       throw new UsageError("--base and --probe go together (or use --data)");
     }
     const base = await readShard(v.base);
-    paths.base = v.base;
+    // The manifest hashes files: a shard given as "NAME" or "NAME.json" is recorded by its tokens file.
+    paths.base = shardPaths(v.base).tokens;
     const probes: ProbeStream[] = [];
     for (const spec of v.probe ?? []) {
       const m = /^([^=]+)=(.+)$/.exec(spec);
@@ -179,7 +180,7 @@ export async function loadData(v: CommonValues, needProbes = true): Promise<Data
         );
       }
       probes.push({ name: m[1], tokens: shard.tokens });
-      paths[`probe_${m[1]}`] = m[2];
+      paths[`probe_${m[1]}`] = shardPaths(m[2]).tokens;
     }
     return { base: base.tokens, probes, paths, tokenizerSha256: base.meta.tokenizerSha256 };
   }
