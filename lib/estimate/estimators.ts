@@ -229,7 +229,10 @@ export interface SusceptibilityEstimate extends Summary {
   terms: ChainDraws;
   /** Standard error from the spread over chains (std/√K). */
   seChains: number;
-  /** Paired: the standard error over time of the chain-averaged terms (timeSeriesSe); else NaN. */
+  /**
+   * Paired: the standard error over time (timeSeriesSe) of the chain-averaged terms, with the delta-method
+   * part for the error of E_full[ΔL] (see estimateSusceptibility); else NaN.
+   */
   seTime: number;
 }
 
@@ -293,10 +296,14 @@ export function estimateSusceptibility(input: SusceptibilityInput): Susceptibili
   }
   const perChain = new Float64Array(K);
   const terms = new Float64Array(K * r);
+  // The series whose time-series SE is χ̂'s (delta method): each draw's term, plus E_r[φ]·(ΔL_full,t − E_full[ΔL])
+  // for the error of E_full[ΔL], which the full chains estimate on the same batches and which moves every
+  // restricted chain's χ̂ by −E_r[φ] times it. The added part has mean 0 over a chain: χ̂ is unchanged.
+  const influence = new Float64Array(K * r);
   let sumPD = 0, sumP = 0, sumDF = 0;
   for (let k = 0; k < K; k++) {
     let sPD = 0, sP = 0;
-    const eDF = deltaFull[k % Kf];
+    const f = k % Kf, eDF = deltaFull[f];
     for (let t = 0; t < r; t++) {
       const L = rl.values[k * r + t];
       const phi = L - phi0(t);
@@ -306,6 +313,11 @@ export function estimateSusceptibility(input: SusceptibilityInput): Susceptibili
       terms[k * r + t] = -phi * (dl - eDF);
     }
     const ePD = sPD / r, eP = sP / r;
+    // (Paired runs only, where the full chains have the same draws.)
+    for (let t = 0; base && t < r; t++) {
+      const dlFull = fd.values[f * rf + t] - fl.values[f * rf + t] - dl0(t);
+      influence[k * r + t] = terms[k * r + t] + eP * (dlFull - eDF);
+    }
     perChain[k] = -(ePD - eP * eDF);
     sumPD += ePD;
     sumP += eP;
@@ -315,7 +327,7 @@ export function estimateSusceptibility(input: SusceptibilityInput): Susceptibili
   const termDraws = { values: terms, chains: K, draws: r };
   // Paired: se = max(seChains, seTime), as for the per-draw-centred LLC (estimateLlc): the chains share the
   // batch sequence and with it part of their fluctuation. Unpaired: the spread over chains, as before.
-  const seTime = base ? timeSeriesSe(termDraws) : NaN;
+  const seTime = base ? timeSeriesSe({ values: influence, chains: K, draws: r }) : NaN;
   const se = base ? Math.max(...[sum.se, seTime].filter((x) => !Number.isNaN(x))) : sum.se;
   return {
     ...sum,
