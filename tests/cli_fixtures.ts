@@ -144,7 +144,7 @@ export async function makeFixtures(): Promise<Fixtures> {
       data: { tokenizer: rel("tok.json"), base: rel("base"), probes: { p: rel("probe") } },
       deltaH: 0.5,
       restrictions: ["full", "0:1"],
-      sgld: { chains: 2, draws: 4, batchSize: 2, seqLen: 8 },
+      sgld: { chains: 2, draws: 4, burnIn: 0, batchSize: 2, seqLen: 8 },
       perToken: { enabled: false },
     }),
   };

@@ -52,7 +52,7 @@ Deno.test("sweep: shards merged = single process, reruns skip, manifest reruns r
         probes: { induction: ds.probes.induction, brackets: ds.probes.brackets },
       },
       select: { logSpaced: 3 },
-      sgld: { chains: 2, draws: 6, batchSize: 4, seqLen: 16 },
+      sgld: { chains: 2, draws: 6, burnIn: 0, batchSize: 4, seqLen: 16 },
       perToken: { contexts: 2, chains: 2, draws: 6, batchSize: 4 },
       seed: 3,
     });

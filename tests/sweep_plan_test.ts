@@ -69,7 +69,7 @@ async function standIns() {
     deltaH: 0.1,
     select: "all",
     restrictions: "heads",
-    sgld: { eps: 0.001, nbeta: 30, gamma: 300, chains: 2, draws: 3, batchSize: 4, seqLen: 16 },
+    sgld: { eps: 0.001, nbeta: 30, gamma: 300, chains: 2, draws: 3, burnIn: 0, batchSize: 4, seqLen: 16 },
     perToken: { contexts: 2, chains: 2, draws: 5, batchSize: 2 },
   };
   return { dir, raw };

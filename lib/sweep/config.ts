@@ -142,8 +142,11 @@ export const SWEEP_DEFAULTS = Object.freeze({
   model: "tiny",
   deltaH: 0.1,
   logSpacedCheckpoints: 6,
-  /** SGLD_DEFAULTS but fewer, smaller draws; seqLen is capped at the model's n_ctx. */
-  sgld: Object.freeze({ ...SGLD_DEFAULTS, chains: 2, draws: 20, batchSize: 8, seqLen: 64 }),
+  /**
+   * SGLD_DEFAULTS but fewer, smaller draws, after 20 burn-in steps (docs/estimators.md: at 2 chains × 20 draws
+   * and no burn-in most χ rows failed split-R̂ and no head's χ̂ stood out); seqLen is capped at the model's n_ctx.
+   */
+  sgld: Object.freeze({ ...SGLD_DEFAULTS, chains: 4, draws: 40, burnIn: 20, batchSize: 8, seqLen: 64 }),
   perToken: Object.freeze({
     enabled: true,
     step: -1,
