@@ -47,6 +47,12 @@ fn is_finite(x: f32) -> bool {
   return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
 }
 
+// The token global row g predicts: the next one of its sequence (g must not be a sequence's last position).
+fn target_of(g: u32) -> u32 {
+  let c = g / prm.BT;
+  return u32(tokens[prm.tok_off + c * prm.tok_stride + (g - c * prm.BT) + 1u]);
+}
+
 @compute @workgroup_size(WG)
 fn main(
   @builtin(workgroup_id) wid: vec3<u32>,
@@ -73,8 +79,7 @@ fn main(
     }
     return;
   }
-  let c = g / prm.BT;
-  let tgt = u32(tokens[prm.tok_off + c * prm.tok_stride + (g - c * prm.BT) + 1u]);
+  let tgt = target_of(g);
   // Read the target logit before any invocation overwrites the row.
   let x_target = logits[base + min(tgt, V - 1u)];
 
@@ -151,8 +156,7 @@ fn main_rows(
     }
     return;
   }
-  let c = g / prm.BT;
-  let tgt = u32(tokens[prm.tok_off + c * prm.tok_stride + (g - c * prm.BT) + 1u]);
+  let tgt = target_of(g);
   let x_target = logits[base + min(tgt, V - 1u)];
   var m = NEG_BIG;
   var bad = false;
