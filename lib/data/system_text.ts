@@ -31,6 +31,11 @@ export interface SystemTextSource {
   files(): Promise<string[]>;
   /** A file's text (gunzipped where needed). */
   read(path: string): Promise<string>;
+  /**
+   * What the split hashes: the file's path below the tree's root (its Debian path), so that a tree mounted
+   * elsewhere (a chroot, a container, a test's temporary folder) splits the same way.
+   */
+  splitKey(path: string): string;
 }
 
 async function listDir(dir: string): Promise<string[]> {
@@ -81,6 +86,7 @@ async function readText(path: string): Promise<string> {
 /** The three genres of the module comment, at their Debian paths (`root` prefixes them, for tests). */
 export function systemTextSources(root = ""): SystemTextSource[] {
   const doc = `${root}/usr/share/doc`;
+  const splitKey = (path: string) => path.startsWith(root) ? path.slice(root.length) : path;
   const perPackage = async (file: string) => {
     const out: string[] = [];
     for (const d of await listDir(doc)) if (await isFile(`${d}/${file}`)) out.push(`${d}/${file}`);
@@ -98,12 +104,14 @@ export function systemTextSources(root = ""): SystemTextSource[] {
         return [...common, ...(await perPackage("copyright"))].sort();
       },
       read: readText,
+      splitKey,
     },
     {
       name: "changelogs",
       description: "/usr/share/doc/*/changelog.Debian.gz",
       files: () => perPackage("changelog.Debian.gz"),
       read: readText,
+      splitKey,
     },
     {
       name: "python",
@@ -115,6 +123,7 @@ export function systemTextSources(root = ""): SystemTextSource[] {
         return out;
       },
       read: readText,
+      splitKey,
     },
   ];
 }
@@ -170,7 +179,7 @@ export async function buildSystemText(
   const genres: GenreText[] = [];
   for (const s of sources) {
     // Hash order spreads the capped budget over the whole alphabet of packages (deterministic, by path).
-    const files = (await s.files()).map((f) => [pathHash(f), f]).sort().map(([, f]) => f);
+    const files = (await s.files()).map((f) => [pathHash(s.splitKey(f)), f]).sort().map(([, f]) => f);
     const g: GenreText = {
       name: s.name,
       description: s.description,
@@ -180,7 +189,7 @@ export async function buildSystemText(
     };
     let baseChars = 0, probeChars = 0;
     for (const f of files) {
-      const held = isHeldOut(f);
+      const held = isHeldOut(s.splitKey(f));
       if (held ? probeChars >= o.probeChars : baseChars >= o.baseChars) continue;
       const text = (await s.read(f)).slice(0, o.maxDocChars).trim();
       if (text.length < 200) continue; // stub files ("see /usr/share/common-licenses/GPL") say nothing
