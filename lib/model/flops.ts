@@ -18,7 +18,7 @@
  * and one representative copy per batch computes the layers below its own start (see forwardBody).
  */
 import type { ModelConfig } from "./config.ts";
-import type { Motion } from "./restriction.ts";
+import { lowestMovingLayer, type Motion } from "./restriction.ts";
 
 /** The per-token pieces: projections and attention of one layer, and the unembedding. */
 function pieces(cfg: ModelConfig, T: number) {
@@ -41,12 +41,6 @@ function pieces(cfg: ModelConfig, T: number) {
 export function forwardFlopsPerToken(cfg: ModelConfig, T: number): number {
   const { fM, fA, fU } = pieces(cfg, T);
   return cfg.n_layers * (fM + fA) + fU;
-}
-
-/** The layer a copy's forward starts at: its lowest moving layer with shared tokens (L: moves nothing), else 0. */
-function startLayer(cfg: ModelConfig, m: Motion, sharedTokens: boolean): number {
-  if (!sharedTokens || m.kind === "all") return 0;
-  return m.kind === "head" ? m.layer : cfg.n_layers;
 }
 
 /** Backward FLOPs per token of one copy of motion m. */
@@ -85,7 +79,8 @@ export function passFlopsPerToken(
 ): number {
   const shared = o.sharedTokens ?? true;
   const { fM, fA, fU } = pieces(cfg, T);
-  const starts = motions.map((m) => startLayer(cfg, m, shared));
+  // Where each copy's forward starts (forwardBody in transformer.ts): its lowest moving layer, with shared tokens.
+  const starts = motions.map((m) => shared ? lowestMovingLayer(m, cfg.n_layers) : 0);
   let total = Math.max(0, ...starts) * (fM + fA); // the representative's layers below its start
   motions.forEach((m, c) => {
     total += (cfg.n_layers - starts[c]) * (fM + fA) + fU;

@@ -245,3 +245,31 @@ export function copyMotions(restrictions: readonly string[], chains: number, sti
   if (still) out.push({ kind: "none" });
   return out;
 }
+
+/**
+ * The lowest layer whose weights a motion moves: 0 for "all", the head's layer, `layers` for "none". A copy's
+ * backward stops there, and with shared tokens its forward starts there (below it the copy is w*).
+ */
+export function lowestMovingLayer(m: Motion, layers: number): number {
+  return m.kind === "head" ? m.layer : m.kind === "all" ? 0 : layers;
+}
+
+/**
+ * Maximal runs of consecutive indices in [0, n) with equal keys (`same`, default ===): the copies one batched op
+ * can cover together.
+ */
+export function runsByKey<K>(
+  n: number,
+  key: (i: number) => K,
+  same: (a: K, b: K) => boolean = (a, b) => a === b,
+): { first: number; count: number; key: K }[] {
+  const runs: { first: number; count: number; key: K }[] = [];
+  for (let i = 0; i < n;) {
+    const k = key(i);
+    let j = i + 1;
+    while (j < n && same(key(j), k)) j++;
+    runs.push({ first: i, count: j - i, key: k });
+    i = j;
+  }
+  return runs;
+}

@@ -29,7 +29,7 @@ import type { Dispatch } from "../gpu/dispatch.ts";
 import { clear, copy, type Op } from "../gpu/program.ts";
 import { requireInt } from "../gpu/checks.ts";
 import { type ModelConfig, validateModelConfig } from "./config.ts";
-import { type Motion, sameMotion } from "./restriction.ts";
+import { lowestMovingLayer, type Motion, runsByKey, sameMotion } from "./restriction.ts";
 import { type ParamLayout, paramLayout } from "./params.ts";
 import { checkTokens, createMeanLoss } from "./cross_entropy.ts";
 import type { MatmulVariant } from "./matmul_spec.ts";
@@ -269,18 +269,17 @@ async function buildPrograms(net: Net, motion: readonly Motion[], stage: () => G
   // Then each group of copies that move alike: its backward down to its lowest moving layer (groups write
   // disjoint copies of the scratch and gradients, so their ops need no order among groups).
   const scatters: ((tokens: Int32Array) => void)[] = [];
-  for (const group of motionGroups(motion)) {
-    if (group.motion.kind === "none") continue;
-    const sub = onCopies(net, group.first, group.count);
+  for (const { first, count, key: m } of runsByKey(motion.length, (c) => motion[c], sameMotion)) {
+    if (m.kind === "none") continue;
+    const sub = onCopies(net, first, count);
     forwardBackward.push(...await unembedBackward(sub));
-    for (let l = d.L - 1; l >= lowestLayer(group.motion); l--) {
-      forwardBackward.push(...await blockBackward(sub, l, blockRole(group.motion, l)));
+    for (let l = d.L - 1; l >= lowestMovingLayer(m, d.L); l--) {
+      forwardBackward.push(...await blockBackward(sub, l, blockRole(m, l)));
     }
-    if (group.motion.kind !== "all") continue;
-    const spec = { ...embedSpec(sub.d, net.tokensCopyStride), firstCopy: group.first };
+    if (m.kind !== "all") continue;
+    const spec = { ...embedSpec(sub.d, net.tokensCopyStride), firstCopy: first };
     const scatter = await createEmbeddingBackward(net.gpu, spec, net.g!.dresid, grads);
     forwardBackward.push(...await embedBackward(sub, scatter));
-    const { first, count } = group;
     // Shared tokens serve every copy; else this group's copies' ids.
     scatters.push((ids) =>
       scatter.setTokens(net.tokensCopyStride === 0 ? ids : ids.subarray(first * d.R, (first + count) * d.R))
@@ -301,7 +300,7 @@ async function forwardBody(net: Net, motion: readonly Motion[], stage: () => GPU
   const { L, R, D } = net.d;
   // With a batch per copy the residual streams differ from the first layer on: every copy computes its own.
   const shared = net.tokensCopyStride === 0;
-  const start = motion.map((m) => shared ? Math.min(lowestLayer(m), L) : 0);
+  const start = motion.map((m) => shared ? lowestMovingLayer(m, L) : 0);
   const rho = start.lastIndexOf(Math.max(...start));
   const slice = R * D * F32; // bytes of one copy's residual stream
   // WebGPU copies only between different buffers: ρ's slice goes through a one-copy staging buffer.
@@ -310,7 +309,7 @@ async function forwardBody(net: Net, motion: readonly Motion[], stage: () => GPU
     copy(stage(), 0, net.acts.x[l], c * slice, slice),
   ];
   const ops: Op[] = [];
-  for (const run of runsOf(motion.length, (c) => start[c] === 0 || c === rho)) {
+  for (const run of runsWhere(motion.length, (c) => start[c] === 0 || c === rho)) {
     ops.push(...await embedForward(onCopies(net, run.first, run.count)));
   }
   for (let l = 0; l <= L; l++) {
@@ -318,7 +317,7 @@ async function forwardBody(net: Net, motion: readonly Motion[], stage: () => GPU
       if (l > 0 && start[c] === l && c !== rho) ops.push(...fromRho(l, c));
     }
     if (l === L) break;
-    for (const run of runsOf(motion.length, (c) => start[c] <= l || c === rho)) {
+    for (const run of runsWhere(motion.length, (c) => start[c] <= l || c === rho)) {
       ops.push(...await blockForward(onCopies(net, run.first, run.count), l));
     }
   }
@@ -326,36 +325,11 @@ async function forwardBody(net: Net, motion: readonly Motion[], stage: () => GPU
 }
 
 /** Maximal runs of consecutive indices in [0, n) for which `keep` holds. */
-function runsOf(n: number, keep: (i: number) => boolean): { first: number; count: number }[] {
-  const runs: { first: number; count: number }[] = [];
-  for (let i = 0; i < n; i++) {
-    if (!keep(i)) continue;
-    let j = i + 1;
-    while (j < n && keep(j)) j++;
-    runs.push({ first: i, count: j - i });
-    i = j;
-  }
-  return runs;
+function runsWhere(n: number, keep: (i: number) => boolean): { first: number; count: number }[] {
+  return runsByKey(n, keep).filter((r) => r.key);
 }
 
-/** Runs of consecutive copies with the same motion: each gets one batched backward. */
-function motionGroups(motion: readonly Motion[]): { first: number; count: number; motion: Motion }[] {
-  const groups: { first: number; count: number; motion: Motion }[] = [];
-  for (let c = 0; c < motion.length;) {
-    let e = c + 1;
-    while (e < motion.length && sameMotion(motion[e], motion[c])) e++;
-    groups.push({ first: c, count: e - c, motion: motion[c] });
-    c = e;
-  }
-  return groups;
-}
-
-/** The lowest layer whose weights a motion moves (the backward stops there; L for none). */
-function lowestLayer(m: Motion): number {
-  return m.kind === "head" ? m.layer : m.kind === "all" ? 0 : Infinity;
-}
-
-/** What block l's backward computes for copies of motion m (l ≥ lowestLayer(m)). */
+/** What block l's backward computes for copies of motion m (l ≥ lowestMovingLayer(m)). */
 function blockRole(m: Motion, l: number): BlockRole {
   if (m.kind === "head") return l === m.layer ? { kind: "head", head: m.head } : { kind: "through" };
   return { kind: "all" };

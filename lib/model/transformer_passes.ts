@@ -24,6 +24,7 @@ import { createCrossEntropy } from "./cross_entropy.ts";
 import { createEmbedding, type EmbeddingBackward } from "./embedding.ts";
 import { createLayerNorm, createLayerNormBackward } from "./layernorm.ts";
 import { createColSum, createMatmul } from "./matmul.ts";
+import { runsByKey } from "./restriction.ts";
 import {
   colSumOnCopies,
   type ColSumSpec,
@@ -352,16 +353,16 @@ export async function unembedForward(
 
 /** A chunk split into runs of consecutive copies with the same UnembedGrad (logits0 locates each run's logits). */
 function chunkParts(ch: Chunk, V: number, grads: (copy: number) => UnembedGrad) {
-  const parts: { chunk: Chunk; grad: UnembedGrad }[] = [];
-  for (let i = 0; i < ch.copies;) {
-    const grad = grads(ch.c0 + i);
-    let j = i + 1;
-    while (j < ch.copies && grads(ch.c0 + j) === grad) j++;
-    const logits0 = (ch.logits0 ?? 0) + i * ch.rows * V;
-    parts.push({ chunk: { c0: ch.c0 + i, copies: j - i, row0: ch.row0, rows: ch.rows, logits0 }, grad });
-    i = j;
-  }
-  return parts;
+  return runsByKey(ch.copies, (i) => grads(ch.c0 + i)).map(({ first, count, key }) => ({
+    chunk: {
+      c0: ch.c0 + first,
+      copies: count,
+      row0: ch.row0,
+      rows: ch.rows,
+      logits0: (ch.logits0 ?? 0) + first * ch.rows * V,
+    },
+    grad: key,
+  }));
 }
 
 /** The rest of the unembedding backward: dresid [C, R, D] = LN_finalᵀ(dhf) with dln_final.w, .b. */
