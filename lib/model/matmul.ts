@@ -12,12 +12,14 @@
 import type { Gpu } from "../gpu/device.ts";
 import { kernelFromSource, loadKernel } from "../gpu/kernel.ts";
 import { storageBuffer } from "../gpu/buffers.ts";
+import { type TileSearch, tileTuning, timeDispatches, tunedTile } from "./matmul_tune.ts";
 import { type Dispatch, prepare } from "../gpu/dispatch.ts";
 import { uniformStruct } from "../gpu/uniform.ts";
 import {
   chooseCpuTile,
   cpuMatmulSource,
   cpuUniformFields,
+  type CpuVectorization,
   planCpu,
   vectorization,
 } from "./matmul_codegen.ts";
@@ -25,6 +27,7 @@ import {
   checkColSumExtents,
   checkExtents,
   type ColSumSpec,
+  type CpuTile,
   type GpuTile,
   type MatmulSpec,
   MatmulSpecError,
@@ -225,12 +228,182 @@ async function cpuMatmul(
   bias?: GPUBuffer,
 ): Promise<Dispatch> {
   const vec = vectorization(s);
-  const tile = chooseCpuTile(s, vec, spec.cpuTile ?? {}, navigator.hardwareConcurrency || 2);
+  const cores = navigator.hardwareConcurrency || 2;
+  const base = chooseCpuTile(s, vec, spec.cpuTile ?? {}, cores);
+  // A tile the spec names is used as it is; otherwise the tuner may time the heuristic's neighbours.
+  const tile = Object.keys(spec.cpuTile ?? {}).length > 0 ? base : await withScratchTwin(
+    gpu,
+    s,
+    (twin) => tunedTile(gpu, cpuSearch(gpu, s, vec, base, cores, twin)),
+    base,
+  );
+  return await cpuDispatch(gpu, s, tile, vec, a, b, c, bias);
+}
+
+/** The "cpu" family's dispatch of `s` with a given tile and vectorization. */
+async function cpuDispatch(
+  gpu: Gpu,
+  s: NormalizedMatmul,
+  tile: CpuTile,
+  vec: CpuVectorization,
+  a: GPUBuffer,
+  b: GPUBuffer,
+  c: GPUBuffer,
+  bias?: GPUBuffer,
+): Promise<Dispatch> {
   const plan = planCpu(s, tile, vec, bias !== undefined, gpu.device.limits.maxComputeWorkgroupsPerDimension);
   const kernel = await kernelFromSource(gpu, `matmul_cpu "${s.label}"`, cpuMatmulSource(s, plan));
   const u = uniformStruct(gpu, `${s.label} params`, cpuUniformFields(s, plan));
   const buffers = bias ? [u, a, b, c, bias] : [u, a, b, c];
   return prepare(kernel, buffers, [plan.gridX, plan.gridY, plan.gridZ], `${s.label} (matmul cpu)`);
+}
+
+/** What the tuners key a shape by: everything but the tile that the generated kernel's speed depends on. */
+function shapeKey(s: NormalizedMatmul, extra: string): string {
+  const t = (v: boolean) => (v ? "T" : "N");
+  return `${s.M}x${s.N}x${s.K} ${t(s.transA)}${t(s.transB)} ld ${s.a.ld},${s.b.ld},${s.c.ld} ` +
+    `batch ${s.batch[0] * s.batch[1]}${s.bias ? " bias" : ""}${s.accumulate ? " acc" : ""}${extra}`;
+}
+
+/** Doubles and halves of each named field of `t` (the candidates of one coordinate-descent round). */
+function doublesAndHalves<T extends object>(t: T, fields: readonly (keyof T)[]): T[] {
+  const out: T[] = [];
+  for (const f of fields) {
+    const v = t[f] as number;
+    for (const w of [v * 2, Math.floor(v / 2)]) if (w >= 1 && w !== v) out.push({ ...t, [f]: w });
+  }
+  return out;
+}
+
+/**
+ * The "cpu" family's candidates next to tile t: tm, tn and wx doubled or halved (wy follows from wx), fitted
+ * to the shape by chooseCpuTile, with split-K factor ks kept.
+ */
+export function cpuTileNeighbours(
+  s: NormalizedMatmul,
+  vec: CpuVectorization,
+  ks: number,
+  cores: number,
+  t: CpuTile,
+): CpuTile[] {
+  const fields = ks > 1 ? (["tm", "tn"] as const) : (["tm", "tn", "wx"] as const);
+  const out = new Map<string, CpuTile>();
+  for (const c of doublesAndHalves(t, fields)) {
+    // Past 32×16 outputs per invocation the unrolled kernel takes seconds to compile and spills registers.
+    if (c.tn % 4 !== 0 || c.tm * c.tn > 512 || c.wx > 16) continue;
+    const fitted = chooseCpuTile(s, vec, { tm: c.tm, tn: c.tn, wx: c.wx, ks }, cores);
+    if (JSON.stringify(fitted) !== JSON.stringify(t)) out.set(JSON.stringify(fitted), fitted);
+  }
+  return [...out.values()];
+}
+
+/** The "gpu" family's candidates next to tile t: bm, bn, bk, tm and tn doubled or halved, within the limits. */
+export function gpuTileNeighbours(gpu: Gpu, op: string, t: GpuTile): GpuTile[] {
+  return doublesAndHalves(t, ["bm", "bn", "bk", "tm", "tn"] as const).filter((c) => {
+    if (c.bm > 256 || c.bn > 256 || c.bk > 64 || c.tm > 16 || c.tn > 16) return false;
+    try {
+      gpuTile(gpu, op, c);
+      return true;
+    } catch (err) {
+      if (err instanceof MatmulSpecError) return false;
+      throw err;
+    }
+  });
+}
+
+/** The "cpu" family's tile search; ks stays the heuristic's (it sets the order of summation). */
+function cpuSearch(
+  gpu: Gpu,
+  s: NormalizedMatmul,
+  vec: CpuVectorization,
+  base: CpuTile,
+  cores: number,
+  twin: ScratchTwin,
+): TileSearch<CpuTile> {
+  const flags = (["a", "b", "c", "bias"] as const).filter((k) => vec[k]).join("");
+  return {
+    family: "cpu",
+    shape: shapeKey(s, ` vec4 ${flags || "-"} ks ${base.ks}`),
+    base,
+    neighbours: (t) => cpuTileNeighbours(s, vec, base.ks, cores, t),
+    time: async (t) => {
+      let d: Dispatch;
+      try {
+        d = await cpuDispatch(gpu, twin.spec, t, vec, twin.a, twin.b, twin.c, twin.bias);
+      } catch (err) {
+        if (err instanceof MatmulSpecError) return undefined; // e.g. a grid past the device's limits
+        throw err;
+      }
+      return await timeDispatches(gpu, [d]);
+    },
+  };
+}
+
+/**
+ * Scratch operands shaped like a matmul's own: the same M, N, K, transposes and leading dimensions (so the
+ * same generated kernel and vec4 alignment), dense from offset 0, with as many batch entries as fit in
+ * SCRATCH_ELEMENTS per operand (at least one). An operand the real op shares over the batch stays shared.
+ */
+interface ScratchTwin {
+  spec: NormalizedMatmul;
+  a: GPUBuffer;
+  b: GPUBuffer;
+  c: GPUBuffer;
+  bias?: GPUBuffer;
+}
+
+const SCRATCH_ELEMENTS = 1 << 23;
+
+/** Runs `tune` with a scratch twin of `s`; returns `fallback` when the twin would not fit the device. */
+async function withScratchTwin<T>(
+  gpu: Gpu,
+  s: NormalizedMatmul,
+  tune: (twin: ScratchTwin) => Promise<T>,
+  fallback: T,
+): Promise<T> {
+  if (tileTuning(gpu).mode !== "tuned") return fallback;
+  const per = {
+    a: (s.transA ? s.K : s.M) * s.a.ld,
+    b: (s.transB ? s.N : s.K) * s.b.ld,
+    c: s.M * s.c.ld,
+  };
+  const shared = (l: NormalizedMatmul["a"]) => l.stride[0] === 0 && l.stride[1] === 0;
+  const bt = Math.max(
+    1,
+    Math.min(s.batch[0] * s.batch[1], Math.floor(SCRATCH_ELEMENTS / Math.max(per.a, per.b, per.c))),
+  );
+  const layout = (l: NormalizedMatmul["a"], n: number) => ({
+    offset: 0,
+    ld: l.ld,
+    stride: [shared(l) ? 0 : n, 0] as const,
+  });
+  const spec: NormalizedMatmul = {
+    ...s,
+    batch: [bt, 1],
+    a: layout(s.a, per.a),
+    b: layout(s.b, per.b),
+    c: layout(s.c, per.c),
+    bias: s.bias
+      ? { offset: 0, stride: [s.bias.stride[0] === 0 && s.bias.stride[1] === 0 ? 0 : s.N, 0] }
+      : undefined,
+  };
+  const elements = (n: number, l: NormalizedMatmul["a"]) => (shared(l) ? n : n * bt);
+  const sizes = [elements(per.a, s.a), elements(per.b, s.b), per.c * bt, s.bias ? s.N * bt : 0];
+  if (Math.max(...sizes) * 4 > gpu.device.limits.maxStorageBufferBindingSize) return fallback;
+  const buf = (name: string, n: number) =>
+    storageBuffer(gpu, `${s.label} tuning ${name}`, Math.max(4, n * 4));
+  const twin: ScratchTwin = {
+    spec,
+    a: buf("a", sizes[0]),
+    b: buf("b", sizes[1]),
+    c: buf("c", sizes[2]),
+    bias: s.bias ? buf("bias", sizes[3]) : undefined,
+  };
+  try {
+    return await tune(twin);
+  } finally {
+    for (const b of [twin.a, twin.b, twin.c, twin.bias]) b?.destroy();
+  }
 }
 
 const DEFAULT_GPU_TILE: GpuTile = { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 };
@@ -272,6 +445,26 @@ export function gpuTile(gpu: Gpu, op: string, override: Partial<GpuTile>): GpuTi
   return t;
 }
 
+/** The "gpu" family's tile search; the split-K chunk count was fixed before (it sets the order of summation). */
+function gpuSearch(gpu: Gpu, s: NormalizedMatmul, base: GpuTile, twin: ScratchTwin): TileSearch<GpuTile> {
+  return {
+    family: "gpu",
+    shape: shapeKey(s, ""),
+    base,
+    neighbours: (t) => gpuTileNeighbours(gpu, `matmul "${s.label}"`, t),
+    time: async (t) => {
+      let d: Dispatch;
+      try {
+        d = await paramMatmul(gpu, twin.spec, "gpu", t, twin.a, twin.b, twin.c, twin.bias);
+      } catch (err) {
+        if (err instanceof MatmulSpecError) return undefined; // e.g. a grid past the device's limits
+        throw err;
+      }
+      return await timeDispatches(gpu, [d]);
+    },
+  };
+}
+
 /**
  * The shared blocks kernels/matmul.wgsl and kernels/matmul_tiled.wgsl include: their Params and bindings (the
  * uniform packed below follows that struct's field order), and the (row block, batch) addressing.
@@ -296,7 +489,14 @@ async function paramMatmul(
     kernel = await loadKernel(gpu, "matmul", { include: PARAM_MATMUL_INCLUDE });
     bm = bn = 8;
   } else {
-    const t = gpuTile(gpu, op, tileOverride);
+    const given = gpuTile(gpu, op, tileOverride);
+    // A tile the spec names is used as it is; otherwise the tuner may time the default's neighbours.
+    const t = Object.keys(tileOverride).length > 0 ? given : await withScratchTwin(
+      gpu,
+      s,
+      (twin) => tunedTile(gpu, gpuSearch(gpu, s, given, twin)),
+      given,
+    );
     kernel = await loadKernel(gpu, "matmul_tiled", {
       consts: { BM: t.bm, BN: t.bn, BK: t.bk, TM: t.tm, TN: t.tn },
       include: PARAM_MATMUL_INCLUDE,
