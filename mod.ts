@@ -105,6 +105,7 @@ export {
   perTokenChi,
   summarize,
 } from "./lib/estimate/estimators.ts";
+export { estimateDifference } from "./lib/estimate/difference.ts";
 export { formatHealth, healthSummary } from "./lib/estimate/health.ts";
 export { calibrate, formatCalibration } from "./lib/estimate/calibrate.ts";
 

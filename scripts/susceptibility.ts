@@ -1,12 +1,13 @@
 /**
  * Susceptibilities (eq. 41 / appendix C.1) and LLCs of every probe × restriction at each checkpoint, one
- * batched SGLD run per checkpoint, written as susceptibility.arrow + traces.arrow + manifest.json.
+ * batched SGLD run per checkpoint, written as susceptibility.arrow + traces.arrow + chi_terms.arrow (paired
+ * runs: the per-draw series of each χ̂, for the SE of head differences) + manifest.json.
  *
  *   deno run --allow-read=. --allow-write=runs --allow-env scripts/susceptibility.ts \
  *     --checkpoints runs/train-tiny/checkpoints --steps 0,500,2000 --out runs/chi-tiny [--probes induction,code]
  */
 import { getGpu } from "../lib/gpu/device.ts";
-import { writeSusceptibilityTable, writeTracesTable } from "../lib/tables/schema.ts";
+import { writeChiTermsTable, writeSusceptibilityTable, writeTracesTable } from "../lib/tables/schema.ts";
 import { writeRunManifest } from "../lib/util/manifest.ts";
 import { runCheckpointSusceptibilities } from "../lib/estimate/unit.ts";
 import { formatHealth, healthSummary } from "../lib/estimate/health.ts";
@@ -33,7 +34,7 @@ async function main(args: string[]): Promise<void> {
   const shape = { sgld, restrictions, probes: data.probes.length, contexts: 0 };
   console.log(formatSamplingWork(cfg, run.seqLen, run.deltaH, checkpoints.length, shape));
   const gpu = await getGpu();
-  const susceptibility = [], traces = [], health = [];
+  const susceptibility = [], traces = [], chiTerms = [], health = [];
   for (const ck of checkpoints) {
     const loaded = await loadScriptCheckpoint(ck.path, cfg);
     const res = await runCheckpointSusceptibilities(gpu, {
@@ -44,6 +45,7 @@ async function main(args: string[]): Promise<void> {
     });
     susceptibility.push(res.susceptibility);
     traces.push(res.traces);
+    chiTerms.push(res.chiTerms);
     console.log(formatHealth(healthSummary(res.run.result, res.run.still)));
     // The sweep's format (HealthRecord), which the report reads from the manifest's extra.health.
     health.push({ ...healthRecord("chi", ck.step, res.run), record: res.run.result.record });
@@ -53,6 +55,7 @@ async function main(args: string[]): Promise<void> {
   await Deno.mkdir(run.out, { recursive: true });
   await writeSusceptibilityTable(`${run.out}/susceptibility.arrow`, table);
   await writeTracesTable(`${run.out}/traces.arrow`, concatColumns(traces));
+  await writeChiTermsTable(`${run.out}/chi_terms.arrow`, concatColumns(chiTerms));
   await writeRunManifest(run.out, {
     config: { model: cfg, restrictions, sgld, ...run, probes: data.probes.map((p) => p.name) },
     seeds: { sgld: run.seed },
@@ -66,7 +69,7 @@ async function main(args: string[]): Promise<void> {
     },
   });
   console.log(
-    `${run.out}: susceptibility.arrow (${table.chi.length} rows), traces.arrow, manifest.json`,
+    `${run.out}: susceptibility.arrow (${table.chi.length} rows), traces.arrow, chi_terms.arrow, manifest.json`,
   );
 }
 

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { Float64, makeData, makeVector, Table, tableToIPC, Utf8, vectorFromArray } from "apache-arrow";
 import {
   readAblationTable,
+  readChiTermsTable,
   readContextsTable,
   readPerTokenTable,
   readSusceptibilityTable,
@@ -10,6 +11,7 @@ import {
   SUSCEPTIBILITY_TABLE,
   TableError,
   writeAblationTable,
+  writeChiTermsTable,
   writeContextsTable,
   writePerTokenTable,
   writeSusceptibilityTable,
@@ -38,15 +40,18 @@ Deno.test("write*/read* tables: every table round-trips through an Arrow IPC fil
   await writeContextsTable(join(dir, "contexts.arrow"), t.contexts);
   await writeAblationTable(join(dir, "ablation.arrow"), t.ablation);
   await writeTracesTable(join(dir, "traces.arrow"), t.traces);
+  await writeChiTermsTable(join(dir, "chi_terms.arrow"), t.chiTerms);
   assertColumnsEqual(await readSusceptibilityTable(join(dir, "susceptibility.arrow")), t.susceptibility);
   assertColumnsEqual(await readPerTokenTable(join(dir, "per_token.arrow")), t.perToken);
   assertColumnsEqual(await readContextsTable(join(dir, "contexts.arrow")), t.contexts);
   assertColumnsEqual(await readAblationTable(join(dir, "ablation.arrow")), t.ablation);
   assertColumnsEqual(await readTracesTable(join(dir, "traces.arrow")), t.traces);
+  assertColumnsEqual(await readChiTermsTable(join(dir, "chi_terms.arrow")), t.chiTerms);
   const names = [];
   for await (const e of Deno.readDir(dir)) names.push(e.name);
   assert.deepEqual(names.sort(), [
     "ablation.arrow",
+    "chi_terms.arrow",
     "contexts.arrow",
     "per_token.arrow",
     "susceptibility.arrow",

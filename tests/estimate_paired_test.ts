@@ -116,6 +116,9 @@ Deno.test("paired unit: still copy at w* on every draw's batch, same chains, sma
   // Adding the still copy leaves every chain's trajectory unchanged: the comparison is of estimators only.
   assert.deepEqual(on.run.result.losses.subarray(0, C * draws), off.run.result.losses);
   assert.deepEqual(on.traces, off.traces);
+  // Only paired χ̂ have a per-draw series (chi_terms.arrow): one row per probe × restriction × chain × draw.
+  assert.equal(off.chiTerms.term.length, 0);
+  assert.equal(on.chiTerms.term.length, (heads.length + 1) * 4 * draws);
 
   let maxDiff = 0;
   for (let t = 0; t < draws; t++) {

@@ -411,6 +411,15 @@ Deno.test("a checkpoint unit is deterministic from its seed and gives one row pe
   assert.deepEqual([...a.susceptibility.restriction], ["0:0", "1:1", "full", "0:0", "1:1", "full"]);
   assert.deepEqual([...a.susceptibility.layer], [0, 1, -1, 0, 1, -1]);
   assert.equal(a.traces.loss.length, 3 * 2 * 6);
+  // chi_terms (paired by default): each row's 2 chains × 6 draws in row order, their mean the row's χ̂.
+  const n = 2 * 6;
+  assert.equal(a.chiTerms.term.length, a.susceptibility.chi.length * n);
+  a.susceptibility.chi.forEach((chi, j) => {
+    assert.equal(a.chiTerms.restriction[j * n], a.susceptibility.restriction[j]);
+    assert.equal(a.chiTerms.probe[j * n], a.susceptibility.probe[j]);
+    const mean = Array.from(a.chiTerms.term).slice(j * n, (j + 1) * n).reduce((x, y) => x + y, 0) / n;
+    assert.ok(Math.abs(mean - chi) <= 1e-9 * Math.max(1e-6, Math.abs(chi)), `row ${j}: ${mean} vs ${chi}`);
+  });
   for (const x of a.susceptibility.chi) assert.ok(Number.isFinite(x));
   console.log("χ̂ per row:", [...a.susceptibility.chi].map((x) => x.toExponential(2)).join(" "));
   const c = await runCheckpointSusceptibilities(gpu, { ...opts, seed: 43 });

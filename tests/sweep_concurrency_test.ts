@@ -54,6 +54,7 @@ function slowCompute(log: string[]): ComputeUnit {
       tables: {
         susceptibility: only(tables.susceptibility, unit.step),
         traces: only(tables.traces, unit.step),
+        chi_terms: only(tables.chiTerms, unit.step),
         head_roles: only(tables.headRoles, unit.step),
       },
     };

@@ -55,6 +55,7 @@ const sliceCompute: ComputeUnit = (unit: WorkUnit) => {
     t.susceptibility = rowsWhere(tables.susceptibility, (i) => tables.susceptibility.step[i] === unit.step);
     const tr = rowsWhere(tables.traces, (i) => tables.traces.step[i] === unit.step);
     t.traces = { ...tr, loss: Float64Array.from(tr.loss, (x) => x + unit.seed / 2 ** 32) };
+    t.chi_terms = rowsWhere(tables.chiTerms, (i) => tables.chiTerms.step[i] === unit.step);
     t.head_roles = rowsWhere(tables.headRoles, (i) => tables.headRoles.step[i] === unit.step);
   } else if (unit.kind === "per_token") {
     t.per_token = rowsWhere(tables.perToken, (i) => tables.perToken.step[i] === unit.step);
@@ -146,6 +147,7 @@ Deno.test("N shards merged give the single-process tables byte for byte; reruns 
     const b = await readAll(join(sharded, "results"));
     assertEquals(Object.keys(a).sort(), [
       "ablation.arrow",
+      "chi_terms.arrow",
       "contexts.arrow",
       "head_roles.arrow",
       "per_token.arrow",

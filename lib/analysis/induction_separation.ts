@@ -1,13 +1,26 @@
 /**
  * Does the head-level χ̂ single out the induction head? At the last checkpoint of both tables, the head with
  * the highest induction score (head_roles.arrow) is compared under each probe with every other head: the
- * separation from head o is z = |χ̂_ind − χ̂_o| / √(SE_ind² + SE_o²). Its smallest value over the heads of the
+ * separation from head o is z = |χ̂_ind − χ̂_o| / SE(χ̂_ind − χ̂_o). Its smallest value over the heads of the
  * same layer says whether χ̂ tells the induction head from its layer-mates (which play no part in the
  * circuit); over all heads, whether it tells it from everything, the previous-token heads of the layer below
  * (its K-composition partners) included.
+ *
+ * The SE of the difference: from the two heads' per-draw series when chi_terms.arrow has them (a paired run;
+ * lib/estimate/difference.ts), where the error both heads share (the minibatch at each draw, E_full[ΔL])
+ * cancels; otherwise √(SE_ind² + SE_o²), which counts that shared error twice: conservative.
  */
-import type { HeadRolesColumns, SusceptibilityColumns } from "../tables/schema.ts";
+import type { ChiTermsColumns, HeadRolesColumns, SusceptibilityColumns } from "../tables/schema.ts";
 import { FULL, parseRestriction } from "../model/restriction.ts";
+import type { ChainDraws } from "../estimate/estimators.ts";
+import { estimateDifference } from "../estimate/difference.ts";
+import { chiSeries } from "./chi_series.ts";
+
+/**
+ * What a row's z divides by: "difference", the SE of the per-draw difference series; "two SEs",
+ * √(SE_ind² + SE_o²) (no series for some head of the row).
+ */
+export type SeparationDenominator = "difference" | "two SEs";
 
 export interface InductionSeparation {
   step: number;
@@ -23,12 +36,39 @@ export interface InductionSeparation {
   /** The nearest head of any layer, and its z. */
   nearest: string;
   z: number;
+  /** The SE every z of the row divides by (see SeparationDenominator). */
+  denominator: SeparationDenominator;
 }
 
-/** The separation under every probe at the last step both tables have; empty when they share no step. */
+/** The SE of χ̂_i − χ̂_j (rows i, j of the table): from the series when given, else the two SEs. */
+function differenceSe(
+  sus: SusceptibilityColumns,
+  i: number,
+  j: number,
+  series?: readonly [ChainDraws, ChainDraws],
+): number {
+  return series ? estimateDifference(...series).se : Math.hypot(sus.chi_se[i], sus.chi_se[j]);
+}
+
+/** Whether every restriction of `names` has a series, all of one shape (chain k of each paired with chain k). */
+function allPaired(series: Map<string, ChainDraws>, names: Iterable<string>): boolean {
+  let shape: ChainDraws | undefined;
+  for (const n of names) {
+    const s = series.get(n);
+    if (!s || (shape && (s.chains !== shape.chains || s.draws !== shape.draws))) return false;
+    shape ??= s;
+  }
+  return shape !== undefined;
+}
+
+/**
+ * The separation under every probe at the last step both tables have; empty when they share no step. With
+ * `terms` (chi_terms.arrow), a probe whose heads all have their per-draw series there gets the difference SE.
+ */
 export function inductionSeparation(
   sus: SusceptibilityColumns,
   roles: HeadRolesColumns,
+  terms?: ChiTermsColumns,
 ): InductionSeparation[] {
   const shared = new Set(roles.step.filter((s) => sus.step.includes(s)));
   if (shared.size === 0) return [];
@@ -53,6 +93,8 @@ export function inductionSeparation(
     const at = rows(probe);
     const i = at.get(head);
     if (i === undefined) continue;
+    const series = terms ? chiSeries(terms, step, probe) : new Map<string, ChainDraws>();
+    const paired = allPaired(series, at.keys());
     const sep: InductionSeparation = {
       step,
       probe,
@@ -64,10 +106,12 @@ export function inductionSeparation(
       zLayer: Infinity,
       nearest: "",
       z: Infinity,
+      denominator: paired ? "difference" : "two SEs",
     };
     for (const [other, j] of at) {
       if (other === head) continue;
-      const z = Math.abs(sus.chi[i] - sus.chi[j]) / Math.hypot(sus.chi_se[i], sus.chi_se[j]);
+      const pair = paired ? [series.get(head)!, series.get(other)!] as const : undefined;
+      const z = Math.abs(sus.chi[i] - sus.chi[j]) / differenceSe(sus, i, j, pair);
       if (z < sep.z) [sep.z, sep.nearest] = [z, other];
       if (parseRestriction(other)?.layer === layer && z < sep.zLayer) {
         [sep.zLayer, sep.nearestInLayer] = [z, other];
@@ -100,5 +144,16 @@ export function separationSummary(seps: readonly InductionSeparation[]): string 
     `${best.se.toPrecision(2)}, z = ${z(best.zLayer)} from ${best.nearestInLayer || "—"} (${
       z(best.z)
     } from ` +
-    `${best.nearest || "—"}, the nearest of all heads).`;
+    `${best.nearest || "—"}, the nearest of all heads). ${denominatorText(seps)}`;
+}
+
+/** Which SE the z values divide by, per probe when the rows differ. */
+function denominatorText(seps: readonly InductionSeparation[]): string {
+  const DIFF = "z from the per-draw difference series (the error both heads share cancels)";
+  const TWO = "z from the two SEs, conservative (no per-draw series in chi_terms.arrow)";
+  const diff = seps.filter((s) => s.denominator === "difference").map((s) => s.probe);
+  if (diff.length === seps.length) return `${DIFF}.`;
+  if (diff.length === 0) return `${TWO}.`;
+  const two = seps.filter((s) => s.denominator !== "difference").map((s) => s.probe);
+  return `${DIFF} under ${diff.join(", ")}; ${TWO} under ${two.join(", ")}.`;
 }

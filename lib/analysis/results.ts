@@ -1,6 +1,7 @@
 /**
  * Loads a run's results folder: susceptibility.arrow is required; per_token, contexts, ablation, traces,
- * head_roles, influence and manifest.json are optional (absent → undefined, and the report omits their sections with a note).
+ * chi_terms, head_roles, influence and manifest.json are optional (absent → undefined, and the report omits their
+ * sections with a note; without chi_terms the head separation falls back to the two SEs).
  */
 
 import { join } from "node:path";
@@ -8,6 +9,8 @@ import { exists, readJsonFile } from "../util/files.ts";
 import {
   ABLATION_TABLE,
   type AblationColumns,
+  CHI_TERMS_TABLE,
+  type ChiTermsColumns,
   CONTEXTS_TABLE,
   type ContextsColumns,
   HEAD_ROLES_TABLE,
@@ -17,6 +20,7 @@ import {
   PER_TOKEN_TABLE,
   type PerTokenColumns,
   readAblationTable,
+  readChiTermsTable,
   readContextsTable,
   readHeadRolesTable,
   readInfluenceTable,
@@ -38,6 +42,8 @@ export interface Results {
   contexts?: ContextsColumns;
   ablation?: AblationColumns;
   traces?: TracesColumns;
+  /** Per-draw series of each paired χ̂ (results of older runs do not have it). */
+  chiTerms?: ChiTermsColumns;
   headRoles?: HeadRolesColumns;
   /** Bayesian influence functions (scripts/influence.ts), when the run has them. */
   influence?: InfluenceColumns;
@@ -110,6 +116,7 @@ export async function loadResults(dir: string): Promise<Results> {
   const contexts = await optional(dir, CONTEXTS_TABLE.file, absent, readContextsTable);
   const ablation = await optional(dir, ABLATION_TABLE.file, absent, readAblationTable);
   const traces = await optional(dir, TRACES_TABLE.file, absent, readTracesTable);
+  const chiTerms = await optional(dir, CHI_TERMS_TABLE.file, absent, readChiTermsTable);
   const headRoles = await optional(dir, HEAD_ROLES_TABLE.file, absent, readHeadRolesTable);
   const influence = await optional(dir, INFLUENCE_TABLE.file, absent, readInfluenceTable);
   const manifest = await optional(dir, MANIFEST_FILE, absent, async (p) => {
@@ -126,6 +133,7 @@ export async function loadResults(dir: string): Promise<Results> {
     contexts,
     ablation,
     traces,
+    chiTerms,
     headRoles,
     influence,
     manifest,

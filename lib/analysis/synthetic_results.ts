@@ -9,7 +9,10 @@
  * - per-token χ have mean χ/δh over a probe's tokens plus a token-dependent offset (eq. 45, Fig. 9), spaces
  *   and newlines negative and closing brackets positive (Fig. 1), and a repeat bonus for the induction heads
  *   when the token already occurred in the context (Fig. 8);
- * - ablation deltas independent of per-token χ (Fig. 7's negligible correlation).
+ * - ablation deltas independent of per-token χ (Fig. 7's negligible correlation);
+ * - per-draw χ series (chi_terms.arrow) at the last step whose means are the table's χ, with a large term every
+ *   restriction of a probe shares (as a paired run's minibatches are), so head differences are sharper than
+ *   the two SEs say.
  * None of these numbers come from a model; the manifest says so (`synthetic: true`).
  */
 
@@ -18,6 +21,8 @@ import { writeJsonAtomic } from "../util/files.ts";
 import { emptyColumns } from "../tables/arrow_table.ts";
 import {
   type AblationInput,
+  CHI_TERMS_TABLE,
+  type ChiTermsInput,
   CONTEXTS_TABLE,
   type ContextsInput,
   HEAD_ROLES_TABLE,
@@ -29,6 +34,7 @@ import {
   TRACES_TABLE,
   type TracesInput,
   writeAblationTable,
+  writeChiTermsTable,
   writeContextsTable,
   writeHeadRolesTable,
   writePerTokenTable,
@@ -53,7 +59,7 @@ export interface SyntheticShape {
   nCtx: number;
   /** Per-token χ for the unrestricted model too (the estimators may write "full" rows). */
   perTokenFull: boolean;
-  /** SGLD chains and draws per chain in traces.arrow (written for the first probe only). */
+  /** SGLD chains and draws per chain in traces.arrow (written for the first probe only) and chi_terms.arrow. */
   chains: number;
   draws: number;
 }
@@ -95,6 +101,7 @@ export interface SyntheticTables {
   contexts: ContextsInput;
   ablation: AblationInput;
   traces: TracesInput;
+  chiTerms: ChiTermsInput;
   headRoles: HeadRolesInput;
   manifest: Record<string, unknown>;
 }
@@ -232,6 +239,7 @@ export function syntheticTables(shape: SyntheticShape = DEFAULT_SHAPE, seed = 7)
     contexts,
     ...perTokenTables(plan, lastChi, seqs),
     traces: tracesTable(plan),
+    chiTerms: chiTermsTable(plan, lastChi),
     headRoles: headRolesTable(plan),
     manifest: syntheticManifest(plan),
   };
@@ -393,6 +401,43 @@ function tracesTable(plan: Plan): TracesInput {
 }
 
 /**
+ * chi_terms.arrow at the last step, every probe × restriction: χ plus a per-draw term shared by the probe's
+ * restrictions (standard error ≈ 0.001) plus each chain's own noise (≈ 0.0003), both centred so that the mean
+ * over chains and draws is the table's χ. Own generator: the other tables do not depend on it.
+ */
+function chiTermsTable(plan: Plan, lastChi: Map<string, number>): ChiTermsInput {
+  const { shape, restrictions, lastStep } = plan;
+  const { chains: K, draws: r } = shape;
+  const rng = new Rng(plan.seed + 2);
+  const centred = (x: Float64Array) => {
+    const m = x.reduce((a, b) => a + b, 0) / x.length;
+    return x.map((v) => v - m);
+  };
+  const cols = emptyColumns(CHI_TERMS_TABLE, shape.probes.length * restrictions.length * K * r);
+  cols.step.fill(lastStep);
+  let i = 0;
+  for (const probe of shape.probes) {
+    const shared = centred(Float64Array.from({ length: r }, () => 0.001 * Math.sqrt(r) * rng.normal()));
+    for (const { name } of restrictions) {
+      const own = centred(
+        Float64Array.from({ length: K * r }, () => 0.0003 * Math.sqrt(K * r) * rng.normal()),
+      );
+      const chi = lastChi.get(chiKey(probe, name))!;
+      for (let k = 0; k < K; k++) {
+        for (let t = 0; t < r; t++, i++) {
+          cols.probe[i] = probe;
+          cols.restriction[i] = name;
+          cols.chain[i] = k;
+          cols.draw[i] = t;
+          cols.term[i] = chi + shared[t] + own[k * r + t];
+        }
+      }
+    }
+  }
+  return cols;
+}
+
+/**
  * head_roles.arrow: head 0:0 becomes a previous-token head and the planted induction heads induction heads,
  * both switching on halfway through training (log steps); every other head stays near uniform attention.
  */
@@ -481,6 +526,7 @@ export const RESULT_FILES = [
   "contexts.arrow",
   "ablation.arrow",
   "traces.arrow",
+  "chi_terms.arrow",
   "head_roles.arrow",
   MANIFEST_FILE,
 ] as const;
@@ -498,6 +544,7 @@ export async function writeSyntheticResults(
     "contexts.arrow": (p) => writeContextsTable(p, t.contexts),
     "ablation.arrow": (p) => writeAblationTable(p, t.ablation),
     "traces.arrow": (p) => writeTracesTable(p, t.traces),
+    "chi_terms.arrow": (p) => writeChiTermsTable(p, t.chiTerms),
     "head_roles.arrow": (p) => writeHeadRolesTable(p, t.headRoles),
     "manifest.json": (p) => writeJsonAtomic(p, t.manifest),
   };

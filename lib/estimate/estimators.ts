@@ -192,9 +192,18 @@ export function estimateLlc(losses: ChainDraws, L0: number | ArrayLike<number>, 
     for (let t = 0; t < draws; t++) series[k * draws + t] = values[k * draws + t] - perDraw[t];
   }
   const seTime = nbeta * timeSeriesSe({ values: series, chains, draws });
-  // NaN-safe max: one chain (NaN spread) or under 4 draws (NaN over time) leaves the other.
-  const se = Math.max(...[sum.se, seTime].filter((x) => !Number.isNaN(x)));
-  return { ...sum, se: Number.isFinite(se) ? se : NaN, perChain, nbeta, L0: l0, seChains: sum.se, seTime };
+  return { ...sum, se: pairedSe(sum.se, seTime), perChain, nbeta, L0: l0, seChains: sum.se, seTime };
+}
+
+/**
+ * The standard error of an estimate from chains that share their minibatch sequence: max(seChains, seTime).
+ * The spread over chains misses the fluctuation the shared batches drive in every chain alike; the error over
+ * time of the chain-averaged series sees it (see estimateLlc). NaN-safe: one chain (NaN spread) or under 4
+ * draws (NaN over time) leaves the other; NaN when both are.
+ */
+export function pairedSe(seChains: number, seTime: number): number {
+  const se = Math.max(...[seChains, seTime].filter((x) => !Number.isNaN(x)));
+  return Number.isFinite(se) ? se : NaN;
 }
 
 export interface SusceptibilityInput {
@@ -234,6 +243,12 @@ export interface SusceptibilityEstimate extends Summary {
    * part for the error of E_full[ΔL] (see estimateSusceptibility); else NaN.
    */
   seTime: number;
+  /**
+   * Paired runs only: the series behind seTime, [K, r]: each draw's term plus E_r[φ]·(ΔL_full,t − E_full[ΔL]).
+   * Chain k's mean over t is perChain[k]. Two restrictions' series, chain by chain, give the standard error of
+   * their difference (lib/estimate/difference.ts), in which the batch noise they share cancels.
+   */
+  influence?: ChainDraws;
 }
 
 function sameShape(a: ChainDraws, b: ChainDraws, what: string): void {
@@ -327,11 +342,11 @@ export function estimateSusceptibility(input: SusceptibilityInput): Susceptibili
   const termDraws = { values: terms, chains: K, draws: r };
   // Paired: se = max(seChains, seTime), as for the per-draw-centred LLC (estimateLlc): the chains share the
   // batch sequence and with it part of their fluctuation. Unpaired: the spread over chains, as before.
-  const seTime = base ? timeSeriesSe({ values: influence, chains: K, draws: r }) : NaN;
-  const se = base ? Math.max(...[sum.se, seTime].filter((x) => !Number.isNaN(x))) : sum.se;
+  const influenceDraws = { values: influence, chains: K, draws: r };
+  const seTime = base ? timeSeriesSe(influenceDraws) : NaN;
   return {
     ...sum,
-    se: Number.isFinite(se) ? se : NaN,
+    se: base ? pairedSe(sum.se, seTime) : sum.se,
     seChains: sum.se,
     seTime,
     perChain,
@@ -339,6 +354,7 @@ export function estimateSusceptibility(input: SusceptibilityInput): Susceptibili
     meanPhi: sumP / K,
     meanDeltaLFull: sumDF / K,
     terms: termDraws,
+    ...(base ? { influence: influenceDraws } : {}),
   };
 }
 

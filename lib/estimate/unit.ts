@@ -17,6 +17,8 @@ import { createTransformer } from "../model/transformer.ts";
 import { sampleContexts } from "../data/shard.ts";
 import {
   type AblationInput,
+  CHI_TERMS_TABLE,
+  type ChiTermsInput,
   CONTEXTS_TABLE,
   type ContextsInput,
   type PerTokenInput,
@@ -242,6 +244,38 @@ export function tracesColumns(run: SamplingRun, step: number): TracesInput {
   return cols;
 }
 
+/** One χ̂'s per-draw series (estimateSusceptibility's `influence`; undefined in unpaired runs). */
+export interface ChiSeries {
+  probe: string;
+  restriction: string;
+  influence?: ChainDraws;
+}
+
+/**
+ * chi_terms.arrow columns of one checkpoint: every draw of every chain of each paired χ̂'s series (no rows for
+ * an unpaired run, whose χ̂ has none), for the standard error of head differences (lib/estimate/difference.ts).
+ */
+export function chiTermsColumns(series: readonly ChiSeries[], step: number): ChiTermsInput {
+  const n = series.reduce((s, x) => s + (x.influence?.values.length ?? 0), 0);
+  const cols = emptyColumns(CHI_TERMS_TABLE, n);
+  let i = 0;
+  for (const { probe, restriction, influence } of series) {
+    if (!influence) continue;
+    const { chains, draws, values } = influence;
+    for (let k = 0; k < chains; k++) {
+      for (let t = 0; t < draws; t++, i++) {
+        cols.step[i] = step;
+        cols.probe[i] = probe;
+        cols.restriction[i] = restriction;
+        cols.chain[i] = k;
+        cols.draw[i] = t;
+        cols.term[i] = values[k * draws + t];
+      }
+    }
+  }
+  return cols;
+}
+
 interface SamplingSetup {
   cfg: ModelConfig;
   params: Float32Array;
@@ -350,6 +384,8 @@ async function sample(gpu: Gpu, s: SamplingSetup) {
 export interface CheckpointUnitResult {
   susceptibility: SusceptibilityInput;
   traces: TracesInput;
+  /** The per-draw series of every paired χ̂ (no rows when unpaired). */
+  chiTerms: ChiTermsInput;
   run: SamplingRun;
 }
 
@@ -369,6 +405,7 @@ export async function runCheckpointSusceptibilities(
   });
   const rows = o.probes.length * o.restrictions.length;
   const cols = emptyColumns(SUSCEPTIBILITY_TABLE, rows);
+  const series: ChiSeries[] = [];
   let i = 0;
   o.probes.forEach((probe, p) => {
     o.restrictions.forEach((name) => {
@@ -377,6 +414,7 @@ export async function runCheckpointSusceptibilities(
         p,
         restrictions.indexOf(name),
       );
+      series.push({ probe: probe.name, restriction: name, influence: chi.influence });
       const lh = parseRestriction(name)!;
       cols.step[i] = o.step;
       cols.probe[i] = probe.name;
@@ -400,7 +438,12 @@ export async function runCheckpointSusceptibilities(
       i++;
     });
   });
-  return { susceptibility: cols, traces: tracesColumns(run, o.step), run };
+  return {
+    susceptibility: cols,
+    traces: tracesColumns(run, o.step),
+    chiTerms: chiTermsColumns(series, o.step),
+    run,
+  };
 }
 
 export interface ProbeContexts {

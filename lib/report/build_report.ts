@@ -77,7 +77,7 @@ export async function buildReport(results: Results, opts: ReportOptions = {}): P
   sections.push(settingsSection(sus, results.manifest));
   sections.push(await susceptibilitySection(sus, charts, opts, warnings));
   if (results.headRoles && results.headRoles.step.length > 0) {
-    sections.push(await headRolesSection(results.headRoles, sus, charts, opts));
+    sections.push(await headRolesSection(results.headRoles, sus, charts, opts, results.chiTerms));
   } else {
     notes.push("head_roles.arrow is absent: the head-role scores (induction, previous-token) are omitted.");
   }

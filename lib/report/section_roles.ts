@@ -3,7 +3,7 @@
  * (lib/estimate/head_roles.ts; the synthetic corpus's induction names on the embedded default), the mechanistic ground truth to read the susceptibilities against.
  */
 
-import type { HeadRolesColumns, SusceptibilityColumns } from "../tables/schema.ts";
+import type { ChiTermsColumns, HeadRolesColumns, SusceptibilityColumns } from "../tables/schema.ts";
 import { inductionSeparation, separationSummary } from "../analysis/induction_separation.ts";
 import type { ChartSet } from "./charts.ts";
 import type { ReportSection } from "./html.ts";
@@ -56,6 +56,7 @@ export async function headRolesSection(
   sus: SusceptibilityColumns,
   charts: ChartSet,
   opts: ReportOptions,
+  terms?: ChiTermsColumns,
 ): Promise<ReportSection> {
   const body = await charts.figure(
     "head-roles",
@@ -74,8 +75,13 @@ export async function headRolesSection(
       "(Olsson et al. 2022; on the embedded synthetic corpus, spans of its induction names): the induction score is the mean attention from a token of the second copy to the " +
       "token after its earlier occurrence, the previous-token score the mean attention to the position before. " +
       "A head that attends uniformly scores about 1/position. Read the susceptibilities of the induction " +
-      "probe against these. Separation z = |χ̂_ind − χ̂_other| / √(SE_ind² + SE_other²) at the last checkpoint.",
-    summary: [rolesSummary(t), separationSummary(inductionSeparation(sus, t))].filter((x) => x).join(" "),
+      "probe against these. Separation z = |χ̂_ind − χ̂_other| / SE(χ̂_ind − χ̂_other) at the last checkpoint: " +
+      "the SE from the two heads' per-draw difference series (chi_terms.arrow, paired runs), in which the " +
+      "minibatch noise and the error of E_full[ΔL] that both share cancel, else √(SE_ind² + SE_other²), " +
+      "which counts that shared error twice.",
+    summary: [rolesSummary(t), separationSummary(inductionSeparation(sus, t, terms))].filter((x) => x).join(
+      " ",
+    ),
     body,
   };
 }

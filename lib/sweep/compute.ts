@@ -165,6 +165,7 @@ export function sweepCompute(gpu: Gpu, cfg: SweepConfig, data: LoadedData): Comp
         tables: {
           susceptibility: r.susceptibility,
           traces: r.traces,
+          chi_terms: r.chiTerms,
           head_roles: headRolesColumns(unit.step, roles),
         },
         extra: {

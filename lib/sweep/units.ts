@@ -2,8 +2,8 @@
  * Work units of a sweep and their on-disk store. A unit is one group of independent work, computed whole:
  *
  *   chi/step_NNNNNNN        every probe × restriction at one checkpoint (one SGLD run per checkpoint serves
- *                           them all) → susceptibility.arrow, traces.arrow; and the heads' mechanistic
- *                           roles at that checkpoint → head_roles.arrow
+ *                           them all) → susceptibility.arrow, traces.arrow, chi_terms.arrow; and the
+ *                           heads' mechanistic roles at that checkpoint → head_roles.arrow
  *   per_token/step_NNNNNNN  per-token χ for every probe's contexts × restriction → per_token.arrow, contexts.arrow
  *   ablation/step_NNNNNNN   zero-ablation loss deltas on the same contexts → ablation.arrow
  *
@@ -19,6 +19,8 @@ import { basename, dirname, join } from "node:path";
 import {
   ABLATION_TABLE,
   type AblationInput,
+  CHI_TERMS_TABLE,
+  type ChiTermsInput,
   CONTEXTS_TABLE,
   type ContextsInput,
   HEAD_ROLES_TABLE,
@@ -39,7 +41,7 @@ export type UnitKind = "chi" | "per_token" | "ablation";
 
 /** The tables a unit of each kind writes (file names as in results/). */
 export const UNIT_TABLES: Readonly<Record<UnitKind, readonly TableDef<Record<string, ColumnKind>>[]>> = {
-  chi: [SUSCEPTIBILITY_TABLE, TRACES_TABLE, HEAD_ROLES_TABLE],
+  chi: [SUSCEPTIBILITY_TABLE, TRACES_TABLE, CHI_TERMS_TABLE, HEAD_ROLES_TABLE],
   per_token: [PER_TOKEN_TABLE, CONTEXTS_TABLE],
   ablation: [ABLATION_TABLE],
 } as unknown as Record<UnitKind, TableDef<Record<string, ColumnKind>>[]>;
@@ -48,6 +50,7 @@ export const UNIT_TABLES: Readonly<Record<UnitKind, readonly TableDef<Record<str
 export interface UnitTables {
   susceptibility?: SusceptibilityInput;
   traces?: TracesInput;
+  chi_terms?: ChiTermsInput;
   head_roles?: HeadRolesInput;
   per_token?: PerTokenInput;
   contexts?: ContextsInput;

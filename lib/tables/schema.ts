@@ -10,6 +10,8 @@
  *   contexts.arrow        the probe contexts the per-token values refer to (token ids and decoded pieces)
  *   ablation.arrow        per-token loss with the head zero-ablated minus the unablated loss
  *   traces.arrow          per-draw SGLD losses (diagnostics)
+ *   chi_terms.arrow       per-draw series behind each paired χ̂ (its mean over draws is the chain's χ̂): the
+ *                         standard error of a difference of two heads' χ̂ (lib/estimate/difference.ts)
  *   influence.arrow       Bayesian influence BIF(i, j) = −Cov_w[ℓ_i, ℓ_j] of probe tokens on training tokens
  *
  * Restrictions are named "full" (the unrestricted model; layer = head = -1) or "l:h" (layer l, head h: the
@@ -195,6 +197,29 @@ export const TRACES_TABLE: TableDef<TracesKinds> = defineTable({
     checkMin("chain", c.chain, 0) ?? checkMin("draw", c.draw, 0) ?? checkRestrictionNames(c.restriction),
 });
 
+const CHI_TERMS_COLUMNS = {
+  step: "int32",
+  probe: "utf8",
+  restriction: "utf8",
+  chain: "int32",
+  draw: "int32",
+  term: "float64",
+} as const satisfies Record<string, ColumnKind>;
+type ChiTermsKinds = typeof CHI_TERMS_COLUMNS;
+
+/**
+ * chi_terms.arrow: the per-draw series of each paired χ̂ (estimateSusceptibility's `influence`: each draw's term
+ * plus the delta-method part for E_full[ΔL]), per (step, probe, restriction, chain, draw). Chain k's mean over
+ * draws is its χ̂. Written by paired runs only (an unpaired unit writes no rows).
+ */
+export const CHI_TERMS_TABLE: TableDef<ChiTermsKinds> = defineTable({
+  name: "chi_terms",
+  file: "chi_terms.arrow",
+  columns: CHI_TERMS_COLUMNS,
+  check: (c) =>
+    checkMin("chain", c.chain, 0) ?? checkMin("draw", c.draw, 0) ?? checkRestrictionNames(c.restriction),
+});
+
 const HEAD_ROLES_COLUMNS = {
   step: "int32",
   restriction: "utf8",
@@ -268,6 +293,8 @@ export type InfluenceInput = WriteColumns<InfluenceKinds>;
 export type TracesColumns = ReadColumns<TracesKinds>;
 export type TracesInput = WriteColumns<TracesKinds>;
 export type TracesRow = Row<TracesKinds>;
+export type ChiTermsColumns = ReadColumns<ChiTermsKinds>;
+export type ChiTermsInput = WriteColumns<ChiTermsKinds>;
 
 /** Reads and validates susceptibility.arrow. */
 export const readSusceptibilityTable = (path: string): Promise<SusceptibilityColumns> =>
@@ -295,6 +322,11 @@ export const readTracesTable = (path: string): Promise<TracesColumns> => readTab
 /** Writes traces.arrow atomically. */
 export const writeTracesTable = (path: string, cols: TracesInput): Promise<void> =>
   writeTable(TRACES_TABLE, path, cols);
+/** Reads and validates chi_terms.arrow. */
+export const readChiTermsTable = (path: string): Promise<ChiTermsColumns> => readTable(CHI_TERMS_TABLE, path);
+/** Writes chi_terms.arrow atomically. */
+export const writeChiTermsTable = (path: string, cols: ChiTermsInput): Promise<void> =>
+  writeTable(CHI_TERMS_TABLE, path, cols);
 /** Reads and validates head_roles.arrow. */
 export const readHeadRolesTable = (path: string): Promise<HeadRolesColumns> =>
   readTable(HEAD_ROLES_TABLE, path);
