@@ -6,7 +6,8 @@
 #   1. the FMA peak (bench-peak), adapter and CPU;            5. bench-sgld at the paper shape (+ PyTorch);
 #   2. the GPU test files (gpu_*, model_*, train, sampler);   6. bench-sweep (whole-workload estimate);
 #   3. deno task bench (matmul 512³, training steps);         7. the PyTorch/chi loss agreement check;
-#   4. bench-sgld at the tiny shape (+ PyTorch, FP32/TF32);   8. one table of the figures.
+#   4. bench-sgld at the tiny shape (+ PyTorch, FP32/TF32;    8. one table of the figures.
+#      then with --tiles tuned);
 # Budget ≈ 8 minutes on an H200 (the device gives 15 minutes a session, start-up included). Logs and JSON land
 # in $OUT (or /tmp/chi-device-check when OUT is unset); the table is printed last and saved as table.md.
 #
@@ -97,6 +98,9 @@ fi
 TJ=(); grep -qs "\"rows\"" "$OUT/torch_tiny.json" && TJ=(--torch-json "$OUT/torch_tiny.json")
 step sgld_tiny 60 "$DENO" run "${R[@]}" scripts/bench_sgld.ts "${TINY[@]}" --draws $((SMALL ? 4 : 40)) \
   --contexts 4 --json "$OUT/sgld_tiny.json" "${TJ[@]}"
+# The same with the tile autotuner (docs/tiles.md): its tuning time and the step it gives, in one line.
+step sgld_tiny_tuned 60 "$DENO" run "${R[@]}" scripts/bench_sgld.ts "${TINY[@]}" --draws $((SMALL ? 4 : 40)) \
+  --contexts 4 --skip-per-token --tiles tuned --tile-cache "$OUT/tile-cache.json"
 
 # Paper shape, measured at the size bench-sgld's defaults pick for the adapter (GPU: 17 × 1 copies, batch 16,
 # 14 probes; CPU: 2 × 1, batch 2, 1 probe), scaled by FLOPs to 17 × 4, batch 64; PyTorch on the measured size.

@@ -67,6 +67,9 @@ for (const [name, r] of [["tiny", tiny], ["paper-shape (measured size)", paper]]
     ]);
   }
 }
+const tuned = text("sgld_tiny_tuned.log");
+rows.push(["tiles tuned (tiny shape): tuning", line(tuned, /tiles: (tuned .+)/)]);
+rows.push(["SGLD tiny with tuned tiles (copy-steps/s)", line(tuned, /= ([\d.]+) copy-steps\/s/)]);
 if (paper?.paperWorkloadSeconds) {
   rows.push(["paper χ step at 68 copies × batch 64 (s, scaled by FLOPs)", f(paper.paperChiStepSeconds)]);
   rows.push(["paper workload from bench-sgld (sampling)", formatDuration(paper.paperWorkloadSeconds)]);

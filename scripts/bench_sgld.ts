@@ -6,7 +6,7 @@
  *
  *   deno task bench-sgld [--config tiny|paper] [--restrictions 9] [--chains 2] [--batch 8] [--seq-len 64]
  *     [--draws 20] [--probes 1] [--contexts 16] [--pt-batch N] [--paper-shape] [--skip-per-token]
- *     [--torch-json FILE | --torch [--torch-threads N]] [--json FILE]
+ *     [--torch-json FILE | --torch [--torch-threads N]] [--json FILE] [--tiles heuristic|tuned [--tile-cache F]]
  *
  * --paper-shape: the target is the paper's (appendix C: L2W256, T = 1024, 17 restrictions × 4 chains, batch 64,
  *   14 probes; per-token 160 contexts × 1023 tokens at batch 16). It runs the flags' measured size (defaults:
@@ -21,6 +21,7 @@
 import { runMain } from "../lib/util/main.ts";
 import { parseArgs } from "node:util";
 import { getGpu } from "../lib/gpu/device.ts";
+import { setTileTuning, TILE_OPTIONS, tuningFromFlags, tuningSummary } from "../lib/model/matmul_tune.ts";
 import { PAPER_CONFIG, TINY_CONFIG } from "../lib/model/config.ts";
 import { benchUnitOptions } from "../lib/bench/unit_inputs.ts";
 import { measureMatmul } from "../lib/bench/matmul.ts";
@@ -92,6 +93,7 @@ async function main(): Promise<void> {
       torch: { type: "boolean", default: false },
       "torch-threads": { type: "string" },
       json: { type: "string" },
+      ...TILE_OPTIONS,
     },
     strict: true,
   });
@@ -104,6 +106,7 @@ async function main(): Promise<void> {
   if (paper && config !== "paper") throw new UsageError("--paper-shape runs the paper config");
   const cfg = config === "paper" ? PAPER_CONFIG : TINY_CONFIG;
   const gpu = await getGpu();
+  await setTileTuning(gpu, tuningFromFlags(values));
   const cpu = gpu.kind === "cpu";
   const all = allRestrictions(cfg);
   // Measured-size defaults: today's tiny defaults; at the paper shape, what fits this adapter in minutes.
@@ -163,6 +166,16 @@ async function main(): Promise<void> {
   const sgld = { chains: measured.chains, batchSize: batch, draws, paired: false };
   // Warm-up (pipeline compilation) with 1 draw, then the timed run.
   await runCheckpointSusceptibilities(gpu, { ...common, sgld: { ...sgld, draws: 1 } });
+  const tiles = tuningSummary(gpu);
+  if (tiles.mode === "tuned") {
+    console.log(
+      `tiles: tuned ${tiles.tuned} matmul shapes in ${
+        tiles.seconds.toFixed(1)
+      } s (${tiles.changed} changed, ` +
+        `each timed alone ${tiles.speedup.toFixed(2)}× faster than the heuristic's), ${tiles.cached} from ` +
+        `${tiles.cacheFile ?? "memory"}`,
+    );
+  }
   const t0 = performance.now();
   const res = await runCheckpointSusceptibilities(gpu, { ...common, sgld });
   const secs = (performance.now() - t0) / 1000;

@@ -8,6 +8,7 @@
  *   deno task influence --checkpoints runs/train-tiny/checkpoints --probes induction --out runs/influence-tiny
  */
 import { getGpu } from "../lib/gpu/device.ts";
+import { setTileTuning, tuningFromFlags } from "../lib/model/matmul_tune.ts";
 import { loadTokenizer } from "../lib/data/tokenizer.ts";
 import { writeInfluenceTable } from "../lib/tables/schema.ts";
 import { writeRunManifest } from "../lib/util/manifest.ts";
@@ -51,6 +52,7 @@ async function main(args: string[]): Promise<void> {
   const tokenizer = await loadTokenizer(tokenizerPath);
   const probe = data.probes[0];
   const gpu = await getGpu();
+  await setTileTuning(gpu, tuningFromFlags(v));
   const { influence, result } = await runInfluence(gpu, {
     ...samplingAt(inputs, ck.step, loaded.params, `influence, step ${ck.step}`),
     probe: { name: probe.name, contexts: probeContexts(probe.tokens, run.seqLen, count, run.seed) },

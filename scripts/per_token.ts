@@ -9,6 +9,7 @@
  */
 import { PER_TOKEN_DEFAULTS } from "../lib/estimate/sgld_settings.ts";
 import { getGpu } from "../lib/gpu/device.ts";
+import { setTileTuning, tuningFromFlags } from "../lib/model/matmul_tune.ts";
 import { loadTokenizer } from "../lib/data/tokenizer.ts";
 import { writeAblationTable, writeContextsTable, writePerTokenTable } from "../lib/tables/schema.ts";
 import { writeRunManifest } from "../lib/util/manifest.ts";
@@ -65,6 +66,7 @@ async function main(args: string[]): Promise<void> {
   const shape = { sgld, restrictions, probes: probes.length, contexts: count };
   console.log(formatSamplingWork(cfg, run.seqLen, run.deltaH, 1, shape));
   const gpu = await getGpu();
+  await setTileTuning(gpu, tuningFromFlags(v));
   const res = await runPerTokenSusceptibilities(gpu, {
     ...samplingAt(inputs, ck.step, loaded.params, `per-token, step ${ck.step}`),
     probes,

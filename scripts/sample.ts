@@ -9,6 +9,7 @@
  *     --checkpoints runs/train-tiny/checkpoints --steps 2000 --restrictions full --out runs/llc-tiny
  */
 import { getGpu } from "../lib/gpu/device.ts";
+import { setTileTuning, tuningFromFlags } from "../lib/model/matmul_tune.ts";
 import { writeTracesTable } from "../lib/tables/schema.ts";
 import { writeRunManifest } from "../lib/util/manifest.ts";
 import { writeJsonAtomic } from "../lib/util/files.ts";
@@ -102,6 +103,7 @@ async function main(args: string[]): Promise<void> {
   const inputs = await loadScriptInputs(v, { probes: "none" });
   const { checkpoints, first, cfg, restrictions, sgld, run, data } = inputs;
   const gpu = await getGpu();
+  await setTileTuning(gpu, tuningFromFlags(v));
   if (cal) {
     const eps = numberList("--calibrate", cal);
     const nbeta = calNbeta ? numberList("--calibrate-nbeta", calNbeta) : undefined;

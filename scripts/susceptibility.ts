@@ -7,6 +7,7 @@
  *     --checkpoints runs/train-tiny/checkpoints --steps 0,500,2000 --out runs/chi-tiny [--probes induction,code]
  */
 import { getGpu } from "../lib/gpu/device.ts";
+import { setTileTuning, tuningFromFlags } from "../lib/model/matmul_tune.ts";
 import { writeChiTermsTable, writeSusceptibilityTable, writeTracesTable } from "../lib/tables/schema.ts";
 import { writeRunManifest } from "../lib/util/manifest.ts";
 import { runCheckpointSusceptibilities } from "../lib/estimate/unit.ts";
@@ -34,6 +35,7 @@ async function main(args: string[]): Promise<void> {
   const shape = { sgld, restrictions, probes: data.probes.length, contexts: 0 };
   console.log(formatSamplingWork(cfg, run.seqLen, run.deltaH, checkpoints.length, shape));
   const gpu = await getGpu();
+  await setTileTuning(gpu, tuningFromFlags(v));
   const susceptibility = [], traces = [], chiTerms = [], health = [];
   for (const ck of checkpoints) {
     const loaded = await loadScriptCheckpoint(ck.path, cfg);

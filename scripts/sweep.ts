@@ -14,7 +14,8 @@
  */
 import { runMain } from "../lib/util/main.ts";
 import { parseArgs } from "node:util";
-import { getGpu } from "../lib/gpu/device.ts";
+import { getGpu, type Gpu } from "../lib/gpu/device.ts";
+import { setTileTuning, TILE_OPTIONS, TILE_USAGE, tuningFromFlags } from "../lib/model/matmul_tune.ts";
 import { buildManifest, type Manifest } from "../lib/util/manifest.ts";
 import { reproductionWarnings } from "../lib/sweep/reproduce.ts";
 import { readJsonFile } from "../lib/util/files.ts";
@@ -36,7 +37,8 @@ const HELP = `deno task sweep [flags]
                                and write nothing (--no-estimate: skip the timing of a few SGLD steps)
   --prepare                    only build the dataset and train / check the checkpoints
   --merge                      only merge finished units, write the manifest and the report
-  --no-report                  skip the HTML report`;
+  --no-report                  skip the HTML report
+${TILE_USAGE}`;
 
 const SHARD_ENV = [
   "SLURM_ARRAY_TASK_ID",
@@ -97,6 +99,7 @@ const ARG_OPTIONS = {
   prepare: { type: "boolean", default: false },
   merge: { type: "boolean", default: false },
   "no-report": { type: "boolean", default: false },
+  ...TILE_OPTIONS,
   help: { type: "boolean", default: false },
 } as const;
 
@@ -119,6 +122,10 @@ async function main(): Promise<void> {
     throw new UsageError("--plan, --prepare and --merge exclude each other");
   }
   if (values["no-estimate"] && !values.plan) throw new UsageError("--no-estimate goes with --plan");
+  const tiles = tuningFromFlags(values);
+  // The GPU is acquired on first use (a --plan without estimate needs none); its tiles are set then.
+  let tuned: Promise<Gpu> | undefined;
+  const gpuTuned = () => tuned ??= getGpu().then(async (g) => (await setTileTuning(g, tiles), g));
   let cfg: SweepConfig;
   let manifest: Manifest | undefined;
   if (values["from-manifest"]) ({ cfg, manifest } = await configFromManifest(values["from-manifest"]));
@@ -138,7 +145,7 @@ async function main(): Promise<void> {
     const plan = await planSweep(cfg, {
       source: values.config ?? values["from-manifest"] ?? "the default sweep",
       estimate: !values["no-estimate"],
-      gpu: getGpu,
+      gpu: gpuTuned,
       log: (l) => console.error(l),
     });
     for (const line of formatPlan(cfg, plan)) console.log(line);
@@ -183,7 +190,7 @@ async function main(): Promise<void> {
     prepareOnly: values.prepare,
     mergeOnly: values.merge,
     report: !values["no-report"],
-    gpu: getGpu,
+    gpu: gpuTuned,
     hooks: {
       log: (line) => console.error(line),
       onTrainProgress: (done, total, loss, tps) => {

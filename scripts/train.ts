@@ -11,6 +11,7 @@
 import { runMain } from "../lib/util/main.ts";
 import { parseArgs } from "node:util";
 import { getGpu } from "../lib/gpu/device.ts";
+import { setTileTuning, TILE_OPTIONS, TILE_USAGE, tuningFromFlags } from "../lib/model/matmul_tune.ts";
 import { type ModelConfig, PAPER_CONFIG, parseModelConfig, TINY_CONFIG } from "../lib/model/config.ts";
 import { paramLayout } from "../lib/model/params.ts";
 import { contextBatch, readShard } from "../lib/data/shard.ts";
@@ -26,7 +27,8 @@ const HELP = `deno task train [flags]
   --config tiny|paper|<config.json>  model (default tiny: 2 layers × 4 heads, d_model 64, n_ctx 64, d_vocab 512)
   --data <path.tokens>               token shard (default: the embedded synthetic corpus, built in runs/data)
   --out <folder>                     output folder (default runs/train-<config>)
-  --steps N --batch B --seq-len T --lr --warmup --weight-decay --seed --checkpoints --log-every`;
+  --steps N --batch B --seq-len T --lr --warmup --weight-decay --seed --checkpoints --log-every
+${TILE_USAGE}`;
 
 async function loadConfig(flag: string): Promise<ModelConfig> {
   if (flag === "tiny") return { ...TINY_CONFIG };
@@ -49,6 +51,7 @@ async function main(): Promise<void> {
       seed: { type: "string", default: String(TRAIN_DEFAULTS.seed) },
       checkpoints: { type: "string", default: String(TRAIN_DEFAULTS.logCheckpoints) },
       "log-every": { type: "string", default: String(TRAIN_DEFAULTS.logEvery) },
+      ...TILE_OPTIONS,
       help: { type: "boolean", default: false },
     },
   });
@@ -95,6 +98,7 @@ async function main(): Promise<void> {
     );
   }
   const gpu = await getGpu();
+  await setTileTuning(gpu, tuningFromFlags(values));
   const P = paramLayout(cfg).count;
   console.error(
     `training ${P.toLocaleString("en")} parameters on ${gpu.record.description || gpu.record.device} ` +

@@ -53,6 +53,8 @@ Deno.test("inductionSeparation without chi_terms: planted χ̂ and SEs give the 
     assert.ok(Math.abs(gh.zLayer - 4 / Math.SQRT2) < 1e-12);
     assert.equal(gh.nearest, "0:3");
     assert.ok(Math.abs(gh.z - 1 / Math.SQRT2) < 1e-12);
+    const row03 = roles!.restriction.findIndex((h, i) => h === "0:3" && roles!.step[i] === last);
+    assert.equal(gh.nearestPreviousToken, roles!.previous_token[row03]);
     const fl = by.get("freelaw")!;
     assert.ok(Math.abs(fl.zLayer - 10 / Math.SQRT2) < 1e-12 && Math.abs(fl.z - 10 / Math.SQRT2) < 1e-12);
     assert.ok(seps.every((s) => s.denominator === "two SEs"));
@@ -61,6 +63,7 @@ Deno.test("inductionSeparation without chi_terms: planted χ̂ and SEs give the 
     assert.match(text, /the clearest is freelaw, χ̂ = 10\.0 ± 1\.0, z = 7\.1/);
     assert.match(text, /under \d of 3 probes \([a-z, ]*freelaw/);
     assert.match(text, /z from the two SEs, conservative/);
+    assert.match(text, /the nearest of all heads, previous-token score \d\.\d\d\)/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -15,8 +15,10 @@ import {
   TileCacheError,
   type TileSearch,
   tunedTile,
+  tuningFromFlags,
   tuningSummary,
 } from "../lib/model/matmul_tune.ts";
+import { UsageError } from "../lib/util/cli.ts";
 import { uniforms } from "./support/random.ts";
 
 interface Case {
@@ -231,4 +233,21 @@ Deno.test("tile tuning: coordinate descent walks to the fastest neighbour and ke
   assert.deepEqual([sum.tuned, sum.changed], [3, 1]);
   await setTileTuning(fake, { mode: "heuristic" });
   assert.deepEqual(await tunedTile(fake, search((x) => 1 / x)), { x: 4 }, "heuristic mode never times");
+});
+
+Deno.test("tile tuning: the scripts' flags give the tuning, and a bad value is refused naming the flag", () => {
+  assert.deepEqual(tuningFromFlags({}), { mode: "heuristic" });
+  assert.deepEqual(tuningFromFlags({ tiles: "tuned" }), { mode: "tuned", cacheFile: "runs/tile-cache.json" });
+  assert.deepEqual(tuningFromFlags({ tiles: "tuned", "tile-cache": "x.json" }), {
+    mode: "tuned",
+    cacheFile: "x.json",
+  });
+  assert.throws(
+    () => tuningFromFlags({ tiles: "fast" }),
+    (e: Error) => e instanceof UsageError && /--tiles/.test(e.message),
+  );
+  assert.throws(
+    () => tuningFromFlags({ "tile-cache": "x.json" }),
+    (e: Error) => e instanceof UsageError && /--tile-cache/.test(e.message),
+  );
 });

@@ -35,6 +35,11 @@ export interface InductionSeparation {
   zLayer: number;
   /** The nearest head of any layer, and its z. */
   nearest: string;
+  /**
+   * The nearest head's previous-token score (head_roles.arrow; NaN when absent): a high one marks the induction
+   * head's K-composition partner, which moves with it under the same probes.
+   */
+  nearestPreviousToken: number;
   z: number;
   /** The SE every z of the row divides by (see SeparationDenominator). */
   denominator: SeparationDenominator;
@@ -105,6 +110,7 @@ export function inductionSeparation(
       nearestInLayer: "",
       zLayer: Infinity,
       nearest: "",
+      nearestPreviousToken: NaN,
       z: Infinity,
       denominator: paired ? "difference" : "two SEs",
     };
@@ -117,9 +123,17 @@ export function inductionSeparation(
         [sep.zLayer, sep.nearestInLayer] = [z, other];
       }
     }
+    sep.nearestPreviousToken = previousTokenScore(roles, step, sep.nearest);
     out.push(sep);
   }
   return out;
+}
+
+function previousTokenScore(roles: HeadRolesColumns, step: number, head: string): number {
+  for (let i = 0; i < roles.step.length; i++) {
+    if (roles.step[i] === step && roles.restriction[i] === head) return roles.previous_token[i];
+  }
+  return NaN;
 }
 
 /** The threshold the sentence reports against (issue 16: "separates … by ≥ 3 SE"). */
@@ -144,7 +158,11 @@ export function separationSummary(seps: readonly InductionSeparation[]): string 
     `${best.se.toPrecision(2)}, z = ${z(best.zLayer)} from ${best.nearestInLayer || "—"} (${
       z(best.z)
     } from ` +
-    `${best.nearest || "—"}, the nearest of all heads). ${denominatorText(seps)}`;
+    `${best.nearest || "—"}, the nearest of all heads${
+      Number.isFinite(best.nearestPreviousToken)
+        ? `, previous-token score ${best.nearestPreviousToken.toFixed(2)}`
+        : ""
+    }). ${denominatorText(seps)}`;
 }
 
 /** Which SE the z values divide by, per probe when the rows differ. */

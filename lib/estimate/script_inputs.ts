@@ -20,6 +20,7 @@ import { flagInt, flagModel, flagNumber, MODEL_USAGE, parseFlags, UsageError } f
 import { resolveSgld, SGLD_DEFAULTS, SGLD_FLAGS, type SgldSettings } from "./sgld_settings.ts";
 import { allRestrictions } from "../model/restriction.ts";
 import type { ProbeStream } from "./transformer_target.ts";
+import { TILE_OPTIONS, TILE_USAGE } from "../model/matmul_tune.ts";
 
 /**
  * The flags that pick checkpoints (what selectCheckpoints reads) and --model, the config of checkpoints that
@@ -54,6 +55,7 @@ export const COMMON_OPTIONS = {
   "seq-len": { type: "string" },
   seed: { type: "string", default: "0" },
   out: { type: "string" },
+  ...TILE_OPTIONS,
   help: { type: "boolean", default: false },
 } as const;
 
@@ -76,7 +78,8 @@ export function commonUsage(defaults: Readonly<SgldSettings> = SGLD_DEFAULTS): s
                 [--unpaired (χ̂ and LLC: one L0 instead of a still copy at w*, the reference convention)]
                 defaults are the paper's (appendix C.3): at T = 1024 a run takes hours on a CPU; for a first
                 look try --chains 2 --draws 20 --batch 8 --restrictions full,0:0
-  output:       --out DIR`;
+  output:       --out DIR
+${TILE_USAGE}`;
 }
 
 /** commonUsage() with the χ̂/LLC defaults. */

@@ -23,6 +23,7 @@ import type { Dispatch } from "../gpu/dispatch.ts";
 import { encodeProgram } from "../gpu/program.ts";
 import { sync } from "../gpu/buffers.ts";
 import { ChiInputError } from "../util/errors.ts";
+import { UsageError } from "../util/cli.ts";
 
 /** How the matmul tiles are chosen; one object per process's GPU, set by the scripts at their edge. */
 export interface TileTuning {
@@ -264,4 +265,27 @@ export async function tunedTile<T extends object>(gpu: Gpu, search: TileSearch<T
   state.tunedTotal += bestMs;
   await writeCache(state);
   return best;
+}
+
+/** The scripts' tile flags (node:util parseArgs format). */
+export const TILE_OPTIONS = {
+  tiles: { type: "string", default: "heuristic" },
+  "tile-cache": { type: "string" },
+} as const;
+
+/** One usage line for TILE_OPTIONS. */
+export const TILE_USAGE =
+  "  tiles:        [--tiles heuristic|tuned] [--tile-cache FILE (default runs/tile-cache.json)]: tuned times\n" +
+  "                candidate matmul tiles once per adapter and shape; same numbers, speed only (docs/tiles.md)";
+
+/** The tuning the flags ask for; a bad --tiles value is refused naming the flag. */
+export function tuningFromFlags(v: { tiles?: string; "tile-cache"?: string }): TileTuning {
+  const mode = v.tiles ?? "heuristic";
+  if (mode !== "heuristic" && mode !== "tuned") {
+    throw new UsageError(`--tiles: expected heuristic or tuned, got "${mode}"`);
+  }
+  if (mode === "heuristic" && v["tile-cache"] !== undefined) {
+    throw new UsageError("--tile-cache: goes with --tiles tuned");
+  }
+  return mode === "tuned" ? { mode, cacheFile: v["tile-cache"] ?? "runs/tile-cache.json" } : { mode };
 }
