@@ -12,7 +12,7 @@
 import type { Gpu } from "../gpu/device.ts";
 import { kernelFromSource, loadKernel } from "../gpu/kernel.ts";
 import { storageBuffer } from "../gpu/buffers.ts";
-import { type TileSearch, tileTuning, timeDispatches, tunedTile } from "./matmul_tune.ts";
+import { type TileSearch, timeDispatches, tunedTile } from "./matmul_tune.ts";
 import { type Dispatch, prepare } from "../gpu/dispatch.ts";
 import { uniformStruct } from "../gpu/uniform.ts";
 import {
@@ -231,11 +231,11 @@ async function cpuMatmul(
   const cores = navigator.hardwareConcurrency || 2;
   const base = chooseCpuTile(s, vec, spec.cpuTile ?? {}, cores);
   // A tile the spec names is used as it is; otherwise the tuner may time the heuristic's neighbours.
-  const tile = Object.keys(spec.cpuTile ?? {}).length > 0 ? base : await withScratchTwin(
+  const tile = Object.keys(spec.cpuTile ?? {}).length > 0 ? base : await tuneOnScratch(
     gpu,
     s,
-    (twin) => tunedTile(gpu, cpuSearch(gpu, s, vec, base, cores, twin)),
-    base,
+    cpuSearch(s, vec, base, cores),
+    (twin, t) => cpuDispatch(gpu, twin.spec, t, vec, twin.a, twin.b, twin.c, twin.bias),
   );
   return await cpuDispatch(gpu, s, tile, vec, a, b, c, bias);
 }
@@ -313,29 +313,17 @@ export function gpuTileNeighbours(gpu: Gpu, op: string, t: GpuTile): GpuTile[] {
 
 /** The "cpu" family's tile search; ks stays the heuristic's (it sets the order of summation). */
 function cpuSearch(
-  gpu: Gpu,
   s: NormalizedMatmul,
   vec: CpuVectorization,
   base: CpuTile,
   cores: number,
-  twin: ScratchTwin,
-): TileSearch<CpuTile> {
+): Omit<TileSearch<CpuTile>, "time"> {
   const flags = (["a", "b", "c", "bias"] as const).filter((k) => vec[k]).join("");
   return {
     family: "cpu",
     shape: shapeKey(s, ` vec4 ${flags || "-"} ks ${base.ks}`),
     base,
     neighbours: (t) => cpuTileNeighbours(s, vec, base.ks, cores, t),
-    time: async (t) => {
-      let d: Dispatch;
-      try {
-        d = await cpuDispatch(gpu, twin.spec, t, vec, twin.a, twin.b, twin.c, twin.bias);
-      } catch (err) {
-        if (err instanceof MatmulSpecError) return undefined; // e.g. a grid past the device's limits
-        throw err;
-      }
-      return await timeDispatches(gpu, [d]);
-    },
   };
 }
 
@@ -354,14 +342,39 @@ interface ScratchTwin {
 
 const SCRATCH_ELEMENTS = 1 << 23;
 
-/** Runs `tune` with a scratch twin of `s`; returns `fallback` when the twin would not fit the device. */
-async function withScratchTwin<T>(
+/**
+ * The tile tunedTile picks for `s`, timing each candidate as `build` prepares it on a scratch twin of `s`. The
+ * twin is allocated at the first timing only, so shapes whose tile is remembered (or tuning off) allocate
+ * nothing; a twin that would not fit the device, or a candidate it cannot build, leaves the base tile.
+ */
+async function tuneOnScratch<T extends object>(
   gpu: Gpu,
   s: NormalizedMatmul,
-  tune: (twin: ScratchTwin) => Promise<T>,
-  fallback: T,
+  search: Omit<TileSearch<T>, "time">,
+  build: (twin: ScratchTwin, t: T) => Promise<Dispatch>,
 ): Promise<T> {
-  if (tileTuning(gpu).mode !== "tuned") return fallback;
+  let twin: ScratchTwin | null | undefined; // undefined: not built yet; null: does not fit the device
+  const time = async (t: T) => {
+    if (twin === undefined) twin = scratchTwin(gpu, s);
+    if (twin === null) return undefined;
+    let d: Dispatch;
+    try {
+      d = await build(twin, t);
+    } catch (err) {
+      if (err instanceof MatmulSpecError) return undefined; // e.g. a grid past the device's limits
+      throw err;
+    }
+    return await timeDispatches(gpu, [d]);
+  };
+  try {
+    return await tunedTile(gpu, { ...search, time });
+  } finally {
+    if (twin) { for (const b of [twin.a, twin.b, twin.c, twin.bias]) b?.destroy(); }
+  }
+}
+
+/** Allocates the scratch twin of `s`, or null when one of its operands would pass the device's binding size. */
+function scratchTwin(gpu: Gpu, s: NormalizedMatmul): ScratchTwin | null {
   const per = {
     a: (s.transA ? s.K : s.M) * s.a.ld,
     b: (s.transB ? s.N : s.K) * s.b.ld,
@@ -389,21 +402,16 @@ async function withScratchTwin<T>(
   };
   const elements = (n: number, l: NormalizedMatmul["a"]) => (shared(l) ? n : n * bt);
   const sizes = [elements(per.a, s.a), elements(per.b, s.b), per.c * bt, s.bias ? s.N * bt : 0];
-  if (Math.max(...sizes) * 4 > gpu.device.limits.maxStorageBufferBindingSize) return fallback;
+  if (Math.max(...sizes) * 4 > gpu.device.limits.maxStorageBufferBindingSize) return null;
   const buf = (name: string, n: number) =>
     storageBuffer(gpu, `${s.label} tuning ${name}`, Math.max(4, n * 4));
-  const twin: ScratchTwin = {
+  return {
     spec,
     a: buf("a", sizes[0]),
     b: buf("b", sizes[1]),
     c: buf("c", sizes[2]),
     bias: s.bias ? buf("bias", sizes[3]) : undefined,
   };
-  try {
-    return await tune(twin);
-  } finally {
-    for (const b of [twin.a, twin.b, twin.c, twin.bias]) b?.destroy();
-  }
 }
 
 const DEFAULT_GPU_TILE: GpuTile = { bm: 64, bn: 64, bk: 16, tm: 4, tn: 4 };
@@ -446,22 +454,12 @@ export function gpuTile(gpu: Gpu, op: string, override: Partial<GpuTile>): GpuTi
 }
 
 /** The "gpu" family's tile search; the split-K chunk count was fixed before (it sets the order of summation). */
-function gpuSearch(gpu: Gpu, s: NormalizedMatmul, base: GpuTile, twin: ScratchTwin): TileSearch<GpuTile> {
+function gpuSearch(gpu: Gpu, s: NormalizedMatmul, base: GpuTile): Omit<TileSearch<GpuTile>, "time"> {
   return {
     family: "gpu",
     shape: shapeKey(s, ""),
     base,
     neighbours: (t) => gpuTileNeighbours(gpu, `matmul "${s.label}"`, t),
-    time: async (t) => {
-      let d: Dispatch;
-      try {
-        d = await paramMatmul(gpu, twin.spec, "gpu", t, twin.a, twin.b, twin.c, twin.bias);
-      } catch (err) {
-        if (err instanceof MatmulSpecError) return undefined; // e.g. a grid past the device's limits
-        throw err;
-      }
-      return await timeDispatches(gpu, [d]);
-    },
   };
 }
 
@@ -491,11 +489,11 @@ async function paramMatmul(
   } else {
     const given = gpuTile(gpu, op, tileOverride);
     // A tile the spec names is used as it is; otherwise the tuner may time the default's neighbours.
-    const t = Object.keys(tileOverride).length > 0 ? given : await withScratchTwin(
+    const t = Object.keys(tileOverride).length > 0 ? given : await tuneOnScratch(
       gpu,
       s,
-      (twin) => tunedTile(gpu, gpuSearch(gpu, s, given, twin)),
-      given,
+      gpuSearch(gpu, s, given),
+      (twin, tile) => paramMatmul(gpu, twin.spec, "gpu", tile, twin.a, twin.b, twin.c, twin.bias),
     );
     kernel = await loadKernel(gpu, "matmul_tiled", {
       consts: { BM: t.bm, BN: t.bn, BK: t.bk, TM: t.tm, TN: t.tn },

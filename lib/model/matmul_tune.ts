@@ -136,11 +136,6 @@ export async function setTileTuning(gpu: Gpu, tuning: TileTuning): Promise<void>
   states.set(gpu, state);
 }
 
-/** The tuning in force (heuristic when none was set). */
-export function tileTuning(gpu: Gpu): TileTuning {
-  return states.get(gpu)?.tuning ?? { mode: "heuristic" };
-}
-
 /** What the tuner did so far in this process. */
 export function tuningSummary(gpu: Gpu): TuningSummary {
   const s = states.get(gpu);
