@@ -39,45 +39,9 @@ import {
   selectChains,
 } from "../lib/estimate/estimators.ts";
 import { PhiloxStream } from "../lib/util/philox.ts";
+import { calibration, chainDraws, show } from "./support/calibration.ts";
 
 const gpu = await getGpu();
-
-interface Calibration {
-  /** RMS(estimate − truth) / RMS(SE): 1 when the SE is honest. */
-  ratio: number;
-  within1: number;
-  within2: number;
-  /** (mean estimate − truth) / (its standard error over reruns). */
-  biasZ: number;
-}
-
-function calibration(est: readonly number[], se: readonly number[], truth: number): Calibration {
-  const R = est.length;
-  let sq = 0, se2 = 0, in1 = 0, in2 = 0, mean = 0;
-  est.forEach((x, i) => {
-    const z = (x - truth) / se[i];
-    sq += (x - truth) ** 2;
-    se2 += se[i] ** 2;
-    if (Math.abs(z) <= 1) in1++;
-    if (Math.abs(z) <= 2) in2++;
-    mean += x / R;
-  });
-  let v = 0;
-  for (const x of est) v += (x - mean) ** 2 / (R - 1);
-  return {
-    ratio: Math.sqrt(sq / se2),
-    within1: in1 / R,
-    within2: in2 / R,
-    biasZ: (mean - truth) / Math.sqrt(v / R),
-  };
-}
-
-function show(name: string, c: Calibration, R: number): string {
-  return `${name}: RMS error / RMS SE = ${c.ratio.toFixed(2)}, inside ±1 SE ${
-    (100 * c.within1).toFixed(0)
-  }%, ` +
-    `±2 SE ${(100 * c.within2).toFixed(0)}% of ${R} reruns, bias ${c.biasZ.toFixed(2)} SE of the mean`;
-}
 
 /** A linear regression split into equal minibatches: each batch's MSE is a quadratic form. */
 function regression(d: number, n: number, m: number, noise: number, seed: number): QuadraticForms {
@@ -359,11 +323,7 @@ Deno.test("paired χ̂ SE includes the error of E_full[ΔL]: full chains sharing
   for (let rerun = 0; rerun < R; rerun++) {
     const rng = new PhiloxStream(900 + rerun, 7);
     const c = Float64Array.from({ length: r }, () => rng.normal());
-    const chains = (f: (k: number, t: number) => number) => ({
-      values: Float64Array.from({ length: K * r }, (_, i) => f(Math.floor(i / r), i % r)),
-      chains: K,
-      draws: r,
-    });
+    const chains = (f: (k: number, t: number) => number) => chainDraws(K, r, f);
     const restrictedLoss = chains(() => 1 + 0.1 * rng.normal()); // φ = L − 0 (the still copy's loss is 0)
     const restrictedLossDh = chains((k, t) => restrictedLoss.values[k * r + t] + 0.1 * rng.normal());
     const fullLoss = chains(() => 2 + 0.1 * rng.normal());

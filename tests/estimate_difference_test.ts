@@ -18,6 +18,7 @@ import {
 } from "../lib/estimate/estimators.ts";
 import { estimateDifference } from "../lib/estimate/difference.ts";
 import { PhiloxStream } from "../lib/util/philox.ts";
+import { calibration, chainDraws, show } from "./support/calibration.ts";
 
 interface PairedSetting {
   K: number;
@@ -50,11 +51,7 @@ function simulate(s: PairedSetting, seed: number): [SusceptibilityInput, Suscept
     v[t] = rng.normal();
     c[t] = s.sigmaC * rng.normal();
   }
-  const draws = (f: (k: number, t: number) => number): ChainDraws => ({
-    values: Float64Array.from({ length: K * r }, (_, i) => f(Math.floor(i / r), i % r)),
-    chains: K,
-    draws: r,
-  });
+  const draws = (f: (k: number, t: number) => number): ChainDraws => chainDraws(K, r, f);
   const fullLoss = draws(() => 2 + 0.1 * rng.normal());
   const fullLossDh = draws((k, t) => fullLoss.values[k * r + t] + c[t] + v[t] + 0.1 * rng.normal());
   const restriction = (mu: number, beta: number): SusceptibilityInput => {
@@ -74,24 +71,6 @@ function simulate(s: PairedSetting, seed: number): [SusceptibilityInput, Suscept
   };
   return [restriction(s.muA, s.betaA), restriction(s.muB, s.betaB)];
 }
-
-interface Calibration {
-  /** RMS(error) / RMS(SE): 1 when the SE is honest. */
-  ratio: number;
-  /** Fraction of reruns with |error| ≤ 2 SE. */
-  within2: number;
-}
-
-function calibration(err: readonly number[], se: readonly number[]): Calibration {
-  const ms = (x: readonly number[]) => x.reduce((a, b) => a + b * b, 0) / x.length;
-  return {
-    ratio: Math.sqrt(ms(err) / ms(se)),
-    within2: err.filter((e, i) => Math.abs(e) <= 2 * se[i]).length / err.length,
-  };
-}
-
-const show = (name: string, c: Calibration) =>
-  `${name}: RMS error / RMS SE = ${c.ratio.toFixed(2)}, inside ±2 SE ${(100 * c.within2).toFixed(0)}%`;
 
 /** Reruns of `s` (seeds 1…R): the difference's error and its SE by each rule. */
 function reruns(s: PairedSetting, R: number) {
@@ -155,14 +134,14 @@ Deno.test("estimateDifference: its mean is χ̂_a − χ̂_b and the series are 
 Deno.test("difference SE, shared error dominant: calibrated, and far below √(SE_a² + SE_b²)", () => {
   const R = 300;
   const { err, se, ratio } = reruns(BASE, R);
-  const cd = calibration(err, se.diff), c2 = calibration(err, se.twoSe);
+  const cd = calibration(err, se.diff, 0), c2 = calibration(err, se.twoSe, 0);
   const medianRatio = [...ratio].sort((x, y) => x - y)[Math.floor(R / 2)];
   console.log(
     `  ${R} reruns × ${BASE.K} chains × ${BASE.r} draws, true difference ${truth(BASE).toFixed(3)}`,
   );
-  console.log(`  ${show("SE of the difference series", cd)}`);
+  console.log(`  ${show("SE of the difference series", cd, R)}`);
   console.log(
-    `  ${show("√(SE_a² + SE_b²)", c2)}; median SE_diff / √(SE_a² + SE_b²) = ${medianRatio.toFixed(3)}`,
+    `  ${show("√(SE_a² + SE_b²)", c2, R)}; median SE_diff / √(SE_a² + SE_b²) = ${medianRatio.toFixed(3)}`,
   );
   assert.ok(cd.ratio > 0.75 && cd.ratio < 1.35, `difference SE: RMS error / RMS SE = ${cd.ratio.toFixed(2)}`);
   assert.ok(cd.within2 >= 0.88, `difference SE: ${(100 * cd.within2).toFixed(0)}% inside ±2 SE`);
@@ -181,11 +160,13 @@ Deno.test("difference SE, E_full[ΔL] weighted unequally: calibrated; ignoring t
   const s = { ...BASE, muB: 0.2 };
   const R = 300;
   const { err, se } = reruns(s, R);
-  const cd = calibration(err, se.diff), ct = calibration(err, se.terms), cc = calibration(err, se.chains);
+  const cd = calibration(err, se.diff, 0),
+    ct = calibration(err, se.terms, 0),
+    cc = calibration(err, se.chains, 0);
   console.log(`  ${R} reruns × ${s.K} chains × ${s.r} draws, true difference ${truth(s).toFixed(3)}`);
-  console.log(`  ${show("SE of the difference series", cd)}`);
-  console.log(`  ${show("the same without the E_full[ΔL] part", ct)}`);
-  console.log(`  ${show("spread over chains alone", cc)}`);
+  console.log(`  ${show("SE of the difference series", cd, R)}`);
+  console.log(`  ${show("the same without the E_full[ΔL] part", ct, R)}`);
+  console.log(`  ${show("spread over chains alone", cc, R)}`);
   assert.ok(cd.ratio > 0.75 && cd.ratio < 1.35, `difference SE: RMS error / RMS SE = ${cd.ratio.toFixed(2)}`);
   assert.ok(cd.within2 >= 0.88, `difference SE: ${(100 * cd.within2).toFixed(0)}% inside ±2 SE`);
   assert.ok(
