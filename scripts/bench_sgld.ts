@@ -97,6 +97,7 @@ async function main(): Promise<void> {
     },
     strict: true,
   });
+  const tuning = tuningFromFlags(values);
   const paper = values["paper-shape"];
   const config = flagChoice(
     "--config",
@@ -106,7 +107,7 @@ async function main(): Promise<void> {
   if (paper && config !== "paper") throw new UsageError("--paper-shape runs the paper config");
   const cfg = config === "paper" ? PAPER_CONFIG : TINY_CONFIG;
   const gpu = await getGpu();
-  await setTileTuning(gpu, tuningFromFlags(values));
+  await setTileTuning(gpu, tuning);
   const cpu = gpu.kind === "cpu";
   const all = allRestrictions(cfg);
   // Measured-size defaults: today's tiny defaults; at the paper shape, what fits this adapter in minutes.

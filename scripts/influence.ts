@@ -38,6 +38,7 @@ async function main(args: string[]): Promise<void> {
   });
   const v = parsed.values;
   if (v.help) return console.log(USAGE);
+  const tiles = tuningFromFlags(v); // checked before any input is loaded
   const common = v as unknown as CommonValues;
   const count = flagInt("--contexts", v.contexts, 1);
   const trainCount = flagInt("--train-contexts", v["train-contexts"], 1);
@@ -52,7 +53,7 @@ async function main(args: string[]): Promise<void> {
   const tokenizer = await loadTokenizer(tokenizerPath);
   const probe = data.probes[0];
   const gpu = await getGpu();
-  await setTileTuning(gpu, tuningFromFlags(v));
+  await setTileTuning(gpu, tiles);
   const { influence, result } = await runInfluence(gpu, {
     ...samplingAt(inputs, ck.step, loaded.params, `influence, step ${ck.step}`),
     probe: { name: probe.name, contexts: probeContexts(probe.tokens, run.seqLen, count, run.seed) },

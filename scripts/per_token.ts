@@ -41,6 +41,7 @@ async function main(args: string[]): Promise<void> {
   });
   const v = parsed.values;
   if (v.help) return console.log(USAGE);
+  const tiles = tuningFromFlags(v); // checked before any input is loaded
   const common = v as unknown as CommonValues;
   const count = flagInt("--contexts", v.contexts, 1);
   const inputs = await loadScriptInputs(common, {
@@ -66,7 +67,7 @@ async function main(args: string[]): Promise<void> {
   const shape = { sgld, restrictions, probes: probes.length, contexts: count };
   console.log(formatSamplingWork(cfg, run.seqLen, run.deltaH, 1, shape));
   const gpu = await getGpu();
-  await setTileTuning(gpu, tuningFromFlags(v));
+  await setTileTuning(gpu, tiles);
   const res = await runPerTokenSusceptibilities(gpu, {
     ...samplingAt(inputs, ck.step, loaded.params, `per-token, step ${ck.step}`),
     probes,

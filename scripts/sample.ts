@@ -98,12 +98,13 @@ async function main(args: string[]): Promise<void> {
   });
   const v = parsed.values as unknown as CommonValues;
   if (v.help) return console.log(USAGE);
+  const tiles = tuningFromFlags(v); // checked before any input is loaded
   const cal = parsed.values.calibrate;
   const calNbeta = parsed.values["calibrate-nbeta"];
   const inputs = await loadScriptInputs(v, { probes: "none" });
   const { checkpoints, first, cfg, restrictions, sgld, run, data } = inputs;
   const gpu = await getGpu();
-  await setTileTuning(gpu, tuningFromFlags(v));
+  await setTileTuning(gpu, tiles);
   if (cal) {
     const eps = numberList("--calibrate", cal);
     const nbeta = calNbeta ? numberList("--calibrate-nbeta", calNbeta) : undefined;

@@ -30,12 +30,13 @@ const USAGE = `usage: susceptibility.ts [flags]${COMMON_USAGE}`;
 async function main(args: string[]): Promise<void> {
   const { values: v } = parseCommon(args);
   if (v.help) return console.log(USAGE);
+  const tiles = tuningFromFlags(v); // checked before any input is loaded
   const inputs = await loadScriptInputs(v, { probes: "mixed" });
   const { checkpoints, cfg, restrictions, sgld, run, data } = inputs;
   const shape = { sgld, restrictions, probes: data.probes.length, contexts: 0 };
   console.log(formatSamplingWork(cfg, run.seqLen, run.deltaH, checkpoints.length, shape));
   const gpu = await getGpu();
-  await setTileTuning(gpu, tuningFromFlags(v));
+  await setTileTuning(gpu, tiles);
   const susceptibility = [], traces = [], chiTerms = [], health = [];
   for (const ck of checkpoints) {
     const loaded = await loadScriptCheckpoint(ck.path, cfg);

@@ -59,6 +59,7 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
+  const tiles = tuningFromFlags(values); // checked before the corpus is built
   const cfg = await loadConfig(values.config!);
   const opts: TrainOptions = {
     ...TRAIN_DEFAULTS,
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
     );
   }
   const gpu = await getGpu();
-  await setTileTuning(gpu, tuningFromFlags(values));
+  await setTileTuning(gpu, tiles);
   const P = paramLayout(cfg).count;
   console.error(
     `training ${P.toLocaleString("en")} parameters on ${gpu.record.description || gpu.record.device} ` +
