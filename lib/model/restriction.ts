@@ -221,12 +221,6 @@ export function motionOf(name: string): Motion {
   return lh.layer < 0 ? { kind: "all" } : { kind: "head", layer: lh.layer, head: lh.head };
 }
 
-/** Two motions are the same (copies with equal motions share one batched pass). */
-export function sameMotion(a: Motion, b: Motion): boolean {
-  if (a.kind !== b.kind) return false;
-  return a.kind !== "head" || (b.kind === "head" && a.layer === b.layer && a.head === b.head);
-}
-
 /**
  * The motion of every copy of a batched SGLD run: chain k of restriction r is copy r·chains + k (as
  * chainLayout lays them out), then, with `still`, the paired run's still copy, which moves nothing.

@@ -29,7 +29,7 @@ import type { Dispatch } from "../gpu/dispatch.ts";
 import { clear, copy, type Op } from "../gpu/program.ts";
 import { requireInt } from "../gpu/checks.ts";
 import { type ModelConfig, validateModelConfig } from "./config.ts";
-import { lowestMovingLayer, type Motion, runsByKey, sameMotion } from "./restriction.ts";
+import { lowestMovingLayer, type Motion, runsByKey } from "./restriction.ts";
 import { type ParamLayout, paramLayout } from "./params.ts";
 import { checkTokens, createMeanLoss } from "./cross_entropy.ts";
 import type { MatmulVariant } from "./matmul_spec.ts";
@@ -266,21 +266,26 @@ async function buildPrograms(net: Net, motion: readonly Motion[], stage: () => G
     ...body,
     ...await unembedForward(net, "grad", unembedGrad),
   ];
-  // Then each group of copies that move alike: its backward down to its lowest moving layer (groups write
-  // disjoint copies of the scratch and gradients, so their ops need no order among groups).
-  const scatters: ((tokens: Int32Array) => void)[] = [];
-  for (const { first, count, key: m } of runsByKey(motion.length, (c) => motion[c], sameMotion)) {
-    if (m.kind === "none") continue;
-    const sub = onCopies(net, first, count);
-    forwardBackward.push(...await unembedBackward(sub));
-    for (let l = d.L - 1; l >= lowestMovingLayer(m, d.L); l--) {
-      forwardBackward.push(...await blockBackward(sub, l, blockRole(m, l)));
+  // Then the backward, layer by layer from the top, each op over a run of consecutive copies that play the same
+  // role there (copies of different motions often do: every copy moving a layer-0 head only passes the gradient
+  // through layer 1). Runs write disjoint copies of the scratch and gradients, so runs need no order among them.
+  const moving = (c: number) => motion[c].kind !== "none";
+  for (const run of runsWhere(motion.length, moving)) {
+    forwardBackward.push(...await unembedBackward(onCopies(net, run.first, run.count)));
+  }
+  for (let l = d.L - 1; l >= 0; l--) {
+    const runs = runsByKey(motion.length, (c) => blockRole(motion[c], l, d.L), sameRole);
+    for (const { first, count, key: role } of runs) {
+      if (role) forwardBackward.push(...await blockBackward(onCopies(net, first, count), l, role));
     }
-    if (m.kind !== "all") continue;
+  }
+  const scatters: ((tokens: Int32Array) => void)[] = [];
+  for (const { first, count } of runsWhere(motion.length, (c) => motion[c].kind === "all")) {
+    const sub = onCopies(net, first, count);
     const spec = { ...embedSpec(sub.d, net.tokensCopyStride), firstCopy: first };
     const scatter = await createEmbeddingBackward(net.gpu, spec, net.g!.dresid, grads);
     forwardBackward.push(...await embedBackward(sub, scatter));
-    // Shared tokens serve every copy; else this group's copies' ids.
+    // Shared tokens serve every copy; else this run's copies' ids.
     scatters.push((ids) =>
       scatter.setTokens(net.tokensCopyStride === 0 ? ids : ids.subarray(first * d.R, (first + count) * d.R))
     );
@@ -329,10 +334,16 @@ function runsWhere(n: number, keep: (i: number) => boolean): { first: number; co
   return runsByKey(n, keep).filter((r) => r.key);
 }
 
-/** What block l's backward computes for copies of motion m (l ≥ lowestMovingLayer(m)). */
-function blockRole(m: Motion, l: number): BlockRole {
+/** What block l's backward computes for copies of motion m; undefined below its lowest moving layer (or still). */
+function blockRole(m: Motion, l: number, layers: number): BlockRole | undefined {
+  if (m.kind === "none" || l < lowestMovingLayer(m, layers)) return undefined;
   if (m.kind === "head") return l === m.layer ? { kind: "head", head: m.head } : { kind: "through" };
   return { kind: "all" };
+}
+
+function sameRole(a: BlockRole | undefined, b: BlockRole | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.kind === b.kind && (a.kind !== "head" || (b.kind === "head" && a.head === b.head));
 }
 
 function unembedGradOf(m: Motion): UnembedGrad {

@@ -4,8 +4,9 @@
  * cross entropy). createTransformer (transformer.ts) strings them together:
  *   forward         = embedForward, blockForward(0 … L−1), unembedForward("loss")
  *   forwardBackward = clear grads, embedForward, blockForward(0 … L−1), unembedForward("grad"),
- *                     then per group of copies with the same motion: unembedBackward,
- *                     blockBackward(L−1 … lowest moving layer), embedBackward (copies that move everything)
+ *                     then unembedBackward (copies that move), blockBackward(L−1 … 0) over runs of copies
+ *                     with the same role in the block (a copy stops at its lowest moving layer), embedBackward
+ *                     (copies that move everything)
  * Shapes are per tensor (C copies, R = B·T rows, D = d_model, H heads, E = d_head, V = d_vocab); the op specs
  * (offsets, strides) are in transformer_specs.ts, shared with the float64 reference.
  *
@@ -377,9 +378,9 @@ export async function unembedBackward(n: Net): Promise<Op[]> {
 }
 
 /**
- * Per-token losses of one chunk (and dlogits in place in "backward" mode). A chunk spans whole copies or part
- * of one copy, so its rows are contiguous in the global order only when it is one copy or whole copies: one
- * cross-entropy op per copy keeps it simple and exact.
+ * Per-token losses of one chunk (and dlogits in place in "backward" mode), one op per run of copies with the same
+ * mode. A chunk spans whole copies or part of one copy; its rows are contiguous in the global row order in both
+ * cases, so a run of copies is one range of rows.
  */
 async function chunkCrossEntropy(
   n: Net,
@@ -388,17 +389,17 @@ async function chunkCrossEntropy(
 ): Promise<Op[]> {
   const { d } = n;
   const ops: Op[] = [];
-  for (let i = 0; i < ch.copies; i++) {
+  for (const run of runsByKey(ch.copies, (i) => mode(ch.c0 + i))) {
     const spec = {
       copies: d.C,
       batch: d.B,
       seqLen: d.T,
       vocab: d.V,
-      mode: mode(ch.c0 + i),
+      mode: run.key,
       tokensCopyStride: n.tokensCopyStride,
-      logitsOffset: i * ch.rows * d.V,
-      rowStart: (ch.c0 + i) * d.R + ch.row0,
-      rowCount: ch.rows,
+      logitsOffset: run.first * ch.rows * d.V,
+      rowStart: (ch.c0 + run.first) * d.R + ch.row0,
+      rowCount: run.count * ch.rows,
     };
     ops.push(...await createCrossEntropy(n.gpu, spec, n.acts.logits, n.tokens, n.tokenLosses));
   }
