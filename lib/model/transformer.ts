@@ -308,19 +308,22 @@ async function forwardBody(net: Net, motion: readonly Motion[], stage: () => GPU
   const start = motion.map((m) => shared ? lowestMovingLayer(m, L) : 0);
   const rho = start.lastIndexOf(Math.max(...start));
   const slice = R * D * F32; // bytes of one copy's residual stream
-  // WebGPU copies only between different buffers: ρ's slice goes through a one-copy staging buffer.
-  const fromRho = (l: number, c: number): Op[] => [
-    copy(net.acts.x[l], rho * slice, stage(), 0, slice),
-    copy(stage(), 0, net.acts.x[l], c * slice, slice),
-  ];
+  // WebGPU copies only between different buffers: ρ's slice goes through a one-copy staging buffer, staged once
+  // per layer for every copy that starts there.
+  const fromRho = (l: number): Op[] => {
+    const starters = motion.flatMap((_, c) => start[c] === l && c !== rho ? [c] : []);
+    if (starters.length === 0) return [];
+    return [
+      copy(net.acts.x[l], rho * slice, stage(), 0, slice),
+      ...starters.map((c) => copy(stage(), 0, net.acts.x[l], c * slice, slice)),
+    ];
+  };
   const ops: Op[] = [];
   for (const run of runsWhere(motion.length, (c) => start[c] === 0 || c === rho)) {
     ops.push(...await embedForward(onCopies(net, run.first, run.count)));
   }
   for (let l = 0; l <= L; l++) {
-    for (let c = 0; c < motion.length; c++) {
-      if (l > 0 && start[c] === l && c !== rho) ops.push(...fromRho(l, c));
-    }
+    if (l > 0) ops.push(...fromRho(l));
     if (l === L) break;
     for (const run of runsWhere(motion.length, (c) => start[c] <= l || c === rho)) {
       ops.push(...await blockForward(onCopies(net, run.first, run.count), l));
