@@ -2,10 +2,13 @@
 // P_ij = exp(s_ij − lse[i]) recomputed from the forward's log-sum-exp, i ≥ j):
 //   dv[j] = Σ_{i≥j} P_ij dz[i]
 //   dk[j] = scale · Σ_{i≥j} P_ij (dz[i]·v[j] − D[i]) q[i]
-// D = rowsum(dz∘z) comes from attention_backward_dq, which must run first. dk and dv are overwritten.
+// D = rowsum(dz∘z) comes from attention_backward_dq, which must run first (with the same heads). dk and dv
+// are overwritten, for the computed heads only.
 // One key row per invocation; k[j], v[j] and both accumulators live in registers as E/4
-// vec4s, the loop runs over the later query rows. Rows r = ((c·H + h)·B + b)·T + j over all C copies.
-// Grid: ceil(C·H·B·T / WG) workgroups folded into 2D (row = (wid.y·nwg.x + wid.x)·WG + lid).
+// vec4s, the loop runs over the later query rows. Computed rows r = ((c·hn + h − h0)·B + b)·T + j over all C
+// copies, for heads [h0, h0 + hn) (all H heads by default; the other heads' dk and dv are not written); rowAt
+// gives the storage row.
+// Grid: ceil(C·hn·B·T / WG) workgroups folded into 2D (r = (wid.y·nwg.x + wid.x)·WG + lid).
 // Offsets in Params are in elements of the binding (vec4s for q, k, v, dz, dk, dv; f32 for lse, d).
 // Includes kernels/attention_params.wgsl (Rows, the bindings 0 prm, 1 q, 2 k, 3 v, the row addressing),
 // appended by lib/model/attention.ts.
@@ -14,7 +17,7 @@ const E4: u32 = 8u; // d_head / 4
 const WG: u32 = 64u; // invocations per workgroup
 
 struct Params {
-  rows: Rows, // C·H·B·T rows, T, B, H
+  rows: Rows, // C·hn·B·T computed rows, T, B, H, h0, hn
   q_off: u32,
   k_off: u32,
   v_off: u32,
@@ -45,6 +48,7 @@ fn main(
   let T = prm.rows.T;
   let at = rowAt(r);
   let j = at.i;
+  let row = at.row; // storage row of key j
   let row0 = at.seq * T; // first row of this sequence in q and in lse/d
   let zstep = prm.rows.H * E4; // dz row stride along the sequence, in vec4s
   let z0 = zRow(at, 0u); // dz row of query 0 of this sequence
@@ -54,8 +58,8 @@ fn main(
   var gk: array<vec4<f32>, E4>;
   var gv: array<vec4<f32>, E4>;
   for (var e = 0u; e < E4; e++) {
-    kr[e] = k[prm.k_off + r * E4 + e];
-    vr[e] = v[prm.v_off + r * E4 + e];
+    kr[e] = k[prm.k_off + row * E4 + e];
+    vr[e] = v[prm.v_off + row * E4 + e];
     gk[e] = vec4<f32>(0.0);
     gv[e] = vec4<f32>(0.0);
   }
@@ -75,7 +79,7 @@ fn main(
       gk[e] += ds * q[qi + e];
     }
   }
-  let out = r * E4;
+  let out = row * E4;
   for (var e = 0u; e < E4; e++) {
     dk[prm.dk_off + out + e] = gk[e] * prm.scale;
     dv[prm.dv_off + out + e] = gv[e];

@@ -2,8 +2,10 @@
 //   z[i] = Σ_{j≤i} softmax_j(scale · q[i]·k[j]) v[j],   lse[i] = log Σ_{j≤i} exp(scale · q[i]·k[j]).
 // One query row per invocation: q[i] and the output accumulator live in registers as E/4
 // vec4s; the loop over keys keeps an online max m and denominator l, rescaling only when the max grows.
-// Rows are numbered r = ((c·H + h)·B + b)·T + i over all C copies, so one dispatch covers every copy.
-// Grid: ceil(C·H·B·T / WG) workgroups, folded into x·y ≤ 65535² (row = (wid.y·nwg.x + wid.x)·WG + lid);
+// Computed rows are numbered r = ((c·hn + h − h0)·B + b)·T + i over all C copies, so one dispatch covers every
+// copy, for heads [h0, h0 + hn) (all H heads by default; the other heads' z and lse are not written); rowAt
+// gives the storage row.
+// Grid: ceil(C·hn·B·T / WG) workgroups, folded into x·y ≤ 65535² (r = (wid.y·nwg.x + wid.x)·WG + lid);
 // rows past the end return at once.
 // Offsets in Params are in elements of the binding (vec4s for q, k, v, z; f32 for lse).
 // Includes kernels/attention_params.wgsl (Rows, the bindings 0 prm, 1 q, 2 k, 3 v, the row addressing),
@@ -13,7 +15,7 @@ const E4: u32 = 8u; // d_head / 4
 const WG: u32 = 64u; // invocations per workgroup
 
 struct Params {
-  rows: Rows, // C·H·B·T rows, T, B, H
+  rows: Rows, // C·hn·B·T computed rows, T, B, H, h0, hn
   q_off: u32,
   k_off: u32,
   v_off: u32,
@@ -37,11 +39,12 @@ fn main(
   }
   let at = rowAt(r);
   let i = at.i;
+  let row = at.row; // storage row of query i
   let kv0 = at.seq * prm.rows.T * E4; // first key/value row of this sequence, in vec4s
 
   var qr: array<vec4<f32>, E4>;
   for (var e = 0u; e < E4; e++) {
-    qr[e] = q[prm.q_off + r * E4 + e];
+    qr[e] = q[prm.q_off + row * E4 + e];
   }
   // Key 0 is always visible: start the online softmax from it (no -inf arithmetic).
   var m = 0.0;
@@ -82,5 +85,5 @@ fn main(
   for (var e = 0u; e < E4; e++) {
     z[zr + e] = acc[e] * inv;
   }
-  lse[prm.lse_off + r] = m + log(l);
+  lse[prm.lse_off + row] = m + log(l);
 }

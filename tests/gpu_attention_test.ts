@@ -6,6 +6,7 @@ import { validated } from "../lib/gpu/kernel.ts";
 import {
   attentionBackwardReference,
   AttentionError,
+  type AttentionHeads,
   attentionReference,
   type AttentionShape,
   createAttentionBackward,
@@ -440,4 +441,220 @@ Deno.test("createAttentionForward/Backward: bad shapes and operands throw errors
   );
   big.destroy();
   small.destroy();
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Head subsets (AttentionShape.heads).
+
+/** What the head-subset runs fill every output with first: outputs of heads not computed must keep it. */
+const UNTOUCHED = 777;
+
+/**
+ * Fills z, lse, dq, dk, dv, d with UNTOUCHED, runs the forward for `forward` (heads included) and, when
+ * `backward` is given, the backward for it, all operands at odd offsets inside shared buffers; reads the
+ * outputs back (layout of all H heads) and the backward's workgroup grids.
+ */
+async function runHeads(
+  gpu: Gpu,
+  forward: AttentionShape,
+  data: { q: Float32Array; k: Float32Array; v: Float32Array; dz: Float32Array },
+  backward?: AttentionShape,
+) {
+  const rows = forward.C * forward.H * forward.B * forward.T, n = rows * forward.E;
+  const at3 = [4, n + 8, 2 * n + 12]; // q, k, v (and dq, dk, dv) in one buffer each, gaps of 4
+  const buffer = (label: string, len: number, fill: number) => {
+    const b = storageBuffer(gpu, label, len * 4);
+    upload(gpu, b, new Float32Array(len).fill(fill));
+    return b;
+  };
+  const qkv = buffer("qkv", 3 * n + 16, 0);
+  for (const [x, off] of [[data.q, at3[0]], [data.k, at3[1]], [data.v, at3[2]]] as const) {
+    upload(gpu, qkv, x, off * 4);
+  }
+  const zBuf = buffer("z", n + 8, UNTOUCHED), dzBuf = buffer("dz", n + 4, 0);
+  upload(gpu, dzBuf, data.dz, 4 * 4);
+  const lseBuf = buffer("lse", rows + 4, UNTOUCHED), dBuf = buffer("d", rows + 4, UNTOUCHED);
+  const gBuf = buffer("dqkv", 3 * n + 16, UNTOUCHED);
+  const qkvIO = {
+    q: { buffer: qkv, offset: at3[0] },
+    k: { buffer: qkv, offset: at3[1] },
+    v: { buffer: qkv, offset: at3[2] },
+    z: { buffer: zBuf, offset: 8 },
+    lse: { buffer: lseBuf, offset: 4 },
+  };
+  const list = await createAttentionForward(gpu, forward, qkvIO);
+  const bwd = backward
+    ? await createAttentionBackward(gpu, backward, {
+      ...qkvIO,
+      dz: { buffer: dzBuf, offset: 4 },
+      dq: { buffer: gBuf, offset: at3[0] },
+      dk: { buffer: gBuf, offset: at3[1] },
+      dv: { buffer: gBuf, offset: at3[2] },
+      d: { buffer: dBuf, offset: 4 },
+    })
+    : [];
+  await validated(gpu, "attention heads test", () => submitDispatches(gpu, [...list, ...bwd]));
+  const [z, lse, g, d] = (await readBuffers(gpu, [zBuf, lseBuf, gBuf, dBuf].map((buffer) => ({ buffer }))))
+    .map((b) => new Float32Array(b));
+  for (const b of [qkv, zBuf, dzBuf, lseBuf, dBuf, gBuf]) b.destroy();
+  return {
+    z: z.slice(8, 8 + n),
+    lse: lse.slice(4, 4 + rows),
+    dq: g.slice(at3[0], at3[0] + n),
+    dk: g.slice(at3[1], at3[1] + n),
+    dv: g.slice(at3[2], at3[2] + n),
+    d: d.slice(4, 4 + rows),
+    grids: bwd.map((x) => x.workgroups),
+    fwdGrid: list[0].workgroups,
+  };
+}
+
+/**
+ * Checks one head-restricted output against the all-heads run: per sequence (c, h, b) of the layout
+ * [C, H, B, T, per] (or, with `zLayout`, [C, B, T, H, per]), a computed head's values have the full run's bits
+ * and any other head's are all UNTOUCHED. Returns a copy with the untouched values zeroed (what the float64
+ * reference with the same heads holds there).
+ */
+function checkHeads(
+  name: string,
+  shape: AttentionShape & { heads: AttentionHeads },
+  got: Float32Array,
+  full: Float32Array,
+  per: number,
+  zLayout = false,
+): Float32Array {
+  const { C, B, T, H } = shape, { first, count } = shape.heads;
+  const gotBits = new Uint32Array(got.buffer, got.byteOffset, got.length);
+  const fullBits = new Uint32Array(full.buffer, full.byteOffset, full.length);
+  const zeroed = got.slice();
+  for (let c = 0; c < C; c++) {
+    for (let h = 0; h < H; h++) {
+      const computed = h >= first && h < first + count;
+      for (let b = 0; b < B; b++) {
+        for (let i = 0; i < T; i++) {
+          const at = (zLayout ? ((c * B + b) * T + i) * H + h : ((c * H + h) * B + b) * T + i) * per;
+          for (let e = at; e < at + per; e++) {
+            if (computed) {
+              if (gotBits[e] !== fullBits[e]) {
+                assert.fail(
+                  `${name}[${e}] (c ${c}, h ${h}, b ${b}, i ${i}): ${got[e]}, all heads gave ${full[e]}`,
+                );
+              }
+            } else {
+              assert.equal(got[e], UNTOUCHED, `${name}[${e}] of head ${h} (not computed) was written`);
+              zeroed[e] = 0;
+            }
+          }
+        }
+      }
+    }
+  }
+  return zeroed;
+}
+
+const HEAD_CASES: Array<{ shape: AttentionShape; subsets: AttentionHeads[] }> = [
+  {
+    shape: { C: 2, B: 3, T: 37, H: 4, E: 16 },
+    subsets: [{ first: 1, count: 1 }, { first: 1, count: 2 }, { first: 3, count: 1 }],
+  },
+  { shape: { C: 3, B: 2, T: 21, H: 3, E: 8 }, subsets: [{ first: 1, count: 1 }, { first: 1, count: 2 }] },
+];
+
+Deno.test("createAttentionBackward: heads {first, count} computes only those heads, bit-identical to all heads, the rest untouched", async () => {
+  const gpu = await getGpu();
+  for (const { shape, subsets } of HEAD_CASES) {
+    const data = inputs(shape, 80);
+    const full = await runHeads(gpu, shape, data, shape);
+    const fullRef = attentionBackwardReference(shape, data.q, data.k, data.v, data.dz);
+    for (const heads of subsets) {
+      const sub = { ...shape, heads };
+      const got = await runHeads(gpu, shape, data, sub);
+      const rows = shape.C * heads.count * shape.B * shape.T;
+      assert.deepEqual(got.grids, [[Math.ceil(rows / 64), 1, 1], [Math.ceil(rows / 64), 1, 1]], "grid");
+      const ref = attentionBackwardReference(sub, data.q, data.k, data.v, data.dz);
+      const d: number[] = [];
+      for (const name of ["dq", "dk", "dv"] as const) {
+        const zeroed = checkHeads(name, sub, got[name], full[name], shape.E);
+        // The reference with heads: the full reference's values on the computed heads, 0 elsewhere.
+        for (let e = 0; e < zeroed.length; e++) {
+          const want = got[name][e] === UNTOUCHED ? 0 : fullRef[name][e];
+          assert.equal(ref[name][e], want, `reference ${name}[${e}] with heads`);
+        }
+        const scale = maxAbs(ref[name]);
+        d.push(maxAbsDiff(zeroed, ref[name]));
+        assert.ok(d[d.length - 1] < 5e-5 * Math.max(1, scale), `${name} differs by ${d[d.length - 1]}`);
+      }
+      checkHeads("d", sub, got.d, full.d, 1);
+      console.log(
+        `  heads ${heads.first}..${heads.first + heads.count - 1} of ${fmt(shape)}: bit-identical to all ` +
+          `heads, others untouched; max |Δ| vs float64 dq ${d[0].toExponential(2)}, dk ${
+            d[1].toExponential(2)
+          }, dv ${d[2].toExponential(2)}`,
+      );
+    }
+    // Every head spelled out is the default.
+    const all = await runHeads(gpu, shape, data, { ...shape, heads: { first: 0, count: shape.H } });
+    for (const name of ["dq", "dk", "dv", "d"] as const) {
+      assert.deepEqual(new Uint32Array(all[name].buffer), new Uint32Array(full[name].buffer), name);
+    }
+  }
+});
+
+Deno.test("createAttentionForward: heads {first, count} writes only those heads' z and lse, bit-identical to all heads", async () => {
+  const gpu = await getGpu();
+  const { shape } = HEAD_CASES[0];
+  const data = inputs(shape, 90);
+  const full = await runHeads(gpu, shape, data);
+  for (const heads of [{ first: 1, count: 1 }, { first: 1, count: 2 }]) {
+    const sub = { ...shape, heads };
+    const got = await runHeads(gpu, sub, data);
+    const rows = shape.C * heads.count * shape.B * shape.T;
+    assert.deepEqual(got.fwdGrid, [Math.ceil(rows / 64), 1, 1], "grid");
+    const ref = attentionReference(sub, data.q, data.k, data.v);
+    const dz = maxAbsDiff(checkHeads("z", sub, got.z, full.z, shape.E, true), ref.z);
+    const dl = maxAbsDiff(checkHeads("lse", sub, got.lse, full.lse, 1), ref.lse);
+    console.log(
+      `  forward heads ${heads.first}..${
+        heads.first + heads.count - 1
+      }: bit-identical to all heads, others ` +
+        `untouched; max |Δz| ${dz.toExponential(2)}, |Δlse| ${dl.toExponential(2)} vs float64`,
+    );
+    assert.ok(dz < 2e-5, `z differs by ${dz}`);
+    assert.ok(dl < 2e-5, `lse differs by ${dl}`);
+  }
+});
+
+Deno.test("createAttentionForward/Backward: bad heads throw errors naming the field", async () => {
+  const gpu = await getGpu();
+  const shape: AttentionShape = { C: 1, B: 1, T: 4, H: 3, E: 8 };
+  const n = 96;
+  const buf = (label: string) => ({ buffer: storageBuffer(gpu, label, 4 * n) });
+  const io = { q: buf("q"), k: buf("k"), v: buf("v"), z: buf("z"), lse: buf("lse") };
+  const bio = { ...io, dz: buf("dz"), dq: buf("dq"), dk: buf("dk"), dv: buf("dv"), d: buf("d") };
+  const cases: Array<[unknown, string, RegExp]> = [
+    [null, "shape.heads", /expected \{first, count\}/],
+    [1, "shape.heads", /expected \{first, count\}/],
+    [{ first: -1, count: 1 }, "shape.heads.first", /non-negative integer, got -1/],
+    [{ first: 0.5, count: 1 }, "shape.heads.first", /non-negative integer, got 0.5/],
+    [{ count: 1 }, "shape.heads.first", /non-negative integer, got undefined/],
+    [{ first: 0, count: 0 }, "shape.heads.count", /positive integer, got 0/],
+    [{ first: 1, count: 1.5 }, "shape.heads.count", /positive integer, got 1.5/],
+    [{ first: 2, count: 2 }, "shape.heads.count", /heads \[2, 4\) exceed the H = 3 heads/],
+    [{ first: 3, count: 1 }, "shape.heads.count", /heads \[3, 4\) exceed/],
+  ];
+  const check = (argument: string, pattern: RegExp) => (e: unknown) => {
+    assert.ok(e instanceof AttentionError, String(e));
+    assert.equal(e.argument, argument);
+    assert.match(e.message, pattern);
+    return true;
+  };
+  for (const [heads, argument, pattern] of cases) {
+    const bad = { ...shape, heads } as AttentionShape;
+    await assert.rejects(() => createAttentionForward(gpu, bad, io), check(argument, pattern));
+    await assert.rejects(() => createAttentionBackward(gpu, bad, bio), check(argument, pattern));
+    const x = new Float32Array(n);
+    assert.throws(() => attentionBackwardReference(bad, x, x, x, x), check(argument, pattern));
+    assert.throws(() => attentionReference(bad, x, x, x), check(argument, pattern));
+  }
+  for (const b of Object.values(bio)) b.buffer.destroy();
 });

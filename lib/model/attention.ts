@@ -12,20 +12,39 @@
  * (D = rowsum(dz∘z) and dq, looping over keys for a fixed query) then kernels/attention_backward_dkdv.wgsl
  * (dk and dv, looping over queries for a fixed key). P is recomputed from lse. Outputs are overwritten.
  *
- * Float64 references for tests: attentionReference, attentionBackwardReference.
+ * Head subsets: `shape.heads = {first, count}` computes only heads [first, first + count) of every copy (default
+ * all H). The operands keep the layout of all H heads above; the grid covers only the C·count·B·T computed rows,
+ * which the kernels map to their storage rows (rowAt in kernels/attention_params.wgsl), and the other heads'
+ * outputs (z, lse forward; dq, dk, dv, d backward) are left as they were, neither written nor zeroed. Heads are
+ * independent, so a computed head's results are bit-identical to those of the all-heads run. Why: an SGLD copy
+ * restricted to one head h of a layer needs only that head's dq, dk, dv (heads: {first: h, count: 1}).
+ *
+ * Float64 references for tests: attentionReference, attentionBackwardReference (both honour `shape.heads`: the
+ * other heads' outputs are 0).
  */
 import type { Gpu } from "../gpu/device.ts";
 import { params, uniformFrom } from "../gpu/buffers.ts";
 import { type Dispatch, prepare } from "../gpu/dispatch.ts";
 import { composeWgsl, type Kernel, kernelFromSource, readWgsl, specialize } from "../gpu/kernel.ts";
 
-/** C copies, B sequences, T positions, H heads, E = d_head. */
+/** C copies, B sequences, T positions, H heads, E = d_head; optionally a subset of the heads to compute. */
 export interface AttentionShape {
   C: number;
   B: number;
   T: number;
   H: number;
   E: number;
+  /**
+   * Compute only heads [first, first + count) of every copy (default: all H). Operands keep the layout of all H
+   * heads; the other heads' outputs are not written.
+   */
+  heads?: AttentionHeads;
+}
+
+/** A contiguous range of heads: integers with 0 ≤ first, count ≥ 1, first + count ≤ H. */
+export interface AttentionHeads {
+  first: number;
+  count: number;
 }
 
 /** A tensor inside a GPU buffer: `offset` is in f32 elements (default 0). */
@@ -75,7 +94,10 @@ const WG = 64;
 /** Largest d_head: the kernels keep a few rows of E floats per invocation in registers. */
 const MAX_E = 128;
 
-/** Checks the shape; throws AttentionError naming the field. Returns the row count C·H·B·T. */
+/**
+ * Checks the shape (heads included); throws AttentionError naming the field. Returns the row count C·H·B·T of
+ * the layout (all heads), which sizes the operands whatever `heads` says.
+ */
 export function validateAttentionShape(shape: AttentionShape): number {
   if (typeof shape !== "object" || shape === null) {
     throw new AttentionError("shape", "expected {C, B, T, H, E}");
@@ -96,12 +118,68 @@ export function validateAttentionShape(shape: AttentionShape): number {
   if (rows * shape.E >= 2 ** 32) {
     throw new AttentionError("shape", `C·H·B·T·E = ${rows * shape.E} elements exceeds u32 indexing`);
   }
+  const heads = shape.heads;
+  if (heads !== undefined) {
+    if (typeof heads !== "object" || heads === null) {
+      throw new AttentionError("shape.heads", `expected {first, count} or undefined, got ${heads}`);
+    }
+    const { first, count } = heads;
+    if (typeof first !== "number" || !Number.isInteger(first) || first < 0) {
+      throw new AttentionError("shape.heads.first", `expected a non-negative integer, got ${first}`);
+    }
+    if (typeof count !== "number" || !Number.isInteger(count) || count < 1) {
+      throw new AttentionError("shape.heads.count", `expected a positive integer, got ${count}`);
+    }
+    if (first + count > shape.H) {
+      throw new AttentionError(
+        "shape.heads.count",
+        `heads [${first}, ${first + count}) exceed the H = ${shape.H} heads (first + count must be ≤ H)`,
+      );
+    }
+  }
   return rows;
 }
 
-/** Floating-point operations counted the usual way (two per multiply-add over the causal pairs). */
+/** The heads a (validated) shape computes: `shape.heads`, or all H. */
+function headRange(shape: AttentionShape): AttentionHeads {
+  return shape.heads ?? { first: 0, count: shape.H };
+}
+
+/** Whether sequence seq = (c·H + h)·B + b of the layout belongs to a computed head. */
+function computesSeq(shape: AttentionShape, seq: number): boolean {
+  const { first, count } = headRange(shape);
+  const h = Math.floor(seq / shape.B) % shape.H;
+  return h >= first && h < first + count;
+}
+
+/**
+ * The head of every attention Params (struct Rows of kernels/attention_params.wgsl): computed rows C·count·B·T,
+ * T, B, H, first head, head count, two zero pads (a uniform struct member spans a multiple of 16 bytes).
+ */
+function rowsHead(shape: AttentionShape): { n: number; head: Array<["u32", number]> } {
+  const { first, count } = headRange(shape);
+  const n = shape.C * count * shape.B * shape.T;
+  return {
+    n,
+    head: [
+      ["u32", n],
+      ["u32", shape.T],
+      ["u32", shape.B],
+      ["u32", shape.H],
+      ["u32", first],
+      ["u32", count],
+      ["u32", 0],
+      ["u32", 0],
+    ],
+  };
+}
+
+/**
+ * Floating-point operations counted the usual way (two per multiply-add over the causal pairs), over the
+ * computed heads (`shape.heads`, default all H).
+ */
 export function attentionFlops(shape: AttentionShape): { forward: number; backward: number } {
-  const pairs = shape.C * shape.H * shape.B * (shape.T * (shape.T + 1)) / 2;
+  const pairs = shape.C * (shape.heads?.count ?? shape.H) * shape.B * (shape.T * (shape.T + 1)) / 2;
   // forward: q·k and p·v (2 products of E); backward: q·k recompute, dz·v, p·dz, ds·q, ds·k (5 products).
   return { forward: pairs * 4 * shape.E, backward: pairs * 10 * shape.E };
 }
@@ -213,7 +291,8 @@ function grid(gpu: Gpu, rows: number): [number, number, number] {
 }
 
 /**
- * Prepares the causal attention forward (one dispatch) writing z and lse.
+ * Prepares the causal attention forward (one dispatch) writing z and lse (of the heads `shape.heads`, default
+ * all; the other heads' z and lse are not written).
  *
  * @example
  * ```ts
@@ -251,24 +330,26 @@ export async function createAttentionForward(
   checkOverlaps(ops);
   const kernel = await attentionKernel(gpu, "attention_forward", shape.E, ops);
   const b = ops.map((o) => bindRange(gpu, o));
+  const computed = rowsHead(shape);
   const uniform = uniformFrom(
     gpu,
     "attention_forward params",
     params([
-      ["u32", rows],
-      ["u32", shape.T],
-      ["u32", shape.B],
-      ["u32", shape.H],
+      ...computed.head,
       ...b.map((x) => ["u32", x.offset] as ["u32", number]),
       ["f32", 1 / Math.sqrt(shape.E)],
     ]),
   );
-  return [prepare(kernel, [uniform, ...b.map((x) => x.binding)], grid(gpu, rows), "attention forward")];
+  return [
+    prepare(kernel, [uniform, ...b.map((x) => x.binding)], grid(gpu, computed.n), "attention forward"),
+  ];
 }
 
 /**
  * Prepares the causal attention backward (two dispatches: D and dq, then dk and dv), overwriting dq, dk,
- * dv and the scratch d.
+ * dv and the scratch d. With `shape.heads = {first, count}` only those heads are computed (the grid covers
+ * C·count·B·T rows) and written; the other heads' dq, dk, dv and d are left as they were. z, lse and dz need to
+ * hold valid values only for the computed heads.
  *
  * @example
  * ```ts
@@ -322,7 +403,7 @@ export async function createAttentionBackward(
   checkOverlaps([q, k, v, z, lse, dz, dq, dk, dv, d]);
   const scale = 1 / Math.sqrt(shape.E);
   // Params.rows (struct Rows of kernels/attention_params.wgsl), then the offsets, then scale.
-  const head: Array<["u32", number]> = [["u32", rows], ["u32", shape.T], ["u32", shape.B], ["u32", shape.H]];
+  const { n: computed, head } = rowsHead(shape);
 
   // Pass 1: D = rowsum(dz∘z) and dq. The kernel writes d, so d counts as an output here.
   const opsQ = [q, k, v, z, dz, lse, d, dq];
@@ -343,7 +424,7 @@ export async function createAttentionBackward(
     "attention_backward_dkdv params",
     params([...head, ...bk.map((x) => ["u32", x.offset] as ["u32", number]), ["f32", scale]]),
   );
-  const g = grid(gpu, rows);
+  const g = grid(gpu, computed);
   return [
     prepare(kq, [uq, ...bq.map((x) => x.binding)], g, "attention backward dq"),
     prepare(kk, [uk, ...bk.map((x) => x.binding)], g, "attention backward dkdv"),
@@ -391,7 +472,10 @@ function softmaxRow(
   return max + Math.log(sum);
 }
 
-/** Float64 causal attention forward: z [C, B, T, H, E] and lse [C, H, B, T] from q, k, v [C, H, B, T, E]. */
+/**
+ * Float64 causal attention forward: z [C, B, T, H, E] and lse [C, H, B, T] from q, k, v [C, H, B, T, E]; only
+ * the heads `shape.heads` (default all), the others' z and lse 0.
+ */
 export function attentionReference(
   shape: AttentionShape,
   q: ArrayLike<number>,
@@ -407,6 +491,7 @@ export function attentionReference(
   const lse = new Float64Array(rows);
   const p = new Float64Array(T);
   for (let seq = 0; seq < rows / T; seq++) {
+    if (!computesSeq(shape, seq)) continue;
     for (let i = 0; i < T; i++) {
       lse[seq * T + i] = softmaxRow(shape, q, k, seq, i, p);
       const zi = zRow(shape, seq, i);
@@ -419,7 +504,10 @@ export function attentionReference(
   return { z, lse };
 }
 
-/** Float64 attention probabilities [C, H, B, T, T] (row i: query position i, zero past i) from q, k. */
+/**
+ * Float64 attention probabilities [C, H, B, T, T] (row i: query position i, zero past i) from q, k; only the
+ * heads `shape.heads` (default all), the others' rows 0.
+ */
 export function attentionPatternReference(
   shape: AttentionShape,
   q: ArrayLike<number>,
@@ -431,13 +519,15 @@ export function attentionPatternReference(
   checkArray("k", k, rows * E);
   const p = new Float64Array(rows * T);
   for (let row = 0; row < rows; row++) {
+    if (!computesSeq(shape, Math.floor(row / T))) continue;
     softmaxRow(shape, q, k, Math.floor(row / T), row % T, p.subarray(row * T, (row + 1) * T));
   }
   return p;
 }
 
 /**
- * Float64 causal attention backward: dq, dk, dv [C, H, B, T, E] of the loss Σ dz·z, dz [C, B, T, H, E].
+ * Float64 causal attention backward: dq, dk, dv [C, H, B, T, E] of the loss Σ dz·z, dz [C, B, T, H, E]; only
+ * the heads `shape.heads` (default all), the others' gradients 0.
  */
 export function attentionBackwardReference(
   shape: AttentionShape,
@@ -459,6 +549,7 @@ export function attentionBackwardReference(
   const p = new Float64Array(T);
   const dp = new Float64Array(T);
   for (let seq = 0; seq < rows / T; seq++) {
+    if (!computesSeq(shape, seq)) continue;
     for (let i = 0; i < T; i++) {
       softmaxRow(shape, q, k, seq, i, p);
       const gi = zRow(shape, seq, i);
