@@ -157,8 +157,9 @@ export async function blockBackward(n: Net, l: number, role: BlockRole = { kind:
   const ops = [
     ...(role.kind === "all" ? await outWeightBackward(n, l) : []), // db_O, dW_O
     ...(head !== undefined ? await outWeightBackward(n, l, head) : []), // dW_O[head]
-    ...await mm(n, outInputGradSpec(n.d, l), n.g!.dresid, n.params, n.g!.dz), // dz [C, R, H·E]
-    ...await attentionBackward(n, l), // dq, dk, dv [C, H, R, E]
+    // A head's copies need only that head's dz and dq, dk, dv (the other heads' stay unwritten, and unread).
+    ...await mm(n, outInputGradSpec(n.d, l, head), n.g!.dresid, n.params, n.g!.dz), // dz [C, R, H·E]
+    ...await attentionBackward(n, l, head), // dq, dk, dv [C, H, R, E]
   ];
   if (role.kind !== "through") ops.push(...await qkvWeightBackward(n, l, head)); // dW, db of Q, K, V
   if (role.kind === "head") return ops; // nothing below moves
@@ -196,11 +197,15 @@ async function outWeightBackward(n: Net, l: number, head?: number): Promise<Op[]
   ];
 }
 
-/** dq, dk, dv [C, H, B, T, E] from dz [C, B, T, H, E] (the pattern recomputed from q, k and lse). */
-async function attentionBackward(n: Net, l: number): Promise<Op[]> {
+/**
+ * dq, dk, dv [C, H, B, T, E] from dz [C, B, T, H, E] (the pattern recomputed from q, k and lse); with `head`,
+ * that head's only.
+ */
+async function attentionBackward(n: Net, l: number, head?: number): Promise<Op[]> {
   const { d, acts: a, g } = n;
   const { hre, hr } = firstRows(n);
-  return await createAttentionBackward(n.gpu, { C: d.C, B: d.B, T: d.T, H: d.H, E: d.E }, {
+  const heads = head === undefined ? undefined : { first: head, count: 1 };
+  return await createAttentionBackward(n.gpu, { C: d.C, B: d.B, T: d.T, H: d.H, E: d.E, heads }, {
     q: { buffer: a.q[l], offset: hre },
     k: { buffer: a.k[l], offset: hre },
     v: { buffer: a.v[l], offset: hre },

@@ -196,19 +196,23 @@ export function outWeightGradSpec(d: NetDims, l: number, head?: number): MatmulS
   };
 }
 
-/** dz [C, R, H·E] = dresid [C, R, D] · W_Oᵀ [D, H·E]. */
-export function outInputGradSpec(d: NetDims, l: number): MatmulSpec {
+/**
+ * dz [C, R, H·E] = dresid [C, R, D] · W_Oᵀ [D, H·E]; with `head`, only that head's columns
+ * dz[:, head] [R, E] = dresid · W_O[head]ᵀ (the other heads' columns are left as they are).
+ */
+export function outInputGradSpec(d: NetDims, l: number, head?: number): MatmulSpec {
   const { R, D, H, E, P } = d;
+  const h0 = head ?? 0;
   return {
-    label: `L${l} dz`,
+    label: head === undefined ? `L${l} dz` : `L${l} dz head ${head}`,
     M: R,
-    N: H * E,
+    N: head === undefined ? H * E : E,
     K: D,
     transB: true,
     batch: [d.C, 1],
     a: { ld: D, stride: [R * D, 0] },
-    b: { offset: d.off(`blocks.${l}.attn.W_O`), ld: D, stride: [P, 0] },
-    c: { ld: H * E, stride: [R * H * E, 0] },
+    b: { offset: d.off(`blocks.${l}.attn.W_O`) + h0 * E * D, ld: D, stride: [P, 0] },
+    c: { offset: h0 * E, ld: H * E, stride: [R * H * E, 0] },
   };
 }
 
