@@ -36,9 +36,14 @@ interface Shape {
   accumulate?: boolean;
   bias?: boolean;
   cpuTile?: MatmulSpec["cpuTile"];
+  /** sumBatch1: A and B vary over both levels, C and bias over level 0 only. */
+  sum?: boolean;
 }
 
-/** Builds a spec with offsets, padding and batch strides (A shared across level 1, B across level 0). */
+/**
+ * Builds a spec with offsets, padding and batch strides (A shared across level 1, B across level 0; with
+ * `sum`, A and B have slices of their own for every (z0, z1) and level 1 is summed).
+ */
 function makeSpec(sh: Shape, transA: boolean, transB: boolean, variant: MatmulVariant): MatmulSpec {
   const up = (x: number) => (sh.aligned ? Math.ceil(x / 4) * 4 : x);
   const b1 = sh.batch?.[1] ?? 1;
@@ -61,10 +66,13 @@ function makeSpec(sh: Shape, transA: boolean, transB: boolean, variant: MatmulVa
     alpha: sh.alpha,
     accumulate: sh.accumulate,
     batch: sh.batch,
-    a: { offset: A.offset, ld: A.ld, stride: [A.slice, 0] },
-    b: { offset: B.offset, ld: B.ld, stride: [0, B.slice] },
-    c: { offset: C.offset, ld: C.ld, stride: [b1 * C.slice, C.slice] },
-    bias: sh.bias ? { offset: up(2), stride: [b1 * up(sh.N + 1), up(sh.N + 1)] } : undefined,
+    a: { offset: A.offset, ld: A.ld, stride: sh.sum ? [b1 * A.slice, A.slice] : [A.slice, 0] },
+    b: { offset: B.offset, ld: B.ld, stride: sh.sum ? [b1 * B.slice, B.slice] : [0, B.slice] },
+    c: { offset: C.offset, ld: C.ld, stride: sh.sum ? [C.slice, 0] : [b1 * C.slice, C.slice] },
+    bias: sh.bias
+      ? { offset: up(2), stride: sh.sum ? [up(sh.N + 1), 0] : [b1 * up(sh.N + 1), up(sh.N + 1)] }
+      : undefined,
+    sumBatch1: sh.sum,
     variant,
     cpuTile: sh.cpuTile,
   };
@@ -92,9 +100,11 @@ async function runMatmul(spec: MatmulSpec, seed: number): Promise<{ diff: number
     const want = matmulReference(spec, aData, bData, cData, biasData);
     let diff = 0;
     for (let i = 0; i < want.length; i++) diff = Math.max(diff, Math.abs(got[i] - want[i]));
-    // Bound: f32 accumulation of K products of size ≤ max|a|·max|b| (random signs: error grows like √K),
-    // plus one rounding of the added bias and old C.
-    const bound = 1e-5 * Math.sqrt(s.K) * maxAbs(aData) * maxAbs(bData) * Math.max(1, Math.abs(s.alpha)) +
+    // Bound: f32 accumulation of K products of size ≤ max|a|·max|b| (random signs: error grows like √K; with
+    // sumBatch1 there are K·batch[1] products), plus one rounding of the added bias and old C.
+    const products = s.K * (s.sumBatch1 ? s.batch[1] : 1);
+    const bound =
+      1e-5 * Math.sqrt(products) * maxAbs(aData) * maxAbs(bData) * Math.max(1, Math.abs(s.alpha)) +
       1e-6 * (maxAbs(cData) + (biasData ? maxAbs(biasData) : 0));
     return { diff, bound };
   } finally {
@@ -153,6 +163,77 @@ Deno.test("matmul cpu: forced tiles and split-K agree with f64 (edge tiles, clam
     }
     console.log(`  cpu tile ${JSON.stringify(cpuTile)}: 12 cases within bound`);
   }
+});
+
+/** sumBatch1 cases, batch [3, 4] unless noted: C[z0] = alpha·Σ_z1 op(A[z0, z1])·op(B[z0, z1]) (+ bias, + C). */
+const SUM_SHAPES: Shape[] = ([
+  { M: 17, N: 13, K: 7, aligned: false, pad: true, alpha: -0.75 },
+  { M: 33, N: 3, K: 21, aligned: false, accumulate: true, bias: true },
+  { M: 36, N: 20, K: 44, aligned: true, pad: true, alpha: 0.5, accumulate: true, bias: true },
+  { M: 64, N: 64, K: 16, aligned: true },
+  // Split-K forced (the cpu family; the others ignore cpuTile): lanes share each z1's k blocks, k tail included.
+  { M: 16, N: 20, K: 66, aligned: true, accumulate: true, cpuTile: { ks: 2 } },
+  { M: 5, N: 7, K: 29, aligned: false, bias: true, cpuTile: { ks: 2 } },
+  // Small M·N with K·batch[1] = 792: the cpu family splits K by itself (ks 3), the gpu family its dispatches.
+  { M: 8, N: 8, K: 198, aligned: true, batch: [1, 4] },
+] as Shape[]).map((sh) => ({ batch: [3, 4], ...sh, sum: true }));
+
+for (const variant of VARIANTS) {
+  Deno.test(`matmul ${variant}: sumBatch1 sums batch level 1 (transposes, odd shapes, vec4, alpha, accumulate, bias, split-K)`, async () => {
+    let seed = 3000;
+    for (const sh of SUM_SHAPES) {
+      for (const [tA, tB] of [[false, false], [true, false], [false, true], [true, true]]) {
+        const spec = makeSpec(sh, tA, tB, variant);
+        spec.label += ` sum batch [${sh.batch}]${sh.cpuTile ? ` tile ${JSON.stringify(sh.cpuTile)}` : ""}`;
+        const { diff, bound } = await runMatmul(spec, seed += 10);
+        console.log(
+          `  ${spec.label}: max |gpu − f64| = ${diff.toExponential(2)} (bound ${bound.toExponential(2)})`,
+        );
+        assert.ok(diff <= bound, `${spec.label}: max diff ${diff} > bound ${bound}`);
+      }
+    }
+  });
+}
+
+/**
+ * The transformer's input gradient of the query projection, at a small size: d(in)[c] (R×D) = Σ_h dq[c, h]
+ * (R×E) · W_Q[c, h]ᵀ, dq dense [C, H, R, E], W_Q[h] (D×E) inside each copy's P parameters at `off`.
+ */
+function transformerSumSpec(variant: MatmulVariant): MatmulSpec {
+  const C = 3, R = 40, D = 24, H = 4, E = 16, off = 9, P = off + H * D * E + 11;
+  return {
+    label: `transformer dQ·W_Qᵀ ${variant}`,
+    M: R,
+    N: D,
+    K: E,
+    transB: true,
+    batch: [C, H],
+    sumBatch1: true,
+    a: { ld: E, stride: [H * R * E, R * E] },
+    b: { offset: off, ld: E, stride: [P, D * E] },
+    c: { ld: D, stride: [R * D, 0] },
+    variant,
+  };
+}
+
+Deno.test("matmul: sumBatch1 on the transformer's Σ_h dQ[h]·W_Q[h]ᵀ shape matches f64 (every variant; cpu in one dispatch)", async () => {
+  const gpu = await getGpu();
+  for (const variant of VARIANTS) {
+    const spec = transformerSumSpec(variant);
+    const { diff, bound } = await runMatmul(spec, 4242);
+    console.log(
+      `  ${spec.label}: max |gpu − f64| = ${diff.toExponential(2)} (bound ${bound.toExponential(2)})`,
+    );
+    assert.ok(diff <= bound, `${spec.label}: max diff ${diff} > bound ${bound}`);
+  }
+  // The point of the field on llvmpipe: one dispatch instead of one per head.
+  const spec = transformerSumSpec("cpu");
+  const x = storageFrom(gpu, "x", new Float32Array(4 * 4096));
+  const w = storageFrom(gpu, "w", new Float32Array(3 * 1600));
+  const out = storageFrom(gpu, "out", new Float32Array(3 * 40 * 24));
+  assert.equal((await createMatmul(gpu, spec, x, w, out)).length, 1);
+  assert.equal((await createMatmul(gpu, { ...spec, variant: "reference" }, x, w, out)).length, 4);
+  for (const b of [x, w, out]) b.destroy();
 });
 
 Deno.test("matmul gpu: split-K agrees with f64 (forced and automatic chunks, transposes, batches, ld, accumulate)", async () => {
@@ -273,6 +354,18 @@ Deno.test("matmul: bad specs and buffers give errors naming the field", async ()
   await bad({ bias: {} }, /bias layout is given but no bias buffer/);
   await bad({}, /bias buffer was passed but spec\.bias is missing/, [a, b, c, b]);
   await bad({ bias: { offset: 62 } }, /operand bias .* runs to element 65/, [a, b, c, b]);
+  // sumBatch1: C and bias have no level-1 slices; level 0 is still checked for distinct outputs.
+  const sum = { sumBatch1: true, batch: [1, 2] as const, a: { stride: [0, 16] as const } };
+  await bad({ sumBatch1: "yes" as unknown as boolean }, /sumBatch1 must be a boolean/);
+  await bad({ ...sum, c: { stride: [0, 16] } }, /: c\.stride\[1\] must be 0 with sumBatch1/);
+  await bad({ ...sum, bias: { stride: [0, 4] } }, /: bias\.stride\[1\] must be 0 with sumBatch1/, [
+    a,
+    b,
+    c,
+    b,
+  ]);
+  await bad({ ...sum, batch: [2, 2], c: { stride: [0, 0] } }, /c\.stride\[0\] is 0 while batch\[0\] = 2/);
+  assert.equal(normalizeMatmul({ ...ok, ...sum, c: { stride: [0, 0] } }).sumBatch1, true);
   for (const x of [a, b, c]) x.destroy();
 });
 

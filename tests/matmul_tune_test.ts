@@ -1,7 +1,8 @@
 /**
  * The tile autotuner (lib/model/matmul_tune.ts): its premise (every tile of a family gives the same bits when
  * the split-K choice is fixed), the tuned path (same bits as the heuristic, choices kept in the cache file and
- * read back), a broken cache file refused by name, and the coordinate descent on a synthetic timing.
+ * read back; a sumBatch1 shape under its own key), a broken cache file refused by name, and the coordinate
+ * descent on a synthetic timing.
  */
 import assert from "node:assert/strict";
 import { getGpu, type Gpu } from "../lib/gpu/device.ts";
@@ -81,11 +82,34 @@ async function run(gpu: Gpu, c: Case, extra: Partial<MatmulSpec>): Promise<Float
   }
 }
 
+/**
+ * A summed batch level 1 (sumBatch1) shaped like the transformer's Σ_h dQ[h]·W_Q[h]ᵀ: A [b0, b1, M, K] dense,
+ * B [b1, N, K] shared over level 0 (read transposed), C [b0, M, N].
+ */
+function sumCase(M: number, N: number, K: number, b0: number, b1: number): Case {
+  return {
+    spec: {
+      label: `tune sum ${M}×${N}×${K}`,
+      M,
+      N,
+      K,
+      transB: true,
+      batch: [b0, b1],
+      sumBatch1: true,
+      a: { ld: K, stride: [b1 * M * K, M * K] },
+      b: { ld: K, stride: [0, N * K] },
+      c: { ld: N, stride: [M * N, 0] },
+    },
+    sizes: { a: b0 * b1 * M * K, b: b1 * N * K, c: b0 * M * N },
+  };
+}
+
 const CASES: Case[] = [
   denseCase(64, 16, 64, { batch: 3, bias: true }),
   denseCase(37, 29, 71, { transB: true, accumulate: true, alpha: -0.5 }),
   // Small M·N, long K: the heuristic splits K (ks > 1), which the tuner keeps.
   denseCase(16, 20, 1024, { transA: true, accumulate: true }),
+  sumCase(40, 24, 16, 3, 4),
 ];
 
 function sameBits(got: Float32Array, want: Float32Array, what: string): void {
@@ -152,6 +176,27 @@ Deno.test("tile tuning: tuned tiles give the heuristic's bits; choices are cache
     assert.equal(file.format, "chi-tile-cache/1");
     const entries = Object.values(file.adapters as Record<string, Record<string, unknown>>)[0];
     assert.deepEqual(Object.keys(entries).map((k) => k.split(" ")[0]), ["cpu"]);
+  } finally {
+    await setTileTuning(gpu, { mode: "heuristic" });
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("tile tuning: a sumBatch1 shape is tuned on a twin keeping the summed level, under its own key, same bits", async () => {
+  const gpu = await getGpu();
+  const dir = await Deno.makeTempDir();
+  const cacheFile = `${dir}/tiles.json`;
+  try {
+    const c = CASES[3];
+    await setTileTuning(gpu, { mode: "heuristic" });
+    const want = await run(gpu, c, { variant: "cpu" });
+    await setTileTuning(gpu, { mode: "tuned", cacheFile });
+    sameBits(await run(gpu, c, { variant: "cpu" }), want, "sumBatch1 tuned");
+    assert.equal(tuningSummary(gpu).tuned, 1);
+    const file = JSON.parse(await Deno.readTextFile(cacheFile));
+    const keys = Object.keys(Object.values(file.adapters as Record<string, Record<string, unknown>>)[0]);
+    assert.equal(keys.length, 1);
+    assert.match(keys[0], /^cpu 40x24x16 NT .* batch 3 sum 4 /);
   } finally {
     await setTileTuning(gpu, { mode: "heuristic" });
     await Deno.remove(dir, { recursive: true });

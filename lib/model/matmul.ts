@@ -8,6 +8,10 @@
  *   "cpu"        register-blocked, generated per shape by matmul_codegen.ts (fast on llvmpipe);
  *   "gpu"        kernels/matmul_tiled.wgsl, workgroup-memory tiles (for real GPUs).
  * Every family runs on every adapter, so the tests check all of them on llvmpipe.
+ *
+ * A summed batch level 1 (spec.sumBatch1) is a loop inside the "cpu" family's kernel (the case it was made for:
+ * many short products on llvmpipe); the uniform-driven families run it as batch[1] dispatches, one per z1 (see
+ * perZ1Dispatches).
  */
 import type { Gpu } from "../gpu/device.ts";
 import { kernelFromSource, loadKernel } from "../gpu/kernel.ts";
@@ -121,9 +125,57 @@ export async function createMatmul(
   checkExtents(s, elements);
   const variant = resolveVariant(gpu, spec.variant);
   if (variant === "cpu") return [await cpuMatmul(gpu, s, spec, a, b, c, bias)];
+  if (!s.sumBatch1) return await paramFamily(gpu, s, variant, spec, a, b, c, bias);
+  const out: Dispatch[] = [];
+  for (const [one, withBias] of perZ1Dispatches(s)) {
+    out.push(...await paramFamily(gpu, one, variant, spec, a, b, c, withBias ? bias : undefined));
+  }
+  return out;
+}
+
+/**
+ * A summed level 1 as plain matmuls with batch [batch0, 1], one per z1, each with A and B moved to its z1: the
+ * first overwrites C (or adds to it when accumulating) and carries the bias, the others add to C; alpha
+ * applies to each. Returns each spec with whether it takes the bias. Why dispatches and not a loop in
+ * kernels/matmul*.wgsl: those families are for real GPUs, where the op is rare and one dispatch per term is
+ * cheap; this keeps their kernels and split-K unchanged.
+ */
+function perZ1Dispatches(s: NormalizedMatmul): Array<[NormalizedMatmul, boolean]> {
+  const at = (l: NormalizedMatmul["a"], z1: number) => ({
+    ...l,
+    offset: l.offset + z1 * l.stride[1],
+    stride: [l.stride[0], 0] as const,
+  });
+  const out: Array<[NormalizedMatmul, boolean]> = [];
+  for (let z1 = 0; z1 < s.batch[1]; z1++) {
+    out.push([{
+      ...s,
+      label: `${s.label} z1 ${z1}`,
+      batch: [s.batch[0], 1],
+      sumBatch1: false,
+      accumulate: s.accumulate || z1 > 0,
+      a: at(s.a, z1),
+      b: at(s.b, z1),
+      bias: z1 === 0 ? s.bias : undefined,
+    }, z1 === 0]);
+  }
+  return out;
+}
+
+/** The "reference" or "gpu" family's dispatches of `s` (the "gpu" family may split K). */
+async function paramFamily(
+  gpu: Gpu,
+  s: NormalizedMatmul,
+  variant: "reference" | "gpu",
+  spec: MatmulSpec,
+  a: GPUBuffer,
+  b: GPUBuffer,
+  c: GPUBuffer,
+  bias?: GPUBuffer,
+): Promise<Dispatch[]> {
   if (variant === "gpu" && bias === undefined) {
     const one = singleBatchLevel(s);
-    const chunks = splitKChunks(one, gpuTile(gpu, op, spec.gpuTile ?? {}), spec.splitK);
+    const chunks = splitKChunks(one, gpuTile(gpu, `matmul "${s.label}"`, spec.gpuTile ?? {}), spec.splitK);
     if (chunks > 1) return await splitKMatmul(gpu, one, chunks, spec.gpuTile ?? {}, a, b, c);
   }
   return [await paramMatmul(gpu, s, variant, spec.gpuTile ?? {}, a, b, c, bias)];
@@ -258,11 +310,16 @@ async function cpuDispatch(
   return prepare(kernel, buffers, [plan.gridX, plan.gridY, plan.gridZ], `${s.label} (matmul cpu)`);
 }
 
-/** What the tuners key a shape by: everything but the tile that the generated kernel's speed depends on. */
+/**
+ * What the tuners key a shape by: everything but the tile that the generated kernel's speed depends on. A
+ * summed level 1 is keyed as "batch B0 sum B1" (B0 output batches, B1 terms each), so its tiles never mix with
+ * those of B0·B1 output batches; other shapes keep the keys cache files already hold.
+ */
 function shapeKey(s: NormalizedMatmul, extra: string): string {
   const t = (v: boolean) => (v ? "T" : "N");
+  const batch = s.sumBatch1 ? `${s.batch[0]} sum ${s.batch[1]}` : `${s.batch[0] * s.batch[1]}`;
   return `${s.M}x${s.N}x${s.K} ${t(s.transA)}${t(s.transB)} ld ${s.a.ld},${s.b.ld},${s.c.ld} ` +
-    `batch ${s.batch[0] * s.batch[1]}${s.bias ? " bias" : ""}${s.accumulate ? " acc" : ""}${extra}`;
+    `batch ${batch}${s.bias ? " bias" : ""}${s.accumulate ? " acc" : ""}${extra}`;
 }
 
 /** Doubles and halves of each named field of `t` (the candidates of one coordinate-descent round). */
@@ -331,6 +388,8 @@ function cpuSearch(
  * Scratch operands shaped like a matmul's own: the same M, N, K, transposes and leading dimensions (so the
  * same generated kernel and vec4 alignment), dense from offset 0, with as many batch entries as fit in
  * SCRATCH_ELEMENTS per operand (at least one). An operand the real op shares over the batch stays shared.
+ * A summed level 1 (sumBatch1) is kept whole, since the kernel loops over it: an entry of A or B then holds
+ * its batch[1] matrices (one, when the real op shares the operand over level 1), and only level 0 shrinks.
  */
 interface ScratchTwin {
   spec: NormalizedMatmul;
@@ -375,34 +434,42 @@ async function tuneOnScratch<T extends object>(
 
 /** Allocates the scratch twin of `s`, or null when one of its operands would pass the device's binding size. */
 function scratchTwin(gpu: Gpu, s: NormalizedMatmul): ScratchTwin | null {
+  // The summed level's length (1 when there is none) and the output batches, which the twin may shrink.
+  const terms = s.sumBatch1 ? s.batch[1] : 1;
+  const outputs = s.sumBatch1 ? s.batch[0] : s.batch[0] * s.batch[1];
   const per = {
     a: (s.transA ? s.K : s.M) * s.a.ld,
     b: (s.transB ? s.N : s.K) * s.b.ld,
     c: s.M * s.c.ld,
   };
-  const shared = (l: NormalizedMatmul["a"]) => l.stride[0] === 0 && l.stride[1] === 0;
+  // Shared over the output batches; with a summed level 1, its terms are level 1 alone.
+  const shared = (l: { stride: readonly [number, number] }) =>
+    l.stride[0] === 0 && (s.sumBatch1 || l.stride[1] === 0);
+  // Elements of one output batch entry: the matrices of every term unless the operand is shared over level 1.
+  const span = (l: NormalizedMatmul["a"], n: number) => (terms > 1 && l.stride[1] !== 0 ? n * terms : n);
+  const spans = { a: span(s.a, per.a), b: span(s.b, per.b), c: per.c };
   const bt = Math.max(
     1,
-    Math.min(s.batch[0] * s.batch[1], Math.floor(SCRATCH_ELEMENTS / Math.max(per.a, per.b, per.c))),
+    Math.min(outputs, Math.floor(SCRATCH_ELEMENTS / Math.max(spans.a, spans.b, spans.c))),
   );
-  const layout = (l: NormalizedMatmul["a"], n: number) => ({
+  const layout = (l: NormalizedMatmul["a"], n: number, entry: number) => ({
     offset: 0,
     ld: l.ld,
-    stride: [shared(l) ? 0 : n, 0] as const,
+    stride: [shared(l) ? 0 : entry, terms > 1 && l.stride[1] !== 0 ? n : 0] as const,
   });
   const spec: NormalizedMatmul = {
     ...s,
-    batch: [bt, 1],
-    a: layout(s.a, per.a),
-    b: layout(s.b, per.b),
-    c: layout(s.c, per.c),
-    bias: s.bias
-      ? { offset: 0, stride: [s.bias.stride[0] === 0 && s.bias.stride[1] === 0 ? 0 : s.N, 0] }
-      : undefined,
+    batch: [bt, terms],
+    a: layout(s.a, per.a, spans.a),
+    b: layout(s.b, per.b, spans.b),
+    c: layout(s.c, per.c, spans.c),
+    bias: s.bias ? { offset: 0, stride: [shared(s.bias) ? 0 : s.N, 0] } : undefined,
   };
   const elements = (n: number, l: NormalizedMatmul["a"]) => (shared(l) ? n : n * bt);
-  const sizes = [elements(per.a, s.a), elements(per.b, s.b), per.c * bt, s.bias ? s.N * bt : 0];
+  const sizes = [elements(spans.a, s.a), elements(spans.b, s.b), per.c * bt, s.bias ? s.N * bt : 0];
   if (Math.max(...sizes) * 4 > gpu.device.limits.maxStorageBufferBindingSize) return null;
+  // Checked like a real op's operands: a sizing slip would otherwise read out of range silently (WebGPU clamps).
+  checkExtents(spec, { a: sizes[0], b: sizes[1], c: sizes[2], bias: sizes[3] });
   const buf = (name: string, n: number) =>
     storageBuffer(gpu, `${s.label} tuning ${name}`, Math.max(4, n * 4));
   return {

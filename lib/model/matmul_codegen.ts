@@ -19,6 +19,13 @@
  * tiles from workgroup memory in lane order (deterministic). This multiplies the number of workgroups for small
  * M·N with large K (weight gradients), where few tiles would leave cores idle, and it is the fast lane layout
  * when B is stored N×K (transB): lanes along n would each stream different rows of B.
+ *
+ * Summed batch level 1 (spec.sumBatch1): the grid enumerates (m group, z0) pairs only, and each invocation
+ * loops over z1 (a WGSL loop, batch[1] baked in) around the whole K loop, k tail included, moving its A and B
+ * bases by their level-1 strides; the accumulators persist across z1 and one epilogue stores C[z0]. With
+ * split-K every lane takes its k blocks of every z1. The order of summation is fixed (z1 outer, k inner, then
+ * the lanes in order), so the result is deterministic. Why: the transformer's Σ_h dQ[h]·W_Q[h]ᵀ (K = d_head =
+ * 16 per head) was one accumulating dispatch per head, each re-reading and re-writing all of C.
  */
 import type { CpuTile, MatmulSpec, NormalizedMatmul } from "./matmul_spec.ts";
 import { MatmulSpecError, normalizeMatmul } from "./matmul_spec.ts";
@@ -45,6 +52,8 @@ export interface CpuPlan {
   /** Workgroups along x, and the (m group, batch) pairs folded over y·z. */
   gridX: number;
   mGroups: number;
+  /** Batch level-1 entries in the grid: batch[1], or 1 when level 1 is summed inside the invocation. */
+  gridBatch1: number;
   total: number;
   gridY: number;
   gridZ: number;
@@ -83,6 +92,11 @@ function tileField(op: string, field: keyof CpuTile, v: unknown): number | undef
   return v;
 }
 
+/** Batch level-1 entries the grid enumerates: none to spare when level 1 is summed inside each invocation. */
+function gridBatch1(s: NormalizedMatmul): number {
+  return s.sumBatch1 ? 1 : s.batch[1];
+}
+
 /**
  * Picks the register tile from the shape (fields given in `override` win, then are fitted to the shape).
  * Measured on llvmpipe (2 cores, 512³): 8×16 ≈ 20, 16×16 ≈ 22, 32×16 ≈ 23, 16×32 ≈ 23 GFLOP/s with 8 lanes along
@@ -91,6 +105,9 @@ function tileField(op: string, field: keyof CpuTile, v: unknown): number | undef
  * (tn ≈ N/8) instead of one 16-wide tile per lane: the tiny SGLD's Q/K/V products (N = 16) ran 1.4-2.4× faster,
  * its N = 64 products 1.1-1.6×, the paper shape's N = 32 products 1.4-1.8× (grid search over tm, tn, wx on the
  * 2-core machine; wide products unchanged).
+ * Summed level 1 (sumBatch1): only the z0 batches make tiles, but each tile reduces K·batch[1] products, so
+ * the split-K decision looks at that effective K; ks stays at most the number of 4-blocks of one K, since the
+ * lanes share the blocks of each z1 (more lanes would idle).
  */
 export function chooseCpuTile(
   s: NormalizedMatmul,
@@ -109,9 +126,12 @@ export function chooseCpuTile(
   tm = Math.min(tm, s.M);
   if (vec.a && s.transA) tm = Math.max(4, Math.floor(tm / 4) * 4); // vec4 loads along m (M % 4 = 0 here)
   const tilesN = Math.ceil(s.N / tn), tilesM = Math.ceil(s.M / tm);
-  const tiles = tilesN * tilesM * s.batch[0] * s.batch[1];
+  const tiles = tilesN * tilesM * s.batch[0] * gridBatch1(s);
+  const kEff = s.sumBatch1 ? s.K * s.batch[1] : s.K;
   // Split-K when the tiles would not give every core a few full workgroups of 8 lanes and K is long.
-  const autoKs = tiles < 16 * cores && s.K >= 512 ? Math.min(8, Math.floor(s.K / 256)) : 1;
+  const autoKs = tiles < 16 * cores && kEff >= 512
+    ? Math.max(1, Math.min(8, Math.floor(kEff / 256), Math.floor(s.K / 4)))
+    : 1;
   const ks = o.ks ?? autoKs;
   if (ks > 1) return { tm, tn, wx: 1, wy: 1, ks };
   let wx = o.wx ?? Math.min(8, tilesN);
@@ -133,7 +153,7 @@ export function planCpu(
   const wx = tile.ks > 1 ? 1 : tile.wx, wy = tile.ks > 1 ? 1 : tile.wy;
   const gridX = Math.ceil(tilesN / wx);
   const mGroups = Math.ceil(tilesM / wy);
-  const total = mGroups * s.batch[0] * s.batch[1];
+  const total = mGroups * s.batch[0] * gridBatch1(s);
   const gridY = Math.min(total, maxDim);
   const gridZ = Math.ceil(total / gridY);
   if (gridX > maxDim || gridZ > maxDim) {
@@ -143,7 +163,19 @@ export function planCpu(
       `needs a ${gridX}×${gridY}×${gridZ} grid, more than ${maxDim} workgroups per dimension`,
     );
   }
-  return { tile, vec, hasBias, tilesN, tilesM, gridX, mGroups, total, gridY, gridZ };
+  return {
+    tile,
+    vec,
+    hasBias,
+    tilesN,
+    tilesM,
+    gridX,
+    mGroups,
+    gridBatch1: gridBatch1(s),
+    total,
+    gridY,
+    gridZ,
+  };
 }
 
 /** Uniform fields of the generated kernel, in declaration order (offsets in the operand's units). */
@@ -300,6 +332,81 @@ function emitStore(s: NormalizedMatmul, plan: CpuPlan, indent: string): string[]
 }
 
 /**
+ * Emits the reduction over K into the accumulators, from the operand bases aBase and bBase: the loop over
+ * blocks of 4 k (split-K: every ks-th block per lane) and the k tail (split-K: on the last lane).
+ */
+function emitKLoop(s: NormalizedMatmul, plan: CpuPlan, indent: string): string[] {
+  const ks = plan.tile.ks;
+  const K4 = Math.floor(s.K / 4) * 4, kTail = s.K - K4;
+  const { pa, pb, sa, sb } = pointers(s, plan, "kBeg");
+  const tail = pointers(s, plan, u(K4));
+  const L: string[] = [];
+  if (K4 > 0) {
+    // Split-K interleaves blocks of 4 k over the lanes (lane l takes blocks l, l + ks, …): lanes then read
+    // neighbouring addresses of a k-contiguous operand instead of ks far-apart streams.
+    L.push(
+      ks > 1 ? "let kBeg = lid.x * 4u;" : "let kBeg = 0u;",
+      `var pa = ${pa};`,
+      `var pb = ${pb};`,
+      `for (var k = kBeg; k < ${u(K4)}; k += ${u(4 * ks)}) {`,
+      ...emitBlock(s, plan, 4, "  "),
+      `  pa += ${u(sa * ks)};`,
+      `  pb += ${u(sb * ks)};`,
+      "}",
+    );
+  }
+  if (kTail > 0) {
+    L.push(
+      ks > 1 ? `if (lid.x == ${u(ks - 1)}) {` : "{",
+      `  let pa = ${tail.pa};`,
+      `  let pb = ${tail.pb};`,
+      ...emitBlock(s, plan, kTail, "  "),
+      "}",
+    );
+  }
+  return L.map((l) => indent + l);
+}
+
+/**
+ * The batch bases of A and B: of the invocation's (z0, z1) (aBase, bBase), or, with a summed level 1, of its
+ * (z0, 0) (aBatch, bBatch), which the z1 loop moves on.
+ */
+function emitBases(s: NormalizedMatmul): string[] {
+  const [a, b] = s.sumBatch1 ? ["aBatch", "bBatch"] : ["aBase", "bBase"];
+  return [
+    `  let ${a} = batchBase(p.aOff, p.aS0, p.aS1, blk);`,
+    `  let ${b} = batchBase(p.bOff, p.bS0, p.bS1, blk);`,
+  ];
+}
+
+/**
+ * The reduction of one invocation from its batch bases: the K loop, or, with a summed level 1, a loop over z1
+ * around it that moves the bases by the level-1 strides (uniform, in operand units).
+ */
+function emitReduction(s: NormalizedMatmul, plan: CpuPlan): string[] {
+  if (!s.sumBatch1) return emitKLoop(s, plan, "  ");
+  return [
+    `  for (var z1 = 0u; z1 < ${u(s.batch[1])}; z1++) {`,
+    "    let aBase = aBatch + z1 * p.aS1;",
+    "    let bBase = bBatch + z1 * p.bS1;",
+    ...emitKLoop(s, plan, "    "),
+    "  }",
+  ];
+}
+
+/** The header comment's formula line: what the kernel computes, per batch index. */
+function formulaComment(s: NormalizedMatmul, hasBias: boolean): string {
+  const z = s.sumBatch1 ? "z0" : "z";
+  const prod = `op(A[${s.sumBatch1 ? "z0, z1" : "z"}]) (${s.M}×${s.K}) · op(B[${
+    s.sumBatch1 ? "z0, z1" : "z"
+  }]) (${s.K}×${s.N})`;
+  const sum = s.sumBatch1 ? `Σ_{z1 < ${s.batch[1]}} ` : "";
+  return `// C[${z}] (${s.M}×${s.N}) = alpha · ${sum}${prod}${hasBias ? ` + bias[${z}]` : ""}${
+    s.accumulate ? ` + C[${z}]` : ""
+  }; transA ${s.transA}, transB ${s.transB},`;
+}
+
+/**
  * The WGSL source of a plan: see the file comment for the scheme. Deterministic for a given plan and spec. The
  * kernel keeps its own uniform (offsets, batch strides, alpha: cpuUniformFields) and appends the batch addressing
  * all matmul families share, kernels/matmul_batch.wgsl.
@@ -309,17 +416,13 @@ export function cpuMatmulSource(s: NormalizedMatmul, plan: CpuPlan): string {
   const tn4 = tn / 4;
   const wx = ks > 1 ? ks : plan.tile.wx, wy = ks > 1 ? 1 : plan.tile.wy;
   const t = (v: boolean) => (v ? "vec4<f32>" : "f32");
-  const K4 = Math.floor(s.K / 4) * 4, kTail = s.K - K4;
-  const { pa, pb, sa, sb } = pointers(s, plan, "kBeg");
-  const tail = pointers(s, plan, u(K4));
   const L: string[] = [];
   L.push(
     `// Generated by lib/model/matmul_codegen.ts (register-blocked matmul for CPU adapters), spec "${s.label}".`,
-    `// C[z] (${s.M}×${s.N}) = alpha · op(A[z]) (${s.M}×${s.K}) · op(B[z]) (${s.K}×${s.N})` +
-      `${plan.hasBias ? " + bias[z]" : ""}${
-        s.accumulate ? " + C[z]" : ""
-      }; transA ${s.transA}, transB ${s.transB},`,
-    `// lda ${s.a.ld}, ldb ${s.b.ld}, ldc ${s.c.ld}, batch [${s.batch}]. Tile ${tm}×${tn} per invocation` +
+    formulaComment(s, plan.hasBias),
+    `// lda ${s.a.ld}, ldb ${s.b.ld}, ldc ${s.c.ld}, batch [${s.batch}]${
+      s.sumBatch1 ? " (level 1 summed: a loop over z1 in each invocation)" : ""
+    }. Tile ${tm}×${tn} per invocation` +
       `${
         ks > 1 ? `, split-K over ${ks} lanes` : `, workgroup ${wx}×${wy}`
       }; vec4 A ${plan.vec.a}, B ${plan.vec.b},` +
@@ -327,7 +430,7 @@ export function cpuMatmulSource(s: NormalizedMatmul, plan: CpuPlan): string {
     `// Bindings: 0 p (uniform: offsets and batch strides in each operand's units, alpha), 1 A, 2 B, 3 C` +
       `${plan.hasBias ? ", 4 BIAS" : ""}.`,
     `// Grid: ${plan.gridX}×${plan.gridY}×${plan.gridZ}: x = n tile groups, wg.y + wg.z·${plan.gridY} = (m group,` +
-      ` batch) pair.`,
+      ` ${s.sumBatch1 ? "z0" : "batch"}) pair.`,
     "// Includes kernels/matmul_batch.wgsl (appended below): the (m group, batch) pairs and the batch bases.",
     "",
     "struct Params {",
@@ -352,7 +455,7 @@ export function cpuMatmulSource(s: NormalizedMatmul, plan: CpuPlan): string {
     `  if (linear >= ${u(plan.total)}) {`,
     "    return;",
     "  }",
-    `  let blk = rowBlock(linear, ${u(plan.mGroups)}, ${u(s.batch[1])});`,
+    `  let blk = rowBlock(linear, ${u(plan.mGroups)}, ${u(plan.gridBatch1)});`,
   );
   if (ks > 1) {
     L.push("  let tileN = wg.x;", "  let tileM = blk.rows;");
@@ -371,33 +474,10 @@ export function cpuMatmulSource(s: NormalizedMatmul, plan: CpuPlan): string {
     `  let mT = tileM * ${u(tm)};`,
     s.N >= tn ? `  let n0 = min(nT, ${u(s.N - tn)});` : "  let n0 = 0u;",
     `  let m0 = min(mT, ${u(s.M - tm)});`,
-    "  let aBase = batchBase(p.aOff, p.aS0, p.aS1, blk);",
-    "  let bBase = batchBase(p.bOff, p.bS0, p.bS1, blk);",
+    ...emitBases(s),
   );
   for (let i = 0; i < tm; i++) for (let j4 = 0; j4 < tn4; j4++) L.push(`  var c${i}_${j4} = vec4<f32>();`);
-  if (K4 > 0) {
-    // Split-K interleaves blocks of 4 k over the lanes (lane l takes blocks l, l + ks, …): lanes then read
-    // neighbouring addresses of a k-contiguous operand instead of ks far-apart streams.
-    L.push(
-      ks > 1 ? "  let kBeg = lid.x * 4u;" : "  let kBeg = 0u;",
-      `  var pa = ${pa};`,
-      `  var pb = ${pb};`,
-      `  for (var k = kBeg; k < ${u(K4)}; k += ${u(4 * ks)}) {`,
-      ...emitBlock(s, plan, 4, "    "),
-      `    pa += ${u(sa * ks)};`,
-      `    pb += ${u(sb * ks)};`,
-      "  }",
-    );
-  }
-  if (kTail > 0) {
-    L.push(
-      ks > 1 ? `  if (lid.x == ${u(ks - 1)}) {` : "  {",
-      `    let pa = ${tail.pa};`,
-      `    let pb = ${tail.pb};`,
-      ...emitBlock(s, plan, kTail, "    "),
-      "  }",
-    );
-  }
+  L.push(...emitReduction(s, plan));
   if (ks > 1) {
     for (let i = 0; i < tm; i++) {
       for (let j4 = 0; j4 < tn4; j4++) {

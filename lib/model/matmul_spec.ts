@@ -5,6 +5,12 @@
  * Addressing (all in f32 elements): for batch index (z0, z1) the stored matrix of an operand starts at
  * offset + z0·stride[0] + z1·stride[1], and element (row, col) of the stored matrix is at start + row·ld + col.
  * A is stored M×K (or K×M with transA), B is stored K×N (or N×K with transB), C is M×N, bias is a row of N.
+ *
+ * With sumBatch1, batch level 1 is a reduction instead of an output batch:
+ *   C[z0] = alpha · Σ_{z1 < batch[1]} op(A[z0, z1]) · op(B[z0, z1]) (+ bias[z0]) (+ C[z0] if accumulate),
+ * so C and bias have no level-1 slices (their stride[1] must be 0). Why: a sum of products whose K dimensions
+ * are not one dense run (the transformer's input gradient Σ_h dQ[h] · W_Q[h]ᵀ over heads) becomes one dispatch
+ * instead of one accumulating dispatch per term.
  */
 
 /** Where one operand's matrices live inside its buffer. */
@@ -63,6 +69,11 @@ export interface MatmulSpec {
   accumulate?: boolean;
   /** [batch0, batch1]. Default [1, 1]. */
   batch?: readonly [number, number];
+  /**
+   * Sum the products over batch level 1 into one C[z0] (see the file comment); c.stride[1] and bias.stride[1]
+   * must then be 0. Default false.
+   */
+  sumBatch1?: boolean;
   a: OperandLayout;
   b: OperandLayout;
   c: OperandLayout;
@@ -94,6 +105,8 @@ export interface NormalizedMatmul {
   alpha: number;
   accumulate: boolean;
   batch: readonly [number, number];
+  /** Batch level 1 is summed into C (c.stride[1] = bias.stride[1] = 0), not an output batch. */
+  sumBatch1: boolean;
   a: Layout;
   b: Layout;
   c: Layout;
@@ -176,10 +189,13 @@ export function normalizeMatmul(spec: MatmulSpec): NormalizedMatmul {
     throw new MatmulSpecError(op, "alpha", `must be a finite number, got ${String(alpha)}`);
   }
   const batch = pair(op, "batch", spec.batch, [1, 1], true);
+  const sumBatch1 = bool(op, "sumBatch1", spec.sumBatch1);
   const a = layout(op, "a", spec.a, transA ? M : K);
   const b = layout(op, "b", spec.b, transB ? K : N);
   const c = layout(op, "c", spec.c, N);
-  checkDistinctOutputs(op, "c", c.stride, batch);
+  if (sumBatch1) noLevel1(op, "c", c.stride);
+  // Summed over level 1, C has only level-0 slices: those must still be distinct.
+  checkDistinctOutputs(op, "c", c.stride, sumBatch1 ? [batch[0], 1] : batch);
   let bias: NormalizedMatmul["bias"];
   if (spec.bias !== undefined) {
     if (typeof spec.bias !== "object" || spec.bias === null) {
@@ -189,6 +205,7 @@ export function normalizeMatmul(spec: MatmulSpec): NormalizedMatmul {
       offset: spec.bias.offset === undefined ? 0 : nonNegInt(op, "bias.offset", spec.bias.offset),
       stride: pair(op, "bias.stride", spec.bias.stride, [0, 0], false),
     };
+    if (sumBatch1) noLevel1(op, "bias", bias.stride);
   }
   if (spec.variant !== undefined && !["auto", "cpu", "gpu", "reference"].includes(spec.variant)) {
     throw new MatmulSpecError(
@@ -197,7 +214,33 @@ export function normalizeMatmul(spec: MatmulSpec): NormalizedMatmul {
       `must be "auto", "cpu", "gpu" or "reference", got ${spec.variant}`,
     );
   }
-  return { label: spec.label ?? "matmul", M, N, K, transA, transB, alpha, accumulate, batch, a, b, c, bias };
+  return {
+    label: spec.label ?? "matmul",
+    M,
+    N,
+    K,
+    transA,
+    transB,
+    alpha,
+    accumulate,
+    batch,
+    sumBatch1,
+    a,
+    b,
+    c,
+    bias,
+  };
+}
+
+/** With sumBatch1 an output (C, bias) has no level-1 slices: its stride[1] must be 0. */
+function noLevel1(op: string, name: string, stride: readonly [number, number]): void {
+  if (stride[1] !== 0) {
+    throw new MatmulSpecError(
+      op,
+      `${name}.stride[1]`,
+      `must be 0 with sumBatch1 (batch level 1 is summed into one ${name} slice per z0), got ${stride[1]}`,
+    );
+  }
 }
 
 /**
@@ -269,7 +312,8 @@ type Data = Float32Array | Float64Array;
 
 /**
  * Float64 reference of the matmul: returns a copy of `cData` (as float64; zeros of the needed length when
- * omitted) in which every C[z] slice is replaced by alpha·op(A)·op(B) + bias (+ the old C when accumulating).
+ * omitted) in which every C[z] slice is replaced by alpha·op(A)·op(B) + bias (+ the old C when accumulating);
+ * with sumBatch1 the products of all z1 are summed (in f64) before alpha, bias and the old C are applied.
  * Elements outside the slices are copied unchanged, so a test can compare whole buffers.
  */
 export function matmulReference(
@@ -289,24 +333,31 @@ export function matmulReference(
   if (cData) out.set(cData);
   const { M, N, K, transA, transB, alpha } = s;
   const row = new Float64Array(N);
+  // Row m of op(A[z0, z1])·op(B[z0, z1]) added into `row`.
+  const addProduct = (z0: number, z1: number, m: number) => {
+    const a = s.a.offset + z0 * s.a.stride[0] + z1 * s.a.stride[1];
+    const b = s.b.offset + z0 * s.b.stride[0] + z1 * s.b.stride[1];
+    for (let k = 0; k < K; k++) {
+      const av = transA ? aData[a + k * s.a.ld + m] : aData[a + m * s.a.ld + k];
+      if (av === 0) continue;
+      if (transB) {
+        for (let n = 0; n < N; n++) row[n] += av * bData[b + n * s.b.ld + k];
+      } else {
+        const bk = b + k * s.b.ld;
+        for (let n = 0; n < N; n++) row[n] += av * bData[bk + n];
+      }
+    }
+  };
+  // Output slices per z0: one summing every z1 (sumBatch1), else one per z1.
+  const outputs1 = s.sumBatch1 ? 1 : s.batch[1];
   for (let z0 = 0; z0 < s.batch[0]; z0++) {
-    for (let z1 = 0; z1 < s.batch[1]; z1++) {
-      const a = s.a.offset + z0 * s.a.stride[0] + z1 * s.a.stride[1];
-      const b = s.b.offset + z0 * s.b.stride[0] + z1 * s.b.stride[1];
+    for (let z1 = 0; z1 < outputs1; z1++) {
       const c = s.c.offset + z0 * s.c.stride[0] + z1 * s.c.stride[1];
       const bias = s.bias ? s.bias.offset + z0 * s.bias.stride[0] + z1 * s.bias.stride[1] : 0;
       for (let m = 0; m < M; m++) {
         row.fill(0);
-        for (let k = 0; k < K; k++) {
-          const av = transA ? aData[a + k * s.a.ld + m] : aData[a + m * s.a.ld + k];
-          if (av === 0) continue;
-          if (transB) {
-            for (let n = 0; n < N; n++) row[n] += av * bData[b + n * s.b.ld + k];
-          } else {
-            const bk = b + k * s.b.ld;
-            for (let n = 0; n < N; n++) row[n] += av * bData[bk + n];
-          }
-        }
+        if (s.sumBatch1) { for (let t = 0; t < s.batch[1]; t++) addProduct(z0, t, m); }
+        else addProduct(z0, z1, m);
         const cm = c + m * s.c.ld;
         for (let n = 0; n < N; n++) {
           let v = alpha * row[n];
