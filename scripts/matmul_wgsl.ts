@@ -53,7 +53,7 @@ function stepMatmuls(
     unembedWeightGradSpec(d, chunk),
     outInputGradSpec(d, 0),
     outWeightGradSpec(d, 0),
-    qkvInputGradSpec(d, 0, "Q", 0, false),
+    qkvInputGradSpec(d, 0, "Q", false),
     qkvWeightGradSpec(d, 0, "Q"),
   ];
 }

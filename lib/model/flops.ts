@@ -12,8 +12,8 @@
  *  - "all": the whole forward and backward;
  *  - a head of layer l0: the forward from layer l0 up (shared tokens: below it the copy is w*, see
  *    forwardBody), the unembedding's input gradient only (fU), layers above l0 without weight gradients
- *    (fM + 2·fA), and at l0 the input gradient of W_O (fM/4), the attention backward (2·fA) and the head's own
- *    weight gradients (fM/H);
+ *    (fM + 2·fA), and at l0 the head's share of the input gradient of W_O (fM/4/H), of the attention backward
+ *    (2·fA/H) and its own weight gradients (fM/H);
  *  - "none": the unembedding forward alone (its residual stream is copied from the representative);
  * and one representative copy per batch computes the layers below its own start (see forwardBody).
  */
@@ -49,7 +49,7 @@ function backwardFlopsPerToken(cfg: ModelConfig, T: number, m: Motion): number {
   if (m.kind === "none") return 0;
   if (m.kind === "all") return 2 * forwardFlopsPerToken(cfg, T);
   const above = cfg.n_layers - 1 - m.layer;
-  return fU + above * (fM + 2 * fA) + (fM / 4 + 2 * fA + fM / cfg.n_heads);
+  return fU + above * (fM + 2 * fA) + (fM / 4 + 2 * fA + fM) / cfg.n_heads;
 }
 
 /**

@@ -237,12 +237,10 @@ function qkvBackward(
   let dqk: Float64Array | undefined, dh: Float64Array | undefined;
   for (const name of ["Q", "K", "V"] as const) {
     const toH = name === "V" && d.shortformer;
-    for (let hh = 0; hh < d.H; hh++) {
-      const spec = qkvInputGradSpec(d, l, name, hh, hh > 0 || (name !== "Q" && !toH));
-      const out = matmulReference(spec, grad[name], params, spec.accumulate ? (toH ? dh : dqk) : undefined);
-      if (toH) dh = out;
-      else dqk = out;
-    }
+    const spec = qkvInputGradSpec(d, l, name, name !== "Q" && !toH);
+    const out = matmulReference(spec, grad[name], params, spec.accumulate ? dqk : undefined);
+    if (toH) dh = out;
+    else dqk = out;
   }
   return { dh: dh ?? dqk!, dqk: dqk! };
 }

@@ -242,11 +242,9 @@ async function qkvInputBackward(n: Net, l: number): Promise<Op[]> {
   const dst = { Q: g!.dqk, K: g!.dqk, V: g!.dh };
   const ops: Op[] = [];
   for (const name of QKV) {
-    for (let hh = 0; hh < d.H; hh++) {
-      // The first head of each destination overwrites it, the rest (and V onto dqk = dh) accumulate.
-      const overwrite = hh === 0 && (name === "Q" || (name === "V" && d.shortformer));
-      ops.push(...await mm(n, qkvInputGradSpec(d, l, name, hh, !overwrite), grad[name], n.params, dst[name]));
-    }
+    // Q overwrites dqk; K (and V onto dqk = dh) accumulate; V overwrites a separate dh.
+    const overwrite = name === "Q" || (name === "V" && d.shortformer);
+    ops.push(...await mm(n, qkvInputGradSpec(d, l, name, !overwrite), grad[name], n.params, dst[name]));
   }
   return ops;
 }

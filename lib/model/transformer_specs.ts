@@ -250,27 +250,28 @@ export function qkvBiasGradSpec(d: NetDims, l: number, name: "Q" | "K" | "V", he
 }
 
 /**
- * Head hh's share of an input gradient: d(in) [C, R, D] (+)= d(q, k or v)[C, hh] [R, E] · W[hh]ᵀ [E, D]
- * (dqk from Q and K, dh from V). Heads are summed by accumulating dispatches, one per head.
+ * An input gradient summed over heads in one op: d(in) [C, R, D] (+)= Σ_h d(q, k or v)[C, h] [R, E] · W[h]ᵀ
+ * [E, D] (dqk from Q and K, dh from V). W is stored head-major [H][D][E], so the heads are batch level 1 of a
+ * matmul that sums that level (sumBatch1), not one long K.
  */
 export function qkvInputGradSpec(
   d: NetDims,
   l: number,
   name: "Q" | "K" | "V",
-  hh: number,
   accumulate: boolean,
 ): MatmulSpec {
   const { R, D, H, E, P } = d;
   return {
-    label: `L${l} d${name === "V" ? "h" : "qk"} head ${hh}`,
+    label: `L${l} d${name === "V" ? "h" : "qk"} from ${name}`,
     M: R,
     N: D,
     K: E,
     transB: true,
     accumulate,
-    batch: [d.C, 1],
-    a: { offset: hh * R * E, ld: E, stride: [H * R * E, 0] },
-    b: { offset: d.off(`blocks.${l}.attn.W_${name}`) + hh * D * E, ld: E, stride: [P, 0] },
+    batch: [d.C, H],
+    sumBatch1: true,
+    a: { ld: E, stride: [H * R * E, R * E] },
+    b: { offset: d.off(`blocks.${l}.attn.W_${name}`), ld: E, stride: [P, D * E] },
     c: { ld: D, stride: [R * D, 0] },
   };
 }
