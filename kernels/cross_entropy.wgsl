@@ -13,6 +13,10 @@
 // Entry main_rows (CPU adapters): the same formulas with one invocation per row and WG rows per workgroup, no
 // barriers: llvmpipe runs a workgroup on one thread and each barrier of `main` costs a coroutine switch, which at
 // V = 512 took longer than the arithmetic. Grid: ceil(rows / WG) workgroups, folded like `main`'s.
+// Entry main_rows4 (CPU adapters, V and logits_off multiples of 4): main_rows reading and writing each row as
+// vec4s, and keeping exp(x − max) in the row between the sum and the gradient pass. llvmpipe gathers a load
+// whose address differs per lane one lane at a time, so a vec4 costs about what a scalar does. Same operations
+// in the same order as main_rows, so the same bits. Grid: as main_rows.
 // Entry mean_loss: one workgroup per copy, out[out_off + c] = Σ_{b, t<T−1} loss[loss_off + (c·B + b)·T + t]
 // / (B·(T−1)), per-invocation Kahan sums then a tree reduction (deterministic). Grid: C workgroups.
 
@@ -36,6 +40,9 @@ struct Params {
 @group(0) @binding(1) var<storage, read_write> logits: array<f32>; // [rows, V] at logits_off
 @group(0) @binding(2) var<storage, read> tokens: array<i32>; // [C or 1, B, T] at tok_off (+ c·tok_stride)
 @group(0) @binding(3) var<storage, read_write> losses: array<f32>; // [C, B, T] at loss_off
+
+// The same binding as `logits`, as vec4s (main_rows4 only; an entry point uses one of the two).
+@group(0) @binding(1) var<storage, read_write> logits4: array<vec4<f32>>; // [rows, V / 4] at logits_off / 4
 
 var<workgroup> red_m: array<f32, WG>;
 var<workgroup> red_s: array<f32, WG>;
@@ -182,6 +189,67 @@ fn main_rows(
         d -= prm.grad_scale;
       }
       logits[base + i] = d;
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main_rows4(
+  @builtin(workgroup_id) wid: vec3<u32>,
+  @builtin(num_workgroups) nwg: vec3<u32>,
+  @builtin(local_invocation_index) lid: u32,
+) {
+  let row = (wid.y * nwg.x + wid.x) * WG + lid;
+  if (row >= prm.rows) {
+    return;
+  }
+  let V4 = prm.V / 4u;
+  let g = prm.row_start + row;
+  let t = g % prm.T;
+  let base = prm.logits_off / 4u + row * V4;
+  if (t + 1u == prm.T) {
+    losses[prm.loss_off + g] = 0.0;
+    if (BACKWARD) {
+      for (var i = 0u; i < V4; i++) {
+        logits4[base + i] = vec4<f32>();
+      }
+    }
+    return;
+  }
+  let tgt = target_of(g);
+  let tc = min(tgt, prm.V - 1u);
+  let x_target = logits4[base + tc / 4u][tc % 4u];
+  var m = NEG_BIG;
+  var bad = false;
+  for (var i = 0u; i < V4; i++) {
+    let x = logits4[base + i];
+    bad = bad || !is_finite(x.x) || !is_finite(x.y) || !is_finite(x.z) || !is_finite(x.w);
+    m = max(max(max(max(m, x.x), x.y), x.z), x.w);
+  }
+  var sum = 0.0;
+  for (var i = 0u; i < V4; i++) {
+    let x = logits4[base + i];
+    let e = vec4<f32>(exp(x.x - m), exp(x.y - m), exp(x.z - m), exp(x.w - m));
+    sum += e.x;
+    sum += e.y;
+    sum += e.z;
+    sum += e.w;
+    if (BACKWARD) {
+      logits4[base + i] = e;
+    }
+  }
+  var loss = m + log(sum) - x_target;
+  if (bad || tgt >= prm.V) {
+    loss = bitcast<f32>(0x7fc00000u);
+  }
+  losses[prm.loss_off + g] = loss;
+  if (BACKWARD) {
+    let inv = prm.grad_scale / sum;
+    for (var i = 0u; i < V4; i++) {
+      logits4[base + i] = logits4[base + i] * inv;
+    }
+    if (tgt < prm.V) {
+      logits4[base + tgt / 4u][tgt % 4u] -= prm.grad_scale;
     }
   }
 }

@@ -207,6 +207,44 @@ Deno.test("cross entropy forward mode leaves the logits untouched and gives the 
   }
 });
 
+Deno.test("cross entropy, CPU layout: vec4 rows (V, offset multiples of 4) give the scalar rows' bits", async () => {
+  const gpu = await getGpu();
+  const k = CASES[2][1];
+  const buffers = [
+    new Float32Array(k.C * k.B * k.T * k.V + 1),
+    new Int32Array(k.B * k.T),
+    new Float32Array(k.B * k.T),
+  ]
+    .map((a, i) => storageFrom(gpu, `b${i}`, a));
+  const spec = {
+    copies: k.C,
+    batch: k.B,
+    seqLen: k.T,
+    vocab: k.V,
+    tokensCopyStride: 0,
+    layout: "row",
+  } as const;
+  for (const [logitsOffset, label] of [[0, "cross_entropy (vec4 rows)"], [1, "cross_entropy"]] as const) {
+    const [op] = await createCrossEntropy(
+      gpu,
+      { ...spec, mode: "backward", logitsOffset },
+      ...buffers as [
+        GPUBuffer,
+        GPUBuffer,
+        GPUBuffer,
+      ],
+    );
+    assert.equal(op.label, label);
+  }
+  buffers.forEach((b) => b.destroy());
+  for (const mode of ["forward", "backward"] as const) {
+    const vec4 = await runCase({ ...k, logitsOff: 0 }, mode, 1, "row");
+    const scalar = await runCase({ ...k, logitsOff: 1 }, mode, 1, "row"); // unaligned: the scalar kernel
+    assert.deepEqual(vec4.losses, scalar.losses, `${mode}: losses differ`);
+    assert.deepEqual(vec4.dlogits, scalar.dlogits, `${mode}: logits differ`);
+  }
+});
+
 Deno.test("cross entropy backward: dlogits match central finite differences of the mean loss (f64)", async () => {
   const k: Case = { ...CASES[0][1], V: 23, B: 2, T: 4 };
   const got = await runCase(k, "backward");
@@ -273,13 +311,14 @@ Deno.test("cross entropy of uniform logits is ln V (V = 37, 5000)", async () => 
 
 Deno.test("cross entropy: NaN/Inf logits and out-of-range targets give a NaN loss", async () => {
   const gpu = await getGpu();
-  const V = 37, B = 1, T = 4;
-  const data = new Float32Array(B * T * V);
-  data[0 * V + 5] = NaN; // row 0
-  data[1 * V + 36] = Infinity; // row 1
-  for (const layout of ["row", "workgroup"] as const) {
+  const B = 1, T = 4;
+  // V = 40 takes the CPU layout's vec4 rows, V = 37 its scalar rows.
+  for (const [V, layout] of [[37, "row"], [40, "row"], [37, "workgroup"]] as const) {
+    const data = new Float32Array(B * T * V);
+    data[0 * V + 5] = NaN; // row 0
+    data[1 * V + V - 1] = Infinity; // row 1
     const logits = storageFrom(gpu, "logits", data);
-    const tokens = storageFrom(gpu, "tokens", Int32Array.from([1, 2, 3, 37])); // row 2's target is 37 ≥ V
+    const tokens = storageFrom(gpu, "tokens", Int32Array.from([1, 2, 3, V])); // row 2's target is V
     const losses = storageBuffer(gpu, "losses", B * T * 4);
     submitDispatches(
       gpu,

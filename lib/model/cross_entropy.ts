@@ -150,8 +150,9 @@ export async function createCrossEntropy(
     throw new RangeError(`cross entropy layout: expected "row" or "workgroup", got ${layout}`);
   }
   const perRow = layout === "row";
+  const vec4 = perRow && V % 4 === 0 && logitsOff % 4 === 0;
   const kernel = await loadKernel(gpu, "cross_entropy", {
-    entry: perRow ? "main_rows" : "main",
+    entry: vec4 ? "main_rows4" : perRow ? "main_rows" : "main",
     consts: { WG, BACKWARD: spec.mode === "backward" },
   });
   const u = uniformStruct(gpu, "cross entropy params", [
@@ -167,7 +168,14 @@ export async function createCrossEntropy(
     ["f32", gradScale],
   ]);
   const groups = perRow ? Math.ceil(rows / WG) : rows;
-  return [prepare(kernel, [u, logits, tokens, losses], foldGrid(groups, "cross entropy"), `cross_entropy`)];
+  return [
+    prepare(
+      kernel,
+      [u, logits, tokens, losses],
+      foldGrid(groups, "cross entropy"),
+      `cross_entropy${vec4 ? " (vec4 rows)" : ""}`,
+    ),
+  ];
 }
 
 export interface MeanLossSpec {
