@@ -31,12 +31,14 @@ Deno.test("paper shape: 68 copies; a step is fwd+bwd of 64 sequences plus 14 pro
   assert.equal(perTokenStepFlops(s, { fullPasses: true }), f * 1024 * 68 * (3 * 16 + 14 * 2 + 14 * 160));
   // Restriction-aware (lib/model/flops.ts), per token, fwd + bwd:
   //   full ×4: 3f = 13,971,456
-  //   layer-0 head ×32: fwd f; bwd fU + (fM + 2fA) + (fM/4 + 2fA + fM/8) = 5,378,048 → 10,035,200
-  //   layer-1 head ×32: fwd fM + fA + fU = 3,608,576; bwd fU + (fM/4 + 2fA + fM/8) = 3,805,184 → 7,413,760
+  //   the head's own layer, backward: its share of dz, of the attention backward and its weight gradients,
+  //   (fM/4 + 2fA + fM)/8 = 212,992
+  //   layer-0 head ×32: fwd f; bwd fU + (fM + 2fA) + 212,992 = 4,345,856 → 9,003,008
+  //   layer-1 head ×32: fwd fM + fA + fU = 3,608,576; bwd fU + 212,992 = 2,772,992 → 6,381,568
   //   the representative's layer 0: fM + fA = 1,048,576
-  //   sum 615,301,120; forward only: 4f + 32f + 32·3,608,576 + 1,048,576 = 284,180,480.
-  assert.equal(sgldStepFlops(s), 1024 * (64 * 615_301_120 + 14 * 7 * 284_180_480));
-  assert.equal(perTokenStepFlops(s), 1024 * (16 * 615_301_120 + (14 * 2 + 14 * 160) * 284_180_480));
+  //   sum 549,240,832; forward only: 4f + 32f + 32·3,608,576 + 1,048,576 = 284,180,480.
+  assert.equal(sgldStepFlops(s), 1024 * (64 * 549_240_832 + 14 * 7 * 284_180_480));
+  assert.equal(perTokenStepFlops(s), 1024 * (16 * 549_240_832 + (14 * 2 + 14 * 160) * 284_180_480));
   // 200 draws × 30 checkpoints of the χ step, 100 draws of the per-token step
   assert.equal(paperWorkloadSeconds(2, 3), 2 * 6000 + 3 * 100);
 });
