@@ -103,17 +103,17 @@ Deno.test("sweep --plan: stand-in files give the hand-counted work and an estima
     const f = 12160;
     assert.equal(w.forwardFlopsPerToken, f);
     // Per token, forward + backward: a full copy 3f = 36480; a head copy (its layer is the only one) the forward
-    // f and the backward fU + fM/4 + 2fA + fM/H = 12160; the still copy only the unembedding fU = 9600 (its
+    // f and the backward fU + (fM/4 + 2fA + fM)/H = 11392 (H = 2); the still copy only the unembedding fU = 9600 (its
     // residual stream comes from the representative: itself, which computes the layer, fM + fA = 2560).
     // Forward only: 6f + 9600 + 2560.
-    const chiFwdBwd = 2 * 36480 + 4 * (f + 12160) + 9600 + 2560; // 182400
+    const chiFwdBwd = 2 * 36480 + 4 * (f + 11392) + 9600 + 2560; // 179328
     const chiFwd = 6 * f + 9600 + 2560; // 85120
     // A chi step: 4 fwd+bwd rows and 2 probes × ⌈0.1·4⌉ = 1 replaced row forward, 16 tokens each; a unit is 3
     // steps plus L0 (2 chains × 4 rows at w*); two units.
     assert.equal(w.flops.chi, 2 * (3 * 16 * (4 * chiFwdBwd + 2 * chiFwd) + 8 * 16 * f));
     // A per-token step (6 copies, no still copy): 2 fwd+bwd rows, then 2 probes × (⌈0.2⌉ = 1 + 2 contexts) rows
     // forward; 5 steps plus L0 (2 chains × 2 rows).
-    const ptFwdBwd = 2 * 36480 + 4 * (f + 12160); // 170240
+    const ptFwdBwd = 2 * 36480 + 4 * (f + 11392); // 167168
     assert.equal(w.flops.perToken, 5 * 16 * (2 * ptFwdBwd + 6 * 6 * f) + 4 * 16 * f);
     // Ablation: 2 probes × 2 contexts × 16 tokens, unablated and with each of 2 heads zeroed.
     assert.equal(w.flops.ablation, 2 * 2 * 16 * 3 * f);
@@ -216,8 +216,8 @@ Deno.test("formatSamplingWork: the scripts' work line counts steps × copies × 
   assert.equal(one, "work: 1 × 1 SGLD steps of 1 copies × batch 1, T 1024: 0.0143 TFLOP");
   // A head restriction samples "full" too (2 copies) and pairing adds the still copy (3); 2 units × (2 burn-in
   // + 1 draw × 3 thinning) = 2 × 5 steps. Per token (lib/model/flops.ts): full 3f = 13,971,456; head 0:0 the
-  // forward f and the backward fU + (fM + 2fA) + (fM/4 + 2fA + fM/8) = 5,378,048; the still copy fU = 2,560,000
-  // and, as the representative, both layers below it (2 · 1,048,576): 28,663,808 · 1024 tokens · 10 steps.
+  // forward f and the backward fU + (fM + 2fA) + (fM/4 + 2fA + fM)/8 = 4,345,856; the still copy fU = 2,560,000
+  // and, as the representative, both layers below it (2 · 1,048,576): 27,631,616 · 1024 tokens · 10 steps.
   const paired = { ...sgld, burnIn: 2, stepsBetweenDraws: 3, paired: true };
   const more = formatSamplingWork(PAPER_CONFIG, 1024, 0.1, 2, {
     sgld: paired,
@@ -225,7 +225,7 @@ Deno.test("formatSamplingWork: the scripts' work line counts steps × copies × 
     probes: 0,
     contexts: 0,
   });
-  assert.match(more, /^work: 2 × 5 SGLD steps of 3 copies × batch 1, T 1024: 0\.294 TFLOP$/);
+  assert.match(more, /^work: 2 × 5 SGLD steps of 3 copies × batch 1, T 1024: 0\.283 TFLOP$/);
 });
 
 Deno.test("sweepWork: thinning multiplies the SGLD steps of chi and per-token units (draws × stepsBetweenDraws)", () => {
