@@ -3,6 +3,7 @@ import { getGpu } from "../lib/gpu/device.ts";
 import { readF32, storageFrom } from "../lib/gpu/buffers.ts";
 import { submitDispatches } from "../lib/gpu/dispatch.ts";
 import { createColSum, createMatmul } from "../lib/model/matmul.ts";
+import { cpuMatmulWgsl } from "../lib/model/matmul_codegen.ts";
 import {
   colSumReference,
   type ColSumSpec,
@@ -125,6 +126,9 @@ const SHAPES: Shape[] = [
   // Small M·N with long K: the cpu family splits K across the lanes of a workgroup.
   { M: 16, N: 20, K: 2052, aligned: true, accumulate: true },
   { M: 5, N: 7, K: 1029, aligned: false, alpha: 2 },
+  // Narrow N with A shared across level 1: the cpu family folds level 1 into n (untransposed B).
+  { M: 40, N: 16, K: 24, aligned: true, bias: true, batch: [3, 4] },
+  { M: 21, N: 12, K: 10, aligned: false, bias: true, accumulate: true, batch: [2, 3] },
 ];
 
 for (const variant of VARIANTS) {
@@ -234,6 +238,36 @@ Deno.test("matmul: sumBatch1 on the transformer's Σ_h dQ[h]·W_Q[h]ᵀ shape ma
   assert.equal((await createMatmul(gpu, spec, x, w, out)).length, 1);
   assert.equal((await createMatmul(gpu, { ...spec, variant: "reference" }, x, w, out)).length, 4);
   for (const b of [x, w, out]) b.destroy();
+});
+
+Deno.test("matmul cpu: level 1 folded into n (per-head Q = X·W_Q[h] + b_Q[h]) gives the bits of one op per head", async () => {
+  const gpu = await getGpu();
+  for (const [E, aligned] of [[16, true], [8, true], [12, false]] as const) {
+    const C = 3, R = 40, D = 24, H = 4, off = aligned ? 8 : 9, P = off + H * D * E + 16;
+    const spec = (h0: number, heads: number): MatmulSpec => ({
+      label: `Q E=${E}`,
+      M: R,
+      N: E,
+      K: D,
+      batch: [C, heads],
+      variant: "cpu",
+      a: { ld: D, stride: [R * D, 0] },
+      b: { offset: off + h0 * D * E, ld: E, stride: [P, D * E] },
+      c: { offset: h0 * R * E, ld: E, stride: [H * R * E, R * E] },
+      bias: { offset: h0 * E, stride: [P, E] },
+    });
+    const wgsl = cpuMatmulWgsl(spec(0, H));
+    assert.match(wgsl, /level 1 folded into n/, `E=${E}: the kernel does not fold`);
+    assert.doesNotMatch(cpuMatmulWgsl(spec(0, 1)), /folded/);
+    const x = storageFrom(gpu, "x", uniforms(C * R * D, 1));
+    const w = storageFrom(gpu, "w", uniforms(C * P, 2));
+    const folded = storageFrom(gpu, "q folded", new Float32Array(C * H * R * E));
+    submitDispatches(gpu, await createMatmul(gpu, spec(0, H), x, w, folded, w));
+    const perHead = storageFrom(gpu, "q per head", new Float32Array(C * H * R * E));
+    for (let h = 0; h < H; h++) submitDispatches(gpu, await createMatmul(gpu, spec(h, 1), x, w, perHead, w));
+    assert.deepEqual(await readF32(gpu, folded), await readF32(gpu, perHead), `E=${E}: bits differ`);
+    for (const b of [x, w, folded, perHead]) b.destroy();
+  }
 });
 
 Deno.test("matmul gpu: split-K agrees with f64 (forced and automatic chunks, transposes, batches, ld, accumulate)", async () => {

@@ -26,6 +26,13 @@
  * split-K every lane takes its k blocks of every z1. The order of summation is fixed (z1 outer, k inner, then
  * the lanes in order), so the result is deterministic. Why: the transformer's Σ_h dQ[h]·W_Q[h]ᵀ (K = d_head =
  * 16 per head) was one accumulating dispatch per head, each re-reading and re-writing all of C.
+ *
+ * Batch level 1 folded into n (foldedBatch1): a narrow N (< 32) cannot give 8 lanes a vec4 tile each, and lanes
+ * along m would each read their own A. When the level-1 batches share A (a.stride[1] = 0) and B is not
+ * transposed, they are laid side by side along n: the tiles cover N·batch[1] columns, each tile inside one
+ * batch (tn divides N), and a tile's column origin gives its z1. The attention projections' per-head Q, K, V
+ * (N = d_head = 16, A = the layer's input for every head) then run with 8 lanes along n like an N = 64 product.
+ * Each output element's sum over k is the same, so are its bits.
  */
 import type { CpuTile, MatmulSpec, NormalizedMatmul } from "./matmul_spec.ts";
 import { MatmulSpecError, normalizeMatmul } from "./matmul_spec.ts";
@@ -92,9 +99,19 @@ function tileField(op: string, field: keyof CpuTile, v: unknown): number | undef
   return v;
 }
 
-/** Batch level-1 entries the grid enumerates: none to spare when level 1 is summed inside each invocation. */
+/**
+ * How many level-1 batches are folded into n (see the file comment), 1 for none: when level 1 is an output batch
+ * (not summed) of narrow N (< 32, a multiple of 4) with A shared across it and B not transposed.
+ */
+export function foldedBatch1(s: NormalizedMatmul): number {
+  const fold = s.batch[1] > 1 && !s.sumBatch1 && !s.transB && s.a.stride[1] === 0 && s.N < 32 &&
+    s.N % 4 === 0;
+  return fold ? s.batch[1] : 1;
+}
+
+/** Batch level-1 entries the grid enumerates: none when level 1 is summed or folded inside the tiles. */
 function gridBatch1(s: NormalizedMatmul): number {
-  return s.sumBatch1 ? 1 : s.batch[1];
+  return s.sumBatch1 || foldedBatch1(s) > 1 ? 1 : s.batch[1];
 }
 
 /**
@@ -105,6 +122,8 @@ function gridBatch1(s: NormalizedMatmul): number {
  * (tn ≈ N/8) instead of one 16-wide tile per lane: the tiny SGLD's Q/K/V products (N = 16) ran 1.4-2.4× faster,
  * its N = 64 products 1.1-1.6×, the paper shape's N = 32 products 1.4-1.8× (grid search over tm, tn, wx on the
  * 2-core machine; wide products unchanged).
+ * Level 1 folded into n (foldedBatch1): the tiles span N·batch[1] columns and tn is cut to a divisor of N, so
+ * the per-head Q, K, V (N = 16 × 4 heads) get tn = 8 and 8 lanes along n (1.09× on the tiny SGLD's whole step).
  * Summed level 1 (sumBatch1): only the z0 batches make tiles, but each tile reduces K·batch[1] products, so
  * the split-K decision looks at that effective K; ks stays at most the number of 4-blocks of one K, since the
  * lanes share the blocks of each z1 (more lanes would idle).
@@ -118,14 +137,17 @@ export function chooseCpuTile(
   const op = `matmul "${s.label}"`;
   const o: Partial<CpuTile> = {};
   for (const f of ["tm", "tn", "wx", "wy", "ks"] as const) o[f] = tileField(op, f, override[f]);
-  const narrow = s.N < 128;
-  let tn = o.tn ?? (narrow ? Math.max(4, Math.ceil(s.N / 32) * 4) : 16);
+  const fold = foldedBatch1(s);
+  const width = s.N * fold; // columns the tiles cover
+  const narrow = width < 128;
+  let tn = o.tn ?? (narrow ? Math.max(4, Math.ceil(width / 32) * 4) : 16);
   let tm = o.tm ?? (!narrow && s.M >= 128 ? 32 : s.M >= 32 ? 16 : 8);
   // Fit to the shape: never wider than the matrix (N < 4 keeps one vec4 of clamped columns).
   tn = Math.max(4, Math.min(tn, Math.floor(s.N / 4) * 4));
+  while (fold > 1 && s.N % tn !== 0) tn -= 4; // a folded tile stays inside one batch
   tm = Math.min(tm, s.M);
   if (vec.a && s.transA) tm = Math.max(4, Math.floor(tm / 4) * 4); // vec4 loads along m (M % 4 = 0 here)
-  const tilesN = Math.ceil(s.N / tn), tilesM = Math.ceil(s.M / tm);
+  const tilesN = fold * Math.ceil(s.N / tn), tilesM = Math.ceil(s.M / tm);
   const tiles = tilesN * tilesM * s.batch[0] * gridBatch1(s);
   const kEff = s.sumBatch1 ? s.K * s.batch[1] : s.K;
   // Split-K when the tiles would not give every core a few full workgroups of 8 lanes and K is long.
@@ -149,7 +171,15 @@ export function planCpu(
   hasBias: boolean,
   maxDim: number,
 ): CpuPlan {
-  const tilesN = Math.ceil(s.N / tile.tn), tilesM = Math.ceil(s.M / tile.tm);
+  const fold = foldedBatch1(s);
+  if (fold > 1 && s.N % tile.tn !== 0) {
+    throw new MatmulSpecError(
+      `matmul "${s.label}"`,
+      "cpuTile.tn",
+      `(${tile.tn}) must divide N = ${s.N} when batch level 1 is folded into n`,
+    );
+  }
+  const tilesN = fold * Math.ceil(s.N / tile.tn), tilesM = Math.ceil(s.M / tile.tm);
   const wx = tile.ks > 1 ? 1 : tile.wx, wy = tile.ks > 1 ? 1 : tile.wy;
   const gridX = Math.ceil(tilesN / wx);
   const mGroups = Math.ceil(tilesM / wy);
@@ -374,9 +404,14 @@ function emitKLoop(s: NormalizedMatmul, plan: CpuPlan, indent: string): string[]
 function emitBases(s: NormalizedMatmul): string[] {
   const [a, b] = s.sumBatch1 ? ["aBatch", "bBatch"] : ["aBase", "bBase"];
   return [
-    `  let ${a} = batchBase(p.aOff, p.aS0, p.aS1, blk);`,
-    `  let ${b} = batchBase(p.bOff, p.bS0, p.bS1, blk);`,
+    `  let ${a} = batchBase(p.aOff, p.aS0, p.aS1, ${batchOf(s)});`,
+    `  let ${b} = batchBase(p.bOff, p.bS0, p.bS1, ${batchOf(s)});`,
   ];
+}
+
+/** The WGSL name of the invocation's (rows, z0, z1): blkN when level 1 is folded into n (z1 from the tile). */
+function batchOf(s: NormalizedMatmul): string {
+  return foldedBatch1(s) > 1 ? "blkN" : "blk";
 }
 
 /**
@@ -421,7 +456,11 @@ export function cpuMatmulSource(s: NormalizedMatmul, plan: CpuPlan): string {
     `// Generated by lib/model/matmul_codegen.ts (register-blocked matmul for CPU adapters), spec "${s.label}".`,
     formulaComment(s, plan.hasBias),
     `// lda ${s.a.ld}, ldb ${s.b.ld}, ldc ${s.c.ld}, batch [${s.batch}]${
-      s.sumBatch1 ? " (level 1 summed: a loop over z1 in each invocation)" : ""
+      s.sumBatch1
+        ? " (level 1 summed: a loop over z1 in each invocation)"
+        : foldedBatch1(s) > 1
+        ? ` (level 1 folded into n: ${s.N * s.batch[1]} columns, z1 = tile column / ${s.N})`
+        : ""
     }. Tile ${tm}×${tn} per invocation` +
       `${
         ks > 1 ? `, split-K over ${ks} lanes` : `, workgroup ${wx}×${wy}`
@@ -469,8 +508,11 @@ export function cpuMatmulSource(s: NormalizedMatmul, plan: CpuPlan): string {
     );
   }
   // Unshifted tile origin (what this tile owns) and the shifted origin that keeps every load in range.
+  if (foldedBatch1(s) > 1) {
+    L.push(`  let blkN = RowBlock(blk.rows, blk.z0, tileN * ${u(tn)} / ${u(s.N)});`);
+  }
   L.push(
-    `  let nT = tileN * ${u(tn)};`,
+    foldedBatch1(s) > 1 ? `  let nT = tileN * ${u(tn)} % ${u(s.N)};` : `  let nT = tileN * ${u(tn)};`,
     `  let mT = tileM * ${u(tm)};`,
     s.N >= tn ? `  let n0 = min(nT, ${u(s.N - tn)});` : "  let n0 = 0u;",
     `  let m0 = min(mT, ${u(s.M - tm)});`,
@@ -493,8 +535,8 @@ export function cpuMatmulSource(s: NormalizedMatmul, plan: CpuPlan): string {
       }
     }
   }
-  L.push("  let cBase = batchBase(p.cOff, p.cS0, p.cS1, blk);");
-  if (plan.hasBias) L.push("  let biasBase = batchBase(p.biasOff, p.biasS0, p.biasS1, blk);");
+  L.push(`  let cBase = batchBase(p.cOff, p.cS0, p.cS1, ${batchOf(s)});`);
+  if (plan.hasBias) L.push(`  let biasBase = batchBase(p.biasOff, p.biasS0, p.biasS1, ${batchOf(s)});`);
   L.push(...emitStore(s, plan, "  "), "}", "");
   return composeWgsl(L.join("\n"), ["matmul_batch"]);
 }
