@@ -179,7 +179,7 @@ function rowsHead(shape: AttentionShape): { n: number; head: Array<["u32", numbe
  * computed heads (`shape.heads`, default all H).
  */
 export function attentionFlops(shape: AttentionShape): { forward: number; backward: number } {
-  const pairs = shape.C * (shape.heads?.count ?? shape.H) * shape.B * (shape.T * (shape.T + 1)) / 2;
+  const pairs = shape.C * headRange(shape).count * shape.B * (shape.T * (shape.T + 1)) / 2;
   // forward: q·k and p·v (2 products of E); backward: q·k recompute, dz·v, p·dz, ds·q, ds·k (5 products).
   return { forward: pairs * 4 * shape.E, backward: pairs * 10 * shape.E };
 }

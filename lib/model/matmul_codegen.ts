@@ -123,7 +123,7 @@ function gridBatch1(s: NormalizedMatmul): number {
  * its N = 64 products 1.1-1.6×, the paper shape's N = 32 products 1.4-1.8× (grid search over tm, tn, wx on the
  * 2-core machine; wide products unchanged).
  * Level 1 folded into n (foldedBatch1): the tiles span N·batch[1] columns and tn is cut to a divisor of N, so
- * the per-head Q, K, V (N = 16 × 4 heads) get tn = 8 and 8 lanes along n (1.09× on the tiny SGLD's whole step).
+ * the per-head Q, K, V (N = 16 × 4 heads) get tn = 8 and 8 lanes along n (the tiny SGLD's forward+backward program 1.09× faster).
  * Summed level 1 (sumBatch1): only the z0 batches make tiles, but each tile reduces K·batch[1] products, so
  * the split-K decision looks at that effective K; ks stays at most the number of 4-blocks of one K, since the
  * lanes share the blocks of each z1 (more lanes would idle).

@@ -337,9 +337,9 @@ function runsWhere(n: number, keep: (i: number) => boolean): { first: number; co
   return runsByKey(n, keep).filter((r) => r.key);
 }
 
-/** What block l's backward computes for copies of motion m; undefined below its lowest moving layer (or still). */
+/** What block l's backward computes for copies of motion m; undefined below its lowest moving layer (still: all). */
 function blockRole(m: Motion, l: number, layers: number): BlockRole | undefined {
-  if (m.kind === "none" || l < lowestMovingLayer(m, layers)) return undefined;
+  if (l < lowestMovingLayer(m, layers)) return undefined;
   if (m.kind === "head") return l === m.layer ? { kind: "head", head: m.head } : { kind: "through" };
   return { kind: "all" };
 }
