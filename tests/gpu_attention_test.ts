@@ -7,6 +7,7 @@ import {
   attentionBackwardReference,
   AttentionError,
   type AttentionHeads,
+  type AttentionOptions,
   attentionReference,
   type AttentionShape,
   createAttentionBackward,
@@ -58,6 +59,7 @@ async function runGpu(
   v: Float32Array,
   dz?: Float32Array,
   layout: Layout = PACKED,
+  opts: AttentionOptions = {},
 ) {
   const rows = shape.C * shape.H * shape.B * shape.T;
   const n = rows * shape.E;
@@ -78,7 +80,7 @@ async function runGpu(
     v: { buffer: qkvBuf, offset: o.qkv[2] },
     z: { buffer: zBuf, offset: P },
     lse: { buffer: lseBuf, offset: P },
-  });
+  }, opts);
   const list = [...fwd];
   const gradLen = Math.max(...o.grads) + n + 8;
   const gBuf = storageBuffer(gpu, "dqkv", gradLen * 4);
@@ -99,7 +101,7 @@ async function runGpu(
         dk: { buffer: gBuf, offset: o.grads[1] },
         dv: { buffer: gBuf, offset: o.grads[2] },
         d: { buffer: dBuf, offset: P },
-      }),
+      }, opts),
     );
   }
   await validated(gpu, "attention test", () => submitDispatches(gpu, list));
@@ -156,35 +158,72 @@ const SHAPES: Array<{ shape: AttentionShape; layout: Layout }> = [
 
 const fmt = (s: AttentionShape) => `C=${s.C} B=${s.B} T=${s.T} H=${s.H} E=${s.E}`;
 
+/** The adapter's default rows per invocation, and one row (the GPU default), so both kernel layouts are tested. */
+const ROWS: AttentionOptions[] = [{}, { rows: 1 }];
+
 Deno.test("createAttentionForward: z and lse match the float64 reference (several shapes, offsets, C copies)", async () => {
   const gpu = await getGpu();
   for (const { shape, layout } of SHAPES) {
-    const { q, k, v } = inputs(shape, 10);
-    const got = await runGpu(gpu, shape, q, k, v, undefined, layout);
-    const ref = attentionReference(shape, q, k, v);
-    const dz = maxAbsDiff(got.z, ref.z), dl = maxAbsDiff(got.lse, ref.lse);
-    console.log(
-      `  forward ${fmt(shape)}: max |Δz| ${dz.toExponential(2)}, max |Δlse| ${dl.toExponential(2)}`,
-    );
-    assert.ok(dz < 2e-5, `z differs by ${dz}`);
-    assert.ok(dl < 2e-5, `lse differs by ${dl}`);
+    for (const opts of ROWS) {
+      const { q, k, v } = inputs(shape, 10);
+      const got = await runGpu(gpu, shape, q, k, v, undefined, layout, opts);
+      const ref = attentionReference(shape, q, k, v);
+      const dz = maxAbsDiff(got.z, ref.z), dl = maxAbsDiff(got.lse, ref.lse);
+      console.log(
+        `  forward ${fmt(shape)} rows ${opts.rows ?? "default"}: max |Δz| ${dz.toExponential(2)}, ` +
+          `max |Δlse| ${dl.toExponential(2)}`,
+      );
+      assert.ok(dz < 2e-5, `z differs by ${dz}`);
+      assert.ok(dl < 2e-5, `lse differs by ${dl}`);
+    }
   }
 });
 
 Deno.test("createAttentionBackward: dq, dk, dv match the float64 reference and overwrite their destinations", async () => {
   const gpu = await getGpu();
   for (const { shape, layout } of SHAPES) {
-    const { q, k, v, dz } = inputs(shape, 20);
-    const got = await runGpu(gpu, shape, q, k, v, dz, layout);
-    const ref = attentionBackwardReference(shape, q, k, v, dz);
-    const scale = Math.max(maxAbs(ref.dq), maxAbs(ref.dk), maxAbs(ref.dv));
-    const d = [maxAbsDiff(got.dq, ref.dq), maxAbsDiff(got.dk, ref.dk), maxAbsDiff(got.dv, ref.dv)];
-    console.log(
-      `  backward ${fmt(shape)}: max |Δdq| ${d[0].toExponential(2)}, |Δdk| ${d[1].toExponential(2)}, ` +
-        `|Δdv| ${d[2].toExponential(2)} (max |grad| ${scale.toFixed(2)})`,
-    );
-    for (const [name, x] of [["dq", d[0]], ["dk", d[1]], ["dv", d[2]]] as const) {
-      assert.ok(x < 5e-5 * Math.max(1, scale), `${name} differs by ${x}`);
+    for (const opts of ROWS) {
+      const { q, k, v, dz } = inputs(shape, 20);
+      const got = await runGpu(gpu, shape, q, k, v, dz, layout, opts);
+      const ref = attentionBackwardReference(shape, q, k, v, dz);
+      const scale = Math.max(maxAbs(ref.dq), maxAbs(ref.dk), maxAbs(ref.dv));
+      const d = [maxAbsDiff(got.dq, ref.dq), maxAbsDiff(got.dk, ref.dk), maxAbsDiff(got.dv, ref.dv)];
+      console.log(
+        `  backward ${fmt(shape)} rows ${opts.rows ?? "default"}: max |Δdq| ${d[0].toExponential(2)}, |Δdk| ${
+          d[1].toExponential(2)
+        }, ` +
+          `|Δdv| ${d[2].toExponential(2)} (max |grad| ${scale.toFixed(2)})`,
+      );
+      for (const [name, x] of [["dq", d[0]], ["dk", d[1]], ["dv", d[2]]] as const) {
+        assert.ok(x < 5e-5 * Math.max(1, scale), `${name} differs by ${x}`);
+      }
+    }
+  }
+});
+
+Deno.test("createAttentionForward/Backward: every number of rows per invocation gives the same bits", async () => {
+  const gpu = await getGpu();
+  // T = 64 takes up to 64 rows per invocation, T = 70 at most 2, T = 37 only 1; one case computes a head subset.
+  // (More rows per invocation compile slowly on llvmpipe, so the test stops at 8.)
+  const cases: AttentionShape[] = [
+    { C: 2, B: 3, T: 64, H: 4, E: 16 },
+    { C: 2, B: 1, T: 70, H: 3, E: 4 },
+    { C: 1, B: 2, T: 37, H: 2, E: 32 },
+    { C: 2, B: 2, T: 32, H: 4, E: 8, heads: { first: 1, count: 2 } },
+  ];
+  const bits = (o: Record<string, Float32Array>) => Object.values(o).map((a) => new Uint32Array(a.buffer));
+  for (const shape of cases) {
+    const { q, k, v, dz } = inputs(shape, 80);
+    const one = bits(await runGpu(gpu, shape, q, k, v, dz, PACKED, { rows: 1 }));
+    for (const rows of [2, 4, 8, undefined]) {
+      const got = bits(await runGpu(gpu, shape, q, k, v, dz, PACKED, { rows }));
+      for (let t = 0; t < one.length; t++) {
+        assert.deepEqual(
+          got[t],
+          one[t],
+          `${fmt(shape)}: rows ${rows ?? "default"}, output ${t} differs from rows 1`,
+        );
+      }
     }
   }
 });
@@ -399,6 +438,13 @@ Deno.test("createAttentionForward/Backward: bad shapes and operands throw errors
   };
   await rejects(() => createAttentionForward(gpu, { ...shape, E: 6 }, io), "shape.E", /multiple of 4/);
   await rejects(() => createAttentionForward(gpu, { ...shape, T: 0 }, io), "shape.T", /positive integer/);
+  for (const rows of [0, 1.5, 65]) {
+    await rejects(
+      () => createAttentionForward(gpu, shape, io, { rows }),
+      "opts.rows",
+      /integer in \[1, 64\]/,
+    );
+  }
   await rejects(
     () => createAttentionForward(gpu, shape, { ...io, k: { buffer: small, offset: 4 } }),
     "k",

@@ -74,6 +74,54 @@ export function specialize(name: string, source: string, consts: Record<string, 
   return out;
 }
 
+/**
+ * Expands the `//#repeat NAME` … `//#end` blocks of `source`: each is written once and repeated `counts[NAME]`
+ * times, with NAME, standing alone or ending an identifier after `_` (`acc_U`), replaced by 0, 1, … in turn.
+ * Why: WGSL has no way to keep an array indexed by a loop variable in registers unless the compiler unrolls the
+ * loop, and CPU adapters do not unroll large bodies; a kernel that keeps several rows' state per invocation
+ * writes that state as separate variables instead. A block naming a count not given, or left open, is an error.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { repeatBlocks } from "chi/lib/gpu/kernel.ts";
+ *
+ * const src = "//#repeat U\nvar acc_U = x[i + U];\n//#end\n";
+ * assert.equal(repeatBlocks("demo", src, { U: 2 }), "var acc_0 = x[i + 0];\nvar acc_1 = x[i + 1];\n");
+ * ```
+ */
+export function repeatBlocks(name: string, source: string, counts: Record<string, number>): string {
+  const lines = source.split("\n");
+  const out: string[] = [];
+  for (let at = 0; at < lines.length; at++) {
+    const open = /^\s*\/\/#repeat\s+(\w+)\s*$/.exec(lines[at]);
+    if (!open) {
+      out.push(lines[at]);
+      continue;
+    }
+    const key = open[1];
+    const count = counts[key];
+    if (count === undefined || !Number.isInteger(count) || count < 1) {
+      throw new KernelError(
+        name,
+        `line ${at + 1}: //#repeat ${key} needs a positive integer count, got ${count}`,
+      );
+    }
+    const end = lines.findIndex((l, i) => i > at && /^\s*\/\/#(end|repeat)\b/.test(l));
+    if (end < 0 || !/^\s*\/\/#end\s*$/.test(lines[end])) {
+      throw new KernelError(
+        name,
+        `line ${at + 1}: //#repeat ${key} is not closed by //#end before the next directive`,
+      );
+    }
+    const word = new RegExp(`(?<![A-Za-z0-9])${key}(?![A-Za-z0-9_])`, "g");
+    const block = lines.slice(at + 1, end);
+    for (let u = 0; u < count; u++) out.push(...block.map((l) => l.replace(word, String(u))));
+    at = end;
+  }
+  return out.join("\n");
+}
+
 function wgslLiteral(name: string, key: string, type: string, value: ConstValue): string {
   if (type === "bool") {
     if (typeof value !== "boolean") throw new KernelError(name, `${key} is bool, got ${value}`);
