@@ -3,7 +3,7 @@
 // QB consecutive query rows per invocation (positions i0 … i0 + QB − 1 of one sequence; QB divides T): each row
 // keeps q and its output accumulator in registers as E/4 vec4s, with an online max m and denominator l rescaled
 // only when the max grows. The loop over keys loads each key and value row once for all QB rows, which is what
-// makes the kernel fast on CPU adapters, where every load from a storage buffer is a per-lane gather; row u skips
+// makes the kernel fast on CPU adapters, whose loads from storage buffers (issued per SIMD lane), not the arithmetic, bound this kernel; row u skips
 // the keys past its own position (j > i0 + u). The `//#repeat U` blocks are written once and repeated for
 // U = 0 … QB − 1 by lib/gpu/kernel.ts (repeatBlocks), so that each row's state stays in registers.
 // Computed rows are numbered r = ((c·hn + h − h0)·B + b)·T + i over all C copies, so one dispatch covers every

@@ -7,10 +7,10 @@
  *   z, dz                [C, B, T, H, E]   so that z viewed [C][B·T, H·E] multiplies W_O viewed [H·E, D]
  *   lse, d               [C, H, B, T]      row log-sum-exp of the scores; D = rowsum(dz∘z) (backward scratch)
  *
- * Forward: kernels/attention_forward.wgsl (FlashAttention-2 style online softmax, one query row per
- * invocation, stores lse). Backward, two dispatches and no atomics: kernels/attention_backward_dq.wgsl
- * (D = rowsum(dz∘z) and dq, looping over keys for a fixed query) then kernels/attention_backward_dkdv.wgsl
- * (dk and dv, looping over queries for a fixed key). P is recomputed from lse. Outputs are overwritten.
+ * Forward: kernels/attention_forward.wgsl (FlashAttention-2 style online softmax, stores lse). Backward, two
+ * dispatches and no atomics: kernels/attention_backward_dq.wgsl (D = rowsum(dz∘z) and dq, looping over keys for
+ * a fixed query) then kernels/attention_backward_dkdv.wgsl (dk and dv, looping over queries for a fixed key). P
+ * is recomputed from lse. Outputs are overwritten. Each invocation handles QB rows (AttentionOptions.rows).
  *
  * Head subsets: `shape.heads = {first, count}` computes only heads [first, first + count) of every copy (default
  * all H). The operands keep the layout of all H heads above; the grid covers only the C·count·B·T computed rows,
@@ -303,13 +303,14 @@ function attentionKernel(gpu: Gpu, file: string, E: number, qb: number, ops: Bou
 }
 
 /**
- * Rows per invocation (QB in the kernels): the largest power of two up to `max` that divides T, so that an
- * invocation's rows are consecutive positions of one sequence. Each key (or query) row an invocation loads then
- * serves QB rows: on CPU adapters, where every storage load is a per-lane gather, that reuse is what the
- * kernels' speed rests on. Measured on llvmpipe (2-core EPYC, 2026-12-01), C 2, B 2, T 1024, H 8, d_head 32,
- * forward / dq / dk dv in ms: 1 row 316 / 331 / 409, 8 rows 132 / 124 / 166, 16 rows 113 / 106 / 140. But
- * llvmpipe compiles a kernel at its first dispatch, and that time grows faster than the rows: 0.9 s for the three
- * kernels with 1 row, 7.4 s with 8, 28 s with 16 (d_head 32), once per process. 8 is the CPU default.
+ * Rows per invocation (QB in the kernels): the largest power of two up to `opts.rows` (default 8 on CPU
+ * adapters, 1 on GPUs) that divides T, so that an invocation's rows are consecutive positions of one sequence.
+ * Each key (or query) row an invocation loads then serves QB rows. On CPU adapters the kernels are bound by their
+ * loads from storage buffers (issued per SIMD lane), and that reuse is what their speed rests on. Measured on
+ * llvmpipe (2-core EPYC, 2026-12-01), C 2, B 2, T 1024, H 8, d_head 32, forward / dq / dk dv in ms: 1 row 316 /
+ * 331 / 409, 8 rows 132 / 124 / 166, 16 rows 113 / 106 / 140. But llvmpipe compiles a kernel at its first
+ * dispatch, and that time grows faster than the rows: 0.9 s for the three kernels with 1 row, 7.4 s with 8, 28 s
+ * with 16 (d_head 32), once per process. Hence 8 as the CPU default.
  */
 function rowsPerInvocation(gpu: Gpu, T: number, opts: AttentionOptions): number {
   const max = opts.rows ?? (gpu.kind === "cpu" ? 8 : 1);
