@@ -3,6 +3,7 @@ import { getGpu, type Gpu } from "../lib/gpu/device.ts";
 import { readBuffers, storageBuffer, upload } from "../lib/gpu/buffers.ts";
 import { submitDispatches } from "../lib/gpu/dispatch.ts";
 import { validated } from "../lib/gpu/kernel.ts";
+import { setTileTuning } from "../lib/model/matmul_tune.ts";
 import {
   attentionBackwardReference,
   AttentionError,
@@ -225,6 +226,31 @@ Deno.test("createAttentionForward/Backward: every number of rows per invocation 
         );
       }
     }
+  }
+});
+
+Deno.test("createAttentionForward/Backward under --tiles tuned: rows timed, cached as family attention, same bits", async () => {
+  const gpu = await getGpu();
+  const shape: AttentionShape = { C: 2, B: 2, T: 32, H: 2, E: 8 };
+  const { q, k, v, dz } = inputs(shape, 90);
+  const bits = (o: Record<string, Float32Array>) => Object.values(o).map((a) => new Uint32Array(a.buffer));
+  const plain = bits(await runGpu(gpu, shape, q, k, v, dz));
+  const cacheFile = await Deno.makeTempFile({ suffix: ".json" });
+  await Deno.remove(cacheFile);
+  try {
+    await setTileTuning(gpu, { mode: "tuned", cacheFile });
+    assert.deepEqual(bits(await runGpu(gpu, shape, q, k, v, dz)), plain, "tuned rows changed the bits");
+    const cache = JSON.parse(await Deno.readTextFile(cacheFile));
+    const entries = Object.values(cache.adapters)[0] as Record<string, { tile: { rows: number } }>;
+    const keys = Object.keys(entries).filter((key) => key.startsWith("attention ")).sort();
+    assert.deepEqual(keys, ["attention backward T 32 E 8", "attention forward T 32 E 8"]);
+    for (const key of keys) {
+      console.log(`  ${key}: ${entries[key].tile.rows} rows per invocation`);
+      assert.ok([1, 2, 4, 8, 16].includes(entries[key].tile.rows), `${key}: ${entries[key].tile.rows}`);
+    }
+  } finally {
+    await setTileTuning(gpu, { mode: "heuristic" });
+    await Deno.remove(cacheFile).catch(() => {});
   }
 });
 

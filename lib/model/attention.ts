@@ -25,6 +25,8 @@
 import type { Gpu } from "../gpu/device.ts";
 import { params, uniformFrom } from "../gpu/buffers.ts";
 import { type Dispatch, prepare } from "../gpu/dispatch.ts";
+import { storageFrom } from "../gpu/buffers.ts";
+import { timeDispatches, tunedTile } from "./matmul_tune.ts";
 import {
   composeWgsl,
   type Kernel,
@@ -369,7 +371,14 @@ export async function createAttentionForward(
     operand(r, "lse", rows, false, true),
   ];
   checkOverlaps(ops);
-  const qb = rowsPerInvocation(gpu, shape.T, opts);
+  const qb = opts.rows !== undefined
+    ? rowsPerInvocation(gpu, shape.T, opts)
+    : await tunedRows(gpu, "forward", shape);
+  return [await forwardDispatch(gpu, shape, ops, qb)];
+}
+
+/** The forward's dispatch over checked operands (q, k, v, z, lse) with QB = qb. */
+async function forwardDispatch(gpu: Gpu, shape: AttentionShape, ops: Bound[], qb: number): Promise<Dispatch> {
   const kernel = await attentionKernel(gpu, "attention_forward", shape.E, qb, ops);
   const b = ops.map((o) => bindRange(gpu, o));
   const computed = rowsHead(shape);
@@ -382,9 +391,12 @@ export async function createAttentionForward(
       ["f32", 1 / Math.sqrt(shape.E)],
     ]),
   );
-  return [
-    prepare(kernel, [uniform, ...b.map((x) => x.binding)], grid(gpu, computed.n / qb), "attention forward"),
-  ];
+  return prepare(
+    kernel,
+    [uniform, ...b.map((x) => x.binding)],
+    grid(gpu, computed.n / qb),
+    "attention forward",
+  );
 }
 
 /**
@@ -444,6 +456,19 @@ export async function createAttentionBackward(
   const dv = operand(r, "dv", n, true, true);
   const d = operand(r, "d", rows, false, true);
   checkOverlaps([q, k, v, z, lse, dz, dq, dk, dv, d]);
+  const qb = opts.rows !== undefined
+    ? rowsPerInvocation(gpu, shape.T, opts)
+    : await tunedRows(gpu, "backward", shape);
+  return await backwardDispatches(gpu, shape, { q, k, v, z, lse, dz, dq, dk, dv, d }, qb);
+}
+
+/** The backward's two dispatches over checked operands with QB = qb. */
+async function backwardDispatches(
+  gpu: Gpu,
+  shape: AttentionShape,
+  { q, k, v, z, lse, dz, dq, dk, dv, d }: Record<keyof AttentionBackwardIO, Bound>,
+  qb: number,
+): Promise<Dispatch[]> {
   const scale = 1 / Math.sqrt(shape.E);
   // Params.rows (struct Rows of kernels/attention_params.wgsl), then the offsets, then scale.
   const { n: computed, head } = rowsHead(shape);
@@ -451,7 +476,6 @@ export async function createAttentionBackward(
   // Pass 1: D = rowsum(dz∘z) and dq. The kernel writes d, so d counts as an output here.
   const opsQ = [q, k, v, z, dz, lse, d, dq];
   const bq = opsQ.map((o) => bindRange(gpu, o));
-  const qb = rowsPerInvocation(gpu, shape.T, opts);
   const kq = await attentionKernel(gpu, "attention_backward_dq", shape.E, qb, opsQ);
   const uq = uniformFrom(
     gpu,
@@ -472,6 +496,86 @@ export async function createAttentionBackward(
     prepare(kq, [uq, ...bq.map((x) => x.binding)], grid(gpu, computed / qb), "attention backward dq"),
     prepare(kk, [uk, ...bk.map((x) => x.binding)], grid(gpu, computed / qb), "attention backward dkdv"),
   ];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Rows per invocation under the tile autotuner (--tiles tuned, docs/tiles.md).
+
+/** Most rows per invocation the tuner tries (past it llvmpipe's compile time runs to minutes). */
+const TUNED_MAX_ROWS = 16;
+/** Elements of each scratch operand the tuner times on (as the matmul tuner's scratch twins). */
+const SCRATCH_ELEMENTS = 1 << 23;
+
+/**
+ * The rows per invocation for `pass` of `shape`: the adapter's default, or under `--tiles tuned` the fastest of
+ * it and its doubles and halves (up to TUNED_MAX_ROWS, dividing T), timed once per adapter, pass, T and d_head
+ * and remembered in the tile cache as family "attention". Every choice gives the same bits (the kernels sum each
+ * row in the same order whatever QB is; tests/gpu_attention_test.ts), so tuning changes only the speed.
+ */
+async function tunedRows(gpu: Gpu, pass: "forward" | "backward", shape: AttentionShape): Promise<number> {
+  const base = rowsPerInvocation(gpu, shape.T, {});
+  const pick = await tunedTile(gpu, {
+    family: "attention",
+    shape: `${pass} T ${shape.T} E ${shape.E}`,
+    base: { rows: base },
+    neighbours: (t) =>
+      [t.rows * 2, t.rows / 2]
+        .filter((r) => Number.isInteger(r) && r >= 1 && r <= TUNED_MAX_ROWS && shape.T % r === 0)
+        .map((rows) => ({ rows })),
+    time: (t) => timeOnScratch(gpu, pass, shape, t.rows),
+  });
+  return pick.rows;
+}
+
+/**
+ * ms per run of `pass` with QB = qb on scratch operands: one copy and one head of sequences of length T and
+ * d_head E (a row's work depends on nothing else), as many sequences as the real op has, capped so that each
+ * operand holds at most SCRATCH_ELEMENTS.
+ */
+async function timeOnScratch(
+  gpu: Gpu,
+  pass: "forward" | "backward",
+  shape: AttentionShape,
+  qb: number,
+): Promise<number> {
+  const { T, E } = shape;
+  const sequences = shape.C * headRange(shape).count * shape.B;
+  const B = Math.max(1, Math.min(sequences, Math.floor(SCRATCH_ELEMENTS / (T * E))));
+  const scratch: AttentionShape = { C: 1, B, T, H: 1, E };
+  const n = B * T * E;
+  // Scores of order one, so that the online softmax rescales as on real data.
+  const data = (seed: number, len: number) =>
+    Float32Array.from({ length: len }, (_, i) => Math.sin(i * 0.37 + seed));
+  const made: GPUBuffer[] = [];
+  const bound = (name: string, len: number, vec4: boolean, write: boolean, seed: number): Bound => {
+    const buffer = storageFrom(gpu, `attention tuning ${name}`, data(seed, len));
+    made.push(buffer);
+    return { name, buffer, offset: 0, length: len, vec4, write };
+  };
+  try {
+    const q = bound("q", n, true, false, 1),
+      k = bound("k", n, true, false, 2),
+      v = bound("v", n, true, false, 3);
+    const z = bound("z", n, true, true, 4), lse = bound("lse", B * T, false, true, 5);
+    if (pass === "forward") {
+      return await timeDispatches(gpu, [await forwardDispatch(gpu, scratch, [q, k, v, z, lse], qb)]);
+    }
+    const io = {
+      q,
+      k,
+      v,
+      z: { ...z, write: false },
+      lse: { ...lse, write: false },
+      dz: bound("dz", n, true, false, 6),
+      dq: bound("dq", n, true, true, 7),
+      dk: bound("dk", n, true, true, 8),
+      dv: bound("dv", n, true, true, 9),
+      d: bound("d", B * T, false, true, 10),
+    };
+    return await timeDispatches(gpu, await backwardDispatches(gpu, scratch, io, qb));
+  } finally {
+    for (const b of made) b.destroy();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 /**
  * The matmul tile autotuner: for each matmul shape, times candidate tiles on this adapter once, keeps the
- * fastest, and remembers the choice (in this process, and in a JSON file between runs when one is given).
+ * fastest, and remembers the choice (in this process, and in a JSON file between runs when one is given). The
+ * attention kernels' rows per invocation are tuned through it too (family "attention", lib/model/attention.ts).
  *
  * Why: the best tile depends on the adapter. On llvmpipe a kernel's speed swings about 5× between CPUs (vector
  * width, cache sizes, core count), and a discrete GPU's best workgroup tile depends on its register file,
@@ -211,7 +212,8 @@ export async function timeDispatches(gpu: Gpu, ops: readonly Dispatch[]): Promis
 
 /** A tile family's part of the search: its neighbours and how to time a candidate (undefined: not buildable). */
 export interface TileSearch<T extends object> {
-  family: "cpu" | "gpu";
+  /** The matmul families, or the attention kernels' rows per invocation (lib/model/attention.ts). */
+  family: "cpu" | "gpu" | "attention";
   /** Identifies the shape: everything the kernel's speed depends on except the tile. */
   shape: string;
   base: T;
