@@ -170,7 +170,7 @@ async function main(): Promise<void> {
   const tiles = tuningSummary(gpu);
   if (tiles.mode === "tuned") {
     console.log(
-      `tiles: tuned ${tiles.tuned} matmul shapes in ${
+      `tiles: tuned ${tiles.tuned} shapes (matmul tiles, attention rows) in ${
         tiles.seconds.toFixed(1)
       } s (${tiles.changed} changed, ` +
         `each timed alone ${tiles.speedup.toFixed(2)}× faster than the heuristic's), ${tiles.cached} from ` +
