@@ -3,7 +3,7 @@ import { getGpu, type Gpu } from "../lib/gpu/device.ts";
 import { readBuffers, storageBuffer, upload } from "../lib/gpu/buffers.ts";
 import { submitDispatches } from "../lib/gpu/dispatch.ts";
 import { validated } from "../lib/gpu/kernel.ts";
-import { setTileTuning } from "../lib/model/matmul_tune.ts";
+import { adapterKey, setTileTuning, TileCacheError } from "../lib/model/matmul_tune.ts";
 import {
   attentionBackwardReference,
   AttentionError,
@@ -248,6 +248,16 @@ Deno.test("createAttentionForward/Backward under --tiles tuned: rows timed, cach
       console.log(`  ${key}: ${entries[key].tile.rows} rows per invocation`);
       assert.ok([1, 2, 4, 8, 16].includes(entries[key].tile.rows), `${key}: ${entries[key].tile.rows}`);
     }
+    // A cache entry whose rows do not divide T would mix sequences in one invocation: refused, naming the file.
+    entries["attention forward T 32 E 8"].tile.rows = 3;
+    cache.adapters[adapterKey(gpu)] = entries;
+    await Deno.writeTextFile(cacheFile, JSON.stringify(cache));
+    await setTileTuning(gpu, { mode: "tuned", cacheFile });
+    await assert.rejects(
+      () => runGpu(gpu, shape, q, k, v, dz),
+      (e: unknown) =>
+        e instanceof TileCacheError && e.message.includes(cacheFile) && /rows 3/.test(e.message),
+    );
   } finally {
     await setTileTuning(gpu, { mode: "heuristic" });
     await Deno.remove(cacheFile).catch(() => {});

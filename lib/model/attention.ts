@@ -23,10 +23,9 @@
  * other heads' outputs are 0).
  */
 import type { Gpu } from "../gpu/device.ts";
-import { params, uniformFrom } from "../gpu/buffers.ts";
+import { params, storageFrom, uniformFrom } from "../gpu/buffers.ts";
 import { type Dispatch, prepare } from "../gpu/dispatch.ts";
-import { storageFrom } from "../gpu/buffers.ts";
-import { timeDispatches, tunedTile } from "./matmul_tune.ts";
+import { TileCacheError, timeDispatches, tunedTile, tuningSummary } from "./matmul_tune.ts";
 import {
   composeWgsl,
   type Kernel,
@@ -524,7 +523,16 @@ async function tunedRows(gpu: Gpu, pass: "forward" | "backward", shape: Attentio
         .map((rows) => ({ rows })),
     time: (t) => timeOnScratch(gpu, pass, shape, t.rows),
   });
-  return pick.rows;
+  // A choice read back from the cache file must still keep an invocation's rows inside one sequence.
+  const rows = pick.rows;
+  if (!Number.isInteger(rows) || rows < 1 || rows > MAX_ROWS || shape.T % rows !== 0) {
+    throw new TileCacheError(
+      tuningSummary(gpu).cacheFile ?? "tile cache",
+      `entry "attention ${pass} T ${shape.T} E ${shape.E}" has rows ${rows}, not an integer in [1, ${MAX_ROWS}] ` +
+        `dividing T`,
+    );
+  }
+  return rows;
 }
 
 /**
