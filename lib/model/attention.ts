@@ -513,16 +513,30 @@ const SCRATCH_ELEMENTS = 1 << 23;
  */
 async function tunedRows(gpu: Gpu, pass: "forward" | "backward", shape: AttentionShape): Promise<number> {
   const base = rowsPerInvocation(gpu, shape.T, {});
-  const pick = await tunedTile(gpu, {
-    family: "attention",
-    shape: `${pass} T ${shape.T} E ${shape.E}`,
-    base: { rows: base },
-    neighbours: (t) =>
-      [t.rows * 2, t.rows / 2]
-        .filter((r) => Number.isInteger(r) && r >= 1 && r <= TUNED_MAX_ROWS && shape.T % r === 0)
-        .map((rows) => ({ rows })),
-    time: (t) => timeOnScratch(gpu, pass, shape, t.rows),
-  });
+  // Allocated at the first timing only (a remembered choice, or tuning off, allocates nothing), then shared by
+  // every candidate.
+  let scratch: ScratchOperands | undefined;
+  let pick: { rows: number };
+  try {
+    pick = await tunedTile(gpu, {
+      family: "attention",
+      shape: `${pass} T ${shape.T} E ${shape.E}`,
+      base: { rows: base },
+      neighbours: (t) =>
+        [t.rows * 2, t.rows / 2]
+          .filter((r) => Number.isInteger(r) && r >= 1 && r <= TUNED_MAX_ROWS && shape.T % r === 0)
+          .map((rows) => ({ rows })),
+      time: async (t) => {
+        scratch ??= scratchOperands(gpu, shape);
+        const ops = pass === "forward"
+          ? [await forwardDispatch(gpu, scratch.shape, scratch.forward, t.rows)]
+          : await backwardDispatches(gpu, scratch.shape, scratch.backward, t.rows);
+        return await timeDispatches(gpu, ops);
+      },
+    });
+  } finally {
+    for (const b of scratch?.buffers ?? []) b.destroy();
+  }
   // A choice read back from the cache file must still keep an invocation's rows inside one sequence.
   const rows = pick.rows;
   if (!Number.isInteger(rows) || rows < 1 || rows > MAX_ROWS || shape.T % rows !== 0) {
@@ -535,55 +549,49 @@ async function tunedRows(gpu: Gpu, pass: "forward" | "backward", shape: Attentio
   return rows;
 }
 
+/** Operands the tuner times candidates on, for the forward and the backward, and the buffers that hold them. */
+interface ScratchOperands {
+  shape: AttentionShape;
+  forward: Bound[];
+  backward: Record<keyof AttentionBackwardIO, Bound>;
+  buffers: GPUBuffer[];
+}
+
 /**
- * ms per run of `pass` with QB = qb on scratch operands: one copy and one head of sequences of length T and
- * d_head E (a row's work depends on nothing else), as many sequences as the real op has, capped so that each
- * operand holds at most SCRATCH_ELEMENTS.
+ * Scratch operands for `shape`'s kernels: one copy and one head of sequences of length T and d_head E (a row's
+ * work depends on nothing else), as many sequences as the real op has, capped so that each operand holds at most
+ * SCRATCH_ELEMENTS.
  */
-async function timeOnScratch(
-  gpu: Gpu,
-  pass: "forward" | "backward",
-  shape: AttentionShape,
-  qb: number,
-): Promise<number> {
+function scratchOperands(gpu: Gpu, shape: AttentionShape): ScratchOperands {
   const { T, E } = shape;
   const sequences = shape.C * headRange(shape).count * shape.B;
   const B = Math.max(1, Math.min(sequences, Math.floor(SCRATCH_ELEMENTS / (T * E))));
-  const scratch: AttentionShape = { C: 1, B, T, H: 1, E };
   const n = B * T * E;
+  const buffers: GPUBuffer[] = [];
   // Scores of order one, so that the online softmax rescales as on real data.
-  const data = (seed: number, len: number) =>
-    Float32Array.from({ length: len }, (_, i) => Math.sin(i * 0.37 + seed));
-  const made: GPUBuffer[] = [];
   const bound = (name: string, len: number, vec4: boolean, write: boolean, seed: number): Bound => {
-    const buffer = storageFrom(gpu, `attention tuning ${name}`, data(seed, len));
-    made.push(buffer);
+    const data = Float32Array.from({ length: len }, (_, i) => Math.sin(i * 0.37 + seed));
+    const buffer = storageFrom(gpu, `attention tuning ${name}`, data);
+    buffers.push(buffer);
     return { name, buffer, offset: 0, length: len, vec4, write };
   };
-  try {
-    const q = bound("q", n, true, false, 1),
-      k = bound("k", n, true, false, 2),
-      v = bound("v", n, true, false, 3);
-    const z = bound("z", n, true, true, 4), lse = bound("lse", B * T, false, true, 5);
-    if (pass === "forward") {
-      return await timeDispatches(gpu, [await forwardDispatch(gpu, scratch, [q, k, v, z, lse], qb)]);
-    }
-    const io = {
-      q,
-      k,
-      v,
-      z: { ...z, write: false },
-      lse: { ...lse, write: false },
-      dz: bound("dz", n, true, false, 6),
-      dq: bound("dq", n, true, true, 7),
-      dk: bound("dk", n, true, true, 8),
-      dv: bound("dv", n, true, true, 9),
-      d: bound("d", B * T, false, true, 10),
-    };
-    return await timeDispatches(gpu, await backwardDispatches(gpu, scratch, io, qb));
-  } finally {
-    for (const b of made) b.destroy();
-  }
+  const q = bound("q", n, true, false, 1),
+    k = bound("k", n, true, false, 2),
+    v = bound("v", n, true, false, 3);
+  const z = bound("z", n, true, true, 4), lse = bound("lse", B * T, false, true, 5);
+  const backward = {
+    q,
+    k,
+    v,
+    z: { ...z, write: false },
+    lse: { ...lse, write: false },
+    dz: bound("dz", n, true, false, 6),
+    dq: bound("dq", n, true, true, 7),
+    dk: bound("dk", n, true, true, 8),
+    dv: bound("dv", n, true, true, 9),
+    d: bound("d", B * T, false, true, 10),
+  };
+  return { shape: { C: 1, B, T, H: 1, E }, forward: [q, k, v, z, lse], backward, buffers };
 }
 
 // ---------------------------------------------------------------------------------------------------------
